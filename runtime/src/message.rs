@@ -1,0 +1,147 @@
+//! The [`Message`] trait that every generated message implements.
+
+use std::fmt;
+
+use bytes::Bytes;
+
+use crate::wire::{
+    DecodeError, DecodeErrorKind, Decoder, Field, Sizes, UnknownFields, WireType, Writer,
+};
+
+/// A protobuf message: a generated struct that encodes to and decodes from the
+/// binary wire format.
+///
+/// ```
+/// use rgrpc::Message;
+/// use rgrpc::wkt::Duration;
+///
+/// let timeout = Duration { seconds: 5, nanos: 250_000_000, ..Default::default() };
+/// let bytes = timeout.encode_to_vec();
+/// assert_eq!(Duration::decode(&bytes)?, timeout);
+/// # Ok::<(), rgrpc::wire::DecodeError>(())
+/// ```
+pub trait Message: Default + Clone + PartialEq + fmt::Debug + Send + Sync + 'static {
+    /// The message's full protobuf name, such as `google.protobuf.Duration`.
+    const NAME: &'static str;
+
+    /// Field numbers and names, for naming the field in decode errors.
+    #[doc(hidden)]
+    const FIELD_NAMES: &'static [(u32, &'static str)];
+
+    /// Size pass: the encoded length, recording nested lengths in `sizes` in write order.
+    #[doc(hidden)]
+    fn compute_size(&self, sizes: &mut Sizes) -> usize;
+
+    /// Write pass: the fields and then the unknown fields, taking nested lengths from `w`.
+    #[doc(hidden)]
+    fn write_fields(&self, w: &mut Writer<'_>);
+
+    /// Merges one field whose tag was just read. `Ok(false)` means the field is
+    /// not one of this message's (or arrived with another wire type): nothing
+    /// was consumed and the caller keeps it as an unknown field.
+    #[doc(hidden)]
+    fn merge_field(&mut self, d: &mut Decoder<'_>, field: Field) -> Result<bool, DecodeError>;
+
+    /// Where unrecognised fields are kept.
+    #[doc(hidden)]
+    fn unknown_fields_mut(&mut self) -> &mut UnknownFields;
+
+    /// Checks proto2 `required` fields, here and in nested messages.
+    #[doc(hidden)]
+    fn check_required(&self) -> Result<(), DecodeError> {
+        Ok(())
+    }
+
+    /// The length of the message's encoding, in bytes.
+    fn encoded_len(&self) -> usize {
+        self.compute_size(&mut Sizes::new())
+    }
+
+    /// Appends the message's encoding to `buf`.
+    fn encode(&self, buf: &mut Vec<u8>) {
+        let mut sizes = Sizes::new();
+        let len = self.compute_size(&mut sizes);
+        buf.reserve(len);
+        self.write_fields(&mut Writer::new(buf, &sizes));
+    }
+
+    /// The message's encoding.
+    fn encode_to_vec(&self) -> Vec<u8> {
+        let mut buf = Vec::new();
+        self.encode(&mut buf);
+        buf
+    }
+
+    /// Decodes a message; `bytes` fields are copied out of `buf`.
+    ///
+    /// # Errors
+    /// A [`DecodeError`] naming the field path when `buf` is not a valid
+    /// encoding of this message.
+    fn decode(buf: &[u8]) -> Result<Self, DecodeError> {
+        let mut message = Self::default();
+        message.merge(buf)?;
+        Ok(message)
+    }
+
+    /// Decodes a message whose `bytes` fields share `buf` instead of copying it.
+    ///
+    /// # Errors
+    /// As [`Message::decode`].
+    fn decode_bytes(buf: &Bytes) -> Result<Self, DecodeError> {
+        let mut message = Self::default();
+        merge_all(&mut message, &mut Decoder::shared(buf))?;
+        Ok(message)
+    }
+
+    /// Merges an encoding into this message: singular fields present in `buf`
+    /// replace, repeated fields append, and messages merge recursively.
+    ///
+    /// # Errors
+    /// As [`Message::decode`]; the message may then hold part of `buf`.
+    fn merge(&mut self, buf: &[u8]) -> Result<(), DecodeError> {
+        merge_all(self, &mut Decoder::new(buf))
+    }
+}
+
+fn merge_all<M: Message>(message: &mut M, d: &mut Decoder<'_>) -> Result<(), DecodeError> {
+    merge_fields(d, message, None)?;
+    message.check_required()
+}
+
+/// Merges fields into `message` until the input ends or, for a group, until
+/// the end-group tag of field `group`.
+pub(crate) fn merge_fields<M: Message>(
+    d: &mut Decoder<'_>,
+    message: &mut M,
+    group: Option<u32>,
+) -> Result<(), DecodeError> {
+    loop {
+        if d.at_end() {
+            return match group {
+                None => Ok(()),
+                Some(_) => Err(DecodeErrorKind::UnexpectedEof.into()),
+            };
+        }
+        let field = d.field()?;
+        if field.wire_type() == WireType::EndGroup {
+            return if group == Some(field.number()) {
+                Ok(())
+            } else {
+                Err(DecodeErrorKind::UnmatchedEndGroup.into())
+            };
+        }
+        match message.merge_field(d, field) {
+            Ok(true) => {}
+            Ok(false) => d.skip_into(field, message.unknown_fields_mut())?,
+            Err(err) => return Err(err.within(M::NAME, field_name::<M>(field.number()))),
+        }
+    }
+}
+
+/// The name of field `number` of `M`, for error paths.
+pub(crate) fn field_name<M: Message>(number: u32) -> &'static str {
+    M::FIELD_NAMES
+        .iter()
+        .find(|(n, _)| *n == number)
+        .map_or("?", |(_, name)| name)
+}

@@ -1,0 +1,403 @@
+//! [`Decoder`]: a bounds-checked cursor over an encoded message.
+
+use bytes::Bytes;
+
+use super::{
+    DecodeError, DecodeErrorKind, Field, MAX_FIELD_NUMBER, RECURSION_LIMIT, UnknownFields,
+    WireType, get_varint, put_varint, tag,
+};
+
+/// Reads the wire format from a byte slice.
+///
+/// Every read is checked against the end of the innermost length-delimited
+/// value being decoded, so a length can never reach past its parent, and no
+/// allocation is made for more bytes than the input holds.
+pub struct Decoder<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    /// The end of the innermost length-delimited value (or of `buf`).
+    end: usize,
+    /// How many more levels of messages and groups may be entered.
+    depth: u32,
+    /// The `Bytes` that `buf` views, so `bytes` fields can share it instead of copying.
+    shared: Option<&'a Bytes>,
+}
+
+impl<'a> Decoder<'a> {
+    /// A decoder over `buf`; `bytes` fields are copied out of it.
+    pub fn new(buf: &'a [u8]) -> Self {
+        Self {
+            buf,
+            pos: 0,
+            end: buf.len(),
+            depth: RECURSION_LIMIT,
+            shared: None,
+        }
+    }
+
+    /// A decoder over `buf` whose `bytes` fields are slices of `buf` (no copy).
+    pub fn shared(buf: &'a Bytes) -> Self {
+        Self {
+            shared: Some(buf),
+            ..Self::new(buf)
+        }
+    }
+
+    /// True once the innermost length-delimited value (or the input) is used up.
+    #[inline]
+    pub fn at_end(&self) -> bool {
+        self.pos >= self.end
+    }
+
+    /// The offset of the next byte to read.
+    #[inline]
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The bytes read since offset `start`.
+    #[inline]
+    pub fn consumed_since(&self, start: usize) -> &'a [u8] {
+        &self.buf[start..self.pos]
+    }
+
+    #[inline]
+    fn rest(&self) -> &'a [u8] {
+        &self.buf[self.pos..self.end]
+    }
+
+    /// Reads a tag.
+    #[inline]
+    pub fn field(&mut self) -> Result<Field, DecodeError> {
+        let key = self.varint()?;
+        let number = key >> 3;
+        if number == 0 || number > u64::from(MAX_FIELD_NUMBER) {
+            return Err(DecodeErrorKind::InvalidFieldNumber.into());
+        }
+        let wire_type = WireType::from_bits(key & 7).ok_or(DecodeErrorKind::InvalidWireType)?;
+        Ok(Field {
+            number: number as u32,
+            wire_type,
+        })
+    }
+
+    /// Reads a varint.
+    #[inline]
+    pub fn varint(&mut self) -> Result<u64, DecodeError> {
+        let (value, len) = get_varint(self.rest())?;
+        self.pos += len;
+        Ok(value)
+    }
+
+    #[inline]
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let bytes = self
+            .rest()
+            .first_chunk::<N>()
+            .ok_or(DecodeErrorKind::UnexpectedEof)?;
+        self.pos += N;
+        Ok(*bytes)
+    }
+
+    /// Reads four little-endian bytes.
+    #[inline]
+    pub fn fixed32(&mut self) -> Result<u32, DecodeError> {
+        self.array().map(u32::from_le_bytes)
+    }
+
+    /// Reads eight little-endian bytes.
+    #[inline]
+    pub fn fixed64(&mut self) -> Result<u64, DecodeError> {
+        self.array().map(u64::from_le_bytes)
+    }
+
+    /// Reads a length prefix, checked against what is left.
+    #[inline]
+    fn length(&mut self) -> Result<usize, DecodeError> {
+        let len = self.varint()?;
+        if len > (self.end - self.pos) as u64 {
+            return Err(DecodeErrorKind::UnexpectedEof.into());
+        }
+        Ok(len as usize)
+    }
+
+    /// Reads a length-delimited value as a slice of the input.
+    #[inline]
+    pub fn slice(&mut self) -> Result<&'a [u8], DecodeError> {
+        let len = self.length()?;
+        let bytes = &self.buf[self.pos..self.pos + len];
+        self.pos += len;
+        Ok(bytes)
+    }
+
+    /// Reads a length-delimited value as [`Bytes`], sharing the input when it is shared.
+    #[inline]
+    pub fn bytes(&mut self) -> Result<Bytes, DecodeError> {
+        let slice = self.slice()?;
+        Ok(match self.shared {
+            Some(shared) => shared.slice(self.pos - slice.len()..self.pos),
+            None => Bytes::copy_from_slice(slice),
+        })
+    }
+
+    /// Reads a length-delimited value as UTF-8 text.
+    #[inline]
+    pub fn string(&mut self) -> Result<String, DecodeError> {
+        let slice = self.slice()?;
+        match std::str::from_utf8(slice) {
+            Ok(text) => Ok(text.to_owned()),
+            Err(_) => Err(DecodeErrorKind::InvalidUtf8.into()),
+        }
+    }
+
+    /// Enters one more level of nesting, failing past [`RECURSION_LIMIT`].
+    #[inline]
+    fn descend(&mut self) -> Result<(), DecodeError> {
+        self.depth = self
+            .depth
+            .checked_sub(1)
+            .ok_or(DecodeErrorKind::RecursionLimit)?;
+        Ok(())
+    }
+
+    /// Runs `f` over the next length-delimited value and checks that `f`
+    /// consumed exactly that value.
+    #[inline]
+    pub fn delimited<R>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<R, DecodeError>,
+    ) -> Result<R, DecodeError> {
+        let len = self.length()?;
+        let outer_end = self.end;
+        self.end = self.pos + len;
+        let result = f(self)?;
+        if self.pos != self.end {
+            return Err(DecodeErrorKind::LengthMismatch.into());
+        }
+        self.end = outer_end;
+        Ok(result)
+    }
+
+    /// Like [`Decoder::delimited`], one nesting level deeper: for embedded messages.
+    #[inline]
+    pub fn nested<R>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<R, DecodeError>,
+    ) -> Result<R, DecodeError> {
+        self.descend()?;
+        let result = self.delimited(f)?;
+        self.depth += 1;
+        Ok(result)
+    }
+
+    /// Runs `f` over the fields of a group that started with field `number`, one
+    /// nesting level deeper; `f` returns once it has read the matching end-group tag.
+    #[inline]
+    pub fn group<R>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<R, DecodeError>,
+    ) -> Result<R, DecodeError> {
+        self.descend()?;
+        let result = f(self)?;
+        self.depth += 1;
+        Ok(result)
+    }
+
+    /// Skips the value of `field`, whose tag was just read.
+    pub fn skip(&mut self, field: Field) -> Result<(), DecodeError> {
+        match field.wire_type {
+            WireType::Varint => self.varint().map(drop),
+            WireType::Fixed64 => self.fixed64().map(drop),
+            WireType::Fixed32 => self.fixed32().map(drop),
+            WireType::LengthDelimited => self.slice().map(drop),
+            WireType::StartGroup => self.group(|d| {
+                loop {
+                    if d.at_end() {
+                        return Err(DecodeErrorKind::UnexpectedEof.into());
+                    }
+                    let inner = d.field()?;
+                    if inner.wire_type == WireType::EndGroup {
+                        return if inner.number == field.number {
+                            Ok(())
+                        } else {
+                            Err(DecodeErrorKind::UnmatchedEndGroup.into())
+                        };
+                    }
+                    d.skip(inner)?;
+                }
+            }),
+            WireType::EndGroup => Err(DecodeErrorKind::UnmatchedEndGroup.into()),
+        }
+    }
+
+    /// Skips the value of `field` and keeps the field, tag and value, in `unknown`.
+    pub fn skip_into(
+        &mut self,
+        field: Field,
+        unknown: &mut UnknownFields,
+    ) -> Result<(), DecodeError> {
+        let start = self.pos;
+        self.skip(field)?;
+        let buf = unknown.buffer();
+        put_varint(buf, tag(field.number, field.wire_type));
+        buf.extend_from_slice(&self.buf[start..self.pos]);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind<T: std::fmt::Debug>(result: Result<T, DecodeError>) -> DecodeErrorKind {
+        result.expect_err("decoding should fail").kind()
+    }
+
+    #[test]
+    fn tags_with_bad_numbers_or_wire_types_are_rejected() {
+        assert_eq!(
+            kind(Decoder::new(&[0x00]).field()),
+            DecodeErrorKind::InvalidFieldNumber
+        );
+        assert_eq!(
+            kind(Decoder::new(&[0x07]).field()),
+            DecodeErrorKind::InvalidFieldNumber
+        );
+        assert_eq!(
+            kind(Decoder::new(&[0x0e]).field()),
+            DecodeErrorKind::InvalidWireType
+        );
+        assert_eq!(
+            kind(Decoder::new(&[0x0f]).field()),
+            DecodeErrorKind::InvalidWireType
+        );
+        // Field number 2^29 does not fit.
+        assert_eq!(
+            kind(Decoder::new(&[0x80, 0x80, 0x80, 0x80, 0x20]).field()),
+            DecodeErrorKind::InvalidFieldNumber
+        );
+        let max = Decoder::new(&[0xf8, 0xff, 0xff, 0xff, 0x0f])
+            .field()
+            .unwrap();
+        assert_eq!(
+            (max.number(), max.wire_type()),
+            (MAX_FIELD_NUMBER, WireType::Varint)
+        );
+    }
+
+    #[test]
+    fn lengths_past_the_end_are_rejected_before_reading() {
+        assert_eq!(
+            kind(Decoder::new(&[0x05, 1, 2, 3]).slice()),
+            DecodeErrorKind::UnexpectedEof
+        );
+        // A huge length must not be trusted for an allocation.
+        assert_eq!(
+            kind(Decoder::new(&[0xff, 0xff, 0xff, 0xff, 0x0f]).bytes()),
+            DecodeErrorKind::UnexpectedEof
+        );
+        assert_eq!(
+            kind(Decoder::new(&[1, 2, 3]).fixed32()),
+            DecodeErrorKind::UnexpectedEof
+        );
+        assert_eq!(
+            kind(Decoder::new(&[1, 2, 3, 4, 5, 6, 7]).fixed64()),
+            DecodeErrorKind::UnexpectedEof
+        );
+    }
+
+    #[test]
+    fn a_nested_length_cannot_reach_past_its_parent() {
+        // Outer value of 2 bytes whose content claims 3 more bytes.
+        let input = [0x02, 0x03, 0xaa, 0xbb, 0xcc];
+        let mut d = Decoder::new(&input);
+        assert_eq!(
+            kind(d.nested(|d| d.slice().map(drop))),
+            DecodeErrorKind::UnexpectedEof
+        );
+    }
+
+    #[test]
+    fn nested_values_must_be_consumed_exactly() {
+        let input = [0x02, 0x01, 0x01];
+        let mut d = Decoder::new(&input);
+        assert_eq!(
+            kind(d.nested(|d| d.varint())),
+            DecodeErrorKind::LengthMismatch
+        );
+    }
+
+    #[test]
+    fn shared_bytes_are_not_copied() {
+        let input = Bytes::from_static(&[0x03, b'a', b'b', b'c', 0x01, b'z']);
+        let mut d = Decoder::shared(&input);
+        let abc = d.bytes().unwrap();
+        assert_eq!(&abc[..], b"abc");
+        assert_eq!(
+            abc.as_ptr(),
+            input[1..].as_ptr(),
+            "the value views the input"
+        );
+        let z = d.bytes().unwrap();
+        assert_eq!(z.as_ptr(), input[5..].as_ptr());
+        assert!(d.at_end());
+        let copied = Decoder::new(&input).bytes().unwrap();
+        assert_ne!(copied.as_ptr(), input[1..].as_ptr());
+    }
+
+    #[test]
+    fn invalid_utf8_is_rejected() {
+        assert_eq!(
+            kind(Decoder::new(&[0x02, 0xc3, 0x28]).string()),
+            DecodeErrorKind::InvalidUtf8
+        );
+        assert_eq!(Decoder::new(&[0x02, 0xc3, 0xa9]).string().unwrap(), "é");
+    }
+
+    #[test]
+    fn groups_are_skipped_to_their_matching_end() {
+        // Field 1 start-group, inner field 2 varint 5, inner group 3 (empty), end group 1, then varint.
+        let input = [0x0b, 0x10, 0x05, 0x1b, 0x1c, 0x0c, 0x08, 0x01];
+        let mut d = Decoder::new(&input);
+        let field = d.field().unwrap();
+        let mut unknown = UnknownFields::default();
+        d.skip_into(field, &mut unknown).unwrap();
+        assert_eq!(unknown.as_bytes(), &input[..6]);
+        assert_eq!(d.field().unwrap().number(), 1);
+        assert_eq!(d.varint().unwrap(), 1);
+        assert!(d.at_end());
+    }
+
+    #[test]
+    fn mismatched_or_unterminated_groups_are_rejected() {
+        // Group 1 ended by end-group 2.
+        let mut d = Decoder::new(&[0x0b, 0x14]);
+        let field = d.field().unwrap();
+        assert_eq!(kind(d.skip(field)), DecodeErrorKind::UnmatchedEndGroup);
+        // Group 1 never ended.
+        let mut d = Decoder::new(&[0x0b, 0x10, 0x05]);
+        let field = d.field().unwrap();
+        assert_eq!(kind(d.skip(field)), DecodeErrorKind::UnexpectedEof);
+        // A lone end-group.
+        let mut d = Decoder::new(&[0x0c]);
+        let field = d.field().unwrap();
+        assert_eq!(kind(d.skip(field)), DecodeErrorKind::UnmatchedEndGroup);
+    }
+
+    #[test]
+    fn deeply_nested_unknown_groups_hit_the_recursion_limit() {
+        let depth = RECURSION_LIMIT as usize + 1;
+        let mut input = vec![0x0b; depth];
+        input.extend(std::iter::repeat_n(0x0c, depth));
+        let mut d = Decoder::new(&input);
+        let field = d.field().unwrap();
+        assert_eq!(kind(d.skip(field)), DecodeErrorKind::RecursionLimit);
+
+        let mut input = vec![0x0b; depth - 1];
+        input.extend(std::iter::repeat_n(0x0c, depth - 1));
+        let mut d = Decoder::new(&input);
+        let field = d.field().unwrap();
+        d.skip(field).unwrap();
+        assert!(d.at_end());
+    }
+}
