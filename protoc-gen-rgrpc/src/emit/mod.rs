@@ -1,0 +1,106 @@
+//! Emitters: one per concern, each a function from the model to tokens.
+
+mod docs;
+mod enumeration;
+mod message;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::model::{File, Model};
+use crate::names::{RustPath, ident};
+
+/// The version of the runtime's codegen interface this generator writes for.
+const ABI: u32 = 1;
+
+/// An integer literal without a type suffix, for contexts whose type is known.
+pub fn int_literal(value: i64) -> TokenStream {
+    let literal = proc_macro2::Literal::u64_unsuffixed(value.unsigned_abs());
+    if value < 0 {
+        quote!(-#literal)
+    } else {
+        quote!(#literal)
+    }
+}
+
+/// Where the code being emitted lives.
+pub struct Ctx<'a> {
+    module: std::borrow::Cow<'a, [String]>,
+}
+
+impl<'a> Ctx<'a> {
+    /// Code in module `module` (names from the root of the generated tree).
+    pub fn new(module: &'a [String]) -> Self {
+        Self {
+            module: module.into(),
+        }
+    }
+
+    /// Code in the child module `name` of this one.
+    pub fn nested(&self, name: &str) -> Ctx<'static> {
+        let mut module = self.module.to_vec();
+        module.push(name.to_owned());
+        Ctx {
+            module: module.into(),
+        }
+    }
+
+    /// `path` as written here.
+    pub fn path(&self, path: &RustPath) -> TokenStream {
+        path.tokens_from(&self.module)
+    }
+}
+
+/// The items of one .proto file, to be included in its package module.
+pub fn file(file: &File) -> TokenStream {
+    let ctx = Ctx::new(&file.modules);
+    let abi = proc_macro2::Literal::u32_unsuffixed(ABI);
+    let messages = file.messages.iter().map(|m| message::message(&ctx, m));
+    let enums = file.enums.iter().map(|e| enumeration::enumeration(&ctx, e));
+    quote! {
+        const _: () = ::rgrpc::__codegen::check_abi(#abi);
+        #(#messages)*
+        #(#enums)*
+    }
+}
+
+/// The module tree: one module per package, including the files generated for it.
+pub fn module_tree(model: &Model) -> TokenStream {
+    #[derive(Default)]
+    struct Node {
+        package: String,
+        includes: Vec<String>,
+        children: std::collections::BTreeMap<String, Node>,
+    }
+    fn emit(node: &Node) -> TokenStream {
+        let includes = node.includes.iter().map(|path| quote!(include!(#path);));
+        let children = node.children.iter().map(|(name, child)| {
+            let docs = if child.includes.is_empty() {
+                format!(" Packages under `{}`.", child.package)
+            } else {
+                format!(" The `{}` package.", child.package)
+            };
+            let name = ident(name);
+            let body = emit(child);
+            quote!(#[doc = #docs] pub mod #name { #body })
+        });
+        quote!(#(#includes)* #(#children)*)
+    }
+
+    let mut root = Node::default();
+    for file in &model.files {
+        let mut node = &mut root;
+        let segments = file.package.split('.').filter(|s| !s.is_empty());
+        for (module, segment) in file.modules.iter().zip(segments) {
+            let package = if node.package.is_empty() {
+                segment.to_owned()
+            } else {
+                format!("{}.{segment}", node.package)
+            };
+            node = node.children.entry(module.clone()).or_default();
+            node.package = package;
+        }
+        node.includes.push(file.output_path.clone());
+    }
+    emit(&root)
+}

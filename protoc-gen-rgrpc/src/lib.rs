@@ -1,0 +1,211 @@
+//! protoc-gen-rgrpc as a library: the code generator behind the protoc plugin,
+//! callable from build scripts, with an embedded .proto parser so that no
+//! protoc is needed.
+//!
+//! The pipeline runs one way: descriptors -> [`Options`] and a resolved model
+//! -> one emitter per concern -> formatted files.
+//!
+//! In a build script:
+//!
+//! ```no_run
+//! rgrpc_build::compile_protos(&["proto/echo.proto"], &["proto"]).unwrap();
+//! ```
+//!
+//! and in the crate, once for all packages:
+//!
+//! ```ignore
+//! mod pb {
+//!     include!(concat!(env!("OUT_DIR"), "/mod.rs"));
+//! }
+//! ```
+
+mod emit;
+mod error;
+mod model;
+mod names;
+mod options;
+mod render;
+
+use std::path::Path;
+
+use prost_types::FileDescriptorProto;
+use prost_types::compiler::code_generator_response::{Feature, File as ResponseFile};
+use prost_types::compiler::{CodeGeneratorRequest, CodeGeneratorResponse};
+
+pub use error::Error;
+pub use options::{Options, Paths, WellKnownTypes};
+
+/// The module tree file written beside the generated files.
+pub const MODULE_TREE: &str = "mod.rs";
+
+/// A generated Rust file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedFile {
+    /// The path relative to the output directory.
+    pub name: String,
+    /// The source.
+    pub content: String,
+}
+
+/// Generates the files a plugin request asks for, with the options in its parameter.
+///
+/// # Errors
+/// An [`Error`] when an option is invalid or the input cannot be generated.
+pub fn generate(request: &CodeGeneratorRequest) -> Result<Vec<GeneratedFile>, Error> {
+    let options: Options = request.parameter().parse()?;
+    generate_files(&request.proto_file, &request.file_to_generate, &options)
+}
+
+/// Generates `files_to_generate`, whose descriptors (and those of everything
+/// they import) are in `files`, plus the module tree [`MODULE_TREE`].
+///
+/// # Errors
+/// An [`Error`] when the input cannot be generated.
+pub fn generate_files(
+    files: &[FileDescriptorProto],
+    files_to_generate: &[String],
+    options: &Options,
+) -> Result<Vec<GeneratedFile>, Error> {
+    let model = model::Model::build(files, files_to_generate, options)?;
+    let mut generated = Vec::with_capacity(model.files.len() + 1);
+    for file in &model.files {
+        if file.output_path == MODULE_TREE {
+            return Err(Error::Input(format!(
+                "{} would be generated as {MODULE_TREE}, which is the module tree's name; rename the .proto file",
+                file.proto_path
+            )));
+        }
+        generated.push(GeneratedFile {
+            name: file.output_path.clone(),
+            content: render::render(emit::file(file), &file.proto_path)?,
+        });
+    }
+    let sources: Vec<&str> = model.files.iter().map(|f| f.proto_path.as_str()).collect();
+    generated.push(GeneratedFile {
+        name: MODULE_TREE.to_owned(),
+        content: render::render(emit::module_tree(&model), &sources.join(", "))?,
+    });
+    Ok(generated)
+}
+
+/// Answers a plugin request as plugin.proto specifies: problems with the input
+/// or the options go in `error`, never in a panic.
+pub fn respond(request: &CodeGeneratorRequest) -> CodeGeneratorResponse {
+    let mut response = CodeGeneratorResponse {
+        supported_features: Some(Feature::Proto3Optional as u64),
+        ..Default::default()
+    };
+    match generate(request) {
+        Ok(files) => {
+            response.file = files
+                .into_iter()
+                .map(|file| ResponseFile {
+                    name: Some(file.name),
+                    content: Some(file.content),
+                    ..Default::default()
+                })
+                .collect();
+        }
+        Err(err) => response.error = Some(err.to_string()),
+    }
+    response
+}
+
+/// Parses .proto files with the embedded parser: the descriptors of `files`
+/// and of everything they import (source info included, as
+/// `protoc --include_source_info --include_imports` gives), and the names of
+/// `files` as protoc would report them.
+///
+/// # Errors
+/// [`Error::Parse`] when a file cannot be found or parsed.
+pub fn parse_protos(
+    files: &[impl AsRef<Path>],
+    includes: &[impl AsRef<Path>],
+) -> Result<(Vec<FileDescriptorProto>, Vec<String>), Error> {
+    let parse_error = |err: protox::Error| Error::Parse(err.to_string());
+    let mut compiler = protox::Compiler::new(includes).map_err(parse_error)?;
+    compiler.include_source_info(true).include_imports(true);
+    let mut names = Vec::with_capacity(files.len());
+    for file in files {
+        compiler.open_file(file).map_err(parse_error)?;
+        let opened = compiler
+            .files()
+            .find(|f| {
+                f.path() == Some(file.as_ref()) || f.name() == file.as_ref().to_string_lossy()
+            })
+            .map(|f| f.name().to_owned())
+            .ok_or_else(|| Error::Parse(format!("{} was not opened", file.as_ref().display())))?;
+        if !names.contains(&opened) {
+            names.push(opened);
+        }
+    }
+    Ok((compiler.file_descriptor_set().file, names))
+}
+
+/// Parses `files` with the embedded parser and generates code for them.
+///
+/// # Errors
+/// As [`parse_protos`] and [`generate_files`].
+pub fn generate_from_protos(
+    files: &[impl AsRef<Path>],
+    includes: &[impl AsRef<Path>],
+    options: &Options,
+) -> Result<Vec<GeneratedFile>, Error> {
+    let (descriptors, names) = parse_protos(files, includes)?;
+    generate_files(&descriptors, &names, options)
+}
+
+/// Writes generated files under `dir`, creating directories as needed and
+/// leaving files whose content is unchanged untouched.
+///
+/// # Errors
+/// [`Error::Io`] when a file cannot be written.
+pub fn write_files(dir: &Path, files: &[GeneratedFile]) -> Result<(), Error> {
+    for file in files {
+        let path = dir.join(&file.name);
+        if std::fs::read_to_string(&path).is_ok_and(|old| old == file.content) {
+            continue;
+        }
+        let io = |err: std::io::Error| Error::Io(format!("{}: {err}", path.display()));
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
+        std::fs::write(&path, &file.content).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// For build scripts: generates code for `files` into `$OUT_DIR` with the
+/// default options, and tells Cargo to rerun when a .proto file changes.
+///
+/// # Errors
+/// As [`generate_from_protos`] and [`write_files`], or when `OUT_DIR` is not set.
+pub fn compile_protos(
+    files: &[impl AsRef<Path>],
+    includes: &[impl AsRef<Path>],
+) -> Result<(), Error> {
+    compile_protos_with(files, includes, &Options::default())
+}
+
+/// [`compile_protos`] with explicit options.
+///
+/// # Errors
+/// As [`compile_protos`].
+pub fn compile_protos_with(
+    files: &[impl AsRef<Path>],
+    includes: &[impl AsRef<Path>],
+    options: &Options,
+) -> Result<(), Error> {
+    let out_dir = std::env::var_os("OUT_DIR").ok_or_else(|| {
+        Error::Io("OUT_DIR is not set: compile_protos is meant for build scripts".into())
+    })?;
+    let generated = generate_from_protos(files, includes, options)?;
+    write_files(Path::new(&out_dir), &generated)?;
+    for include in includes {
+        println!("cargo:rerun-if-changed={}", include.as_ref().display());
+    }
+    for file in files {
+        println!("cargo:rerun-if-changed={}", file.as_ref().display());
+    }
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! `protoc-gen-rgrpc`: a protoc plugin. Reads a `CodeGeneratorRequest` on
+//! stdin, writes a `CodeGeneratorResponse` on stdout.
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+use prost::Message;
+use prost_types::compiler::CodeGeneratorRequest;
+
+const HELP: &str = "\
+protoc-gen-rgrpc: generates Rust messages and gRPC services for the rgrpc runtime.
+
+Run by protoc, not by hand:
+    protoc --rgrpc_out=OUT_DIR [--rgrpc_opt=OPTIONS] FILE.proto...
+
+Options (comma-separated):
+    paths=import|source_relative      where output files go (default: import)
+    well_known_types=runtime|generate google.protobuf types from ::rgrpc::wkt (default) or generated
+
+Flags:
+    -h, --help       print this help
+    -V, --version    print the version
+";
+
+fn main() -> ExitCode {
+    if let Some(arg) = std::env::args().nth(1) {
+        return match arg.as_str() {
+            "-h" | "--help" => {
+                print!("{HELP}");
+                ExitCode::SUCCESS
+            }
+            "-V" | "--version" => {
+                println!("protoc-gen-rgrpc {}", env!("CARGO_PKG_VERSION"));
+                ExitCode::SUCCESS
+            }
+            _ => {
+                eprintln!("protoc-gen-rgrpc: unknown argument {arg:?}\n\n{HELP}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("protoc-gen-rgrpc: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), String> {
+    let mut input = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut input)
+        .map_err(|err| format!("cannot read the request from stdin: {err}"))?;
+    let request = CodeGeneratorRequest::decode(input.as_slice()).map_err(|err| {
+        format!("stdin is not a CodeGeneratorRequest (this program is run by protoc): {err}")
+    })?;
+    let response = rgrpc_build::respond(&request);
+    std::io::stdout()
+        .write_all(&response.encode_to_vec())
+        .and_then(|()| std::io::stdout().flush())
+        .map_err(|err| format!("cannot write the response to stdout: {err}"))
+}

@@ -1,0 +1,358 @@
+//! [`Index`]: every type of every file in the request, named once.
+//!
+//! Names are assigned here, per Rust module, in descriptor order, so that a
+//! type has the same path whether its own file or a file importing it is
+//! being generated.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use prost_types::field_descriptor_proto::{Label, Type};
+use prost_types::{
+    DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto,
+};
+
+use super::{is_map_entry, qualify};
+use crate::Error;
+use crate::names::{self, Root, RustPath, Scope};
+use crate::options::{Options, WellKnownTypes};
+
+/// The package the runtime ships types for.
+const WELL_KNOWN_PACKAGE: &str = "google.protobuf";
+
+/// A named type.
+#[derive(Debug)]
+pub struct TypeEntry {
+    /// Where the type is and what it is called.
+    pub path: RustPath,
+    /// For messages with nested types or oneofs: the module holding them.
+    pub nested_module: Option<String>,
+    /// What kind of type it is.
+    pub kind: TypeKind,
+}
+
+/// Message or enum.
+#[derive(Debug)]
+pub enum TypeKind {
+    /// A message; map entries carry their key and value fields.
+    Message {
+        /// For synthetic map-entry messages: the key and value fields.
+        map_entry: Option<Box<(FieldDescriptorProto, FieldDescriptorProto)>>,
+    },
+    /// An enum.
+    Enum {
+        /// proto2 enums are closed.
+        closed: bool,
+        /// The descriptor.
+        descriptor: EnumDescriptorProto,
+        /// Each value's proto name and constant name, in declaration order.
+        values: Vec<(String, String)>,
+    },
+}
+
+/// All types of a request.
+pub struct Index {
+    types: HashMap<String, TypeEntry>,
+    oneofs: HashMap<(String, String), RustPath>,
+    /// Message -> messages held inline (singular or oneof fields).
+    inline: HashMap<String, HashSet<String>>,
+    /// Messages whose decoding must check `required` fields (their own or nested ones).
+    required: HashSet<String>,
+}
+
+struct Builder<'a> {
+    options: &'a Options,
+    scopes: BTreeMap<Vec<String>, Scope>,
+    index: Index,
+    /// Message -> every message type its fields hold.
+    holds: HashMap<String, HashSet<String>>,
+}
+
+impl Index {
+    /// Names every type in `files`.
+    pub fn build(files: &[FileDescriptorProto], options: &Options) -> Result<Self, Error> {
+        let mut builder = Builder {
+            options,
+            scopes: BTreeMap::new(),
+            index: Index {
+                types: HashMap::new(),
+                oneofs: HashMap::new(),
+                inline: HashMap::new(),
+                required: HashSet::new(),
+            },
+            holds: HashMap::new(),
+        };
+        // Package modules first: a type or nested module never takes a package's name.
+        for file in files {
+            let modules = names::package_modules(file.package());
+            for depth in 0..modules.len() {
+                builder
+                    .scopes
+                    .entry(modules[..depth].to_vec())
+                    .or_default()
+                    .reserve(&modules[depth]);
+            }
+        }
+        for file in files {
+            let (root, modules) = builder.root(file.package());
+            let closed = file.syntax() != "proto3";
+            for message in &file.message_type {
+                builder.message(message, file.package(), &root, &modules, closed)?;
+            }
+            for enumeration in &file.enum_type {
+                builder.enumeration(enumeration, file.package(), &root, &modules, closed);
+            }
+        }
+        builder.propagate_required();
+        Ok(builder.index)
+    }
+
+    /// The type named `type_name` (with or without the leading dot).
+    pub fn lookup(&self, type_name: &str) -> Result<&TypeEntry, Error> {
+        let name = type_name.trim_start_matches('.');
+        self.types.get(name).ok_or_else(|| {
+            Error::Input(format!(
+                "type {name} is referenced but not defined in the request"
+            ))
+        })
+    }
+
+    /// The message named `full_name`.
+    pub fn message(&self, full_name: &str) -> Result<&TypeEntry, Error> {
+        self.lookup(full_name)
+    }
+
+    /// The enum generated for oneof `oneof` of `message`.
+    pub fn oneof(&self, message: &str, oneof: &str) -> Result<&RustPath, Error> {
+        self.oneofs
+            .get(&(message.to_owned(), oneof.to_owned()))
+            .ok_or_else(|| Error::Input(format!("oneof {message}.{oneof} has no fields")))
+    }
+
+    /// The key and value fields when `type_name` is a map entry.
+    pub fn map_entry(
+        &self,
+        type_name: &str,
+    ) -> Option<(&FieldDescriptorProto, &FieldDescriptorProto)> {
+        match &self.lookup(type_name).ok()?.kind {
+            TypeKind::Message {
+                map_entry: Some(entry),
+            } => Some((&entry.0, &entry.1)),
+            _ => None,
+        }
+    }
+
+    /// The proto and constant names of the values of enum `type_name`.
+    pub fn enum_values(&self, type_name: &str) -> Result<&[(String, String)], Error> {
+        match &self.lookup(type_name)?.kind {
+            TypeKind::Enum { values, .. } => Ok(values),
+            TypeKind::Message { .. } => Err(Error::Input(format!("{type_name} is not an enum"))),
+        }
+    }
+
+    /// Whether message `from` holds `to` inline, directly or through other
+    /// inline fields (or is `to`): a field of type `from` inside `to` must then be boxed.
+    pub fn reaches(&self, from: &str, to: &str) -> bool {
+        let mut seen = HashSet::new();
+        let mut stack = vec![from];
+        while let Some(message) = stack.pop() {
+            if message == to {
+                return true;
+            }
+            if seen.insert(message) {
+                stack.extend(
+                    self.inline
+                        .get(message)
+                        .into_iter()
+                        .flatten()
+                        .map(String::as_str),
+                );
+            }
+        }
+        false
+    }
+
+    /// Whether decoding `message` must check `required` fields.
+    pub fn check_required(&self, message: &str) -> bool {
+        self.required.contains(message)
+    }
+}
+
+impl Builder<'_> {
+    /// Where the types of `package` live.
+    fn root(&self, package: &str) -> (Root, Vec<String>) {
+        if package == WELL_KNOWN_PACKAGE && self.options.well_known_types == WellKnownTypes::Runtime
+        {
+            (Root::WellKnown, Vec::new())
+        } else {
+            (Root::Local, names::package_modules(package))
+        }
+    }
+
+    fn claim(&mut self, modules: &[String], wanted: String) -> String {
+        self.scopes
+            .entry(modules.to_vec())
+            .or_default()
+            .claim(wanted)
+    }
+
+    fn message(
+        &mut self,
+        desc: &DescriptorProto,
+        parent: &str,
+        root: &Root,
+        modules: &[String],
+        closed: bool,
+    ) -> Result<(), Error> {
+        let full_name = qualify(parent, desc.name());
+        let message_fields = desc
+            .field
+            .iter()
+            .filter(|f| matches!(f.r#type(), Type::Message | Type::Group));
+        self.index.inline.insert(
+            full_name.clone(),
+            message_fields
+                .clone()
+                .filter(|f| f.label() != Label::Repeated)
+                .map(|f| f.type_name().trim_start_matches('.').to_owned())
+                .collect(),
+        );
+        self.holds.insert(
+            full_name.clone(),
+            message_fields
+                .map(|f| f.type_name().trim_start_matches('.').to_owned())
+                .collect(),
+        );
+        if desc.field.iter().any(|f| f.label() == Label::Required) {
+            self.index.required.insert(full_name.clone());
+        }
+
+        if is_map_entry(desc) {
+            let field = |number: i32| {
+                desc.field
+                    .iter()
+                    .find(|f| f.number() == number)
+                    .cloned()
+                    .ok_or_else(|| {
+                        Error::Input(format!("map entry {full_name} lacks field {number}"))
+                    })
+            };
+            let map_entry = Some(Box::new((field(1)?, field(2)?)));
+            self.index.types.insert(
+                full_name.clone(),
+                TypeEntry {
+                    path: RustPath {
+                        root: root.clone(),
+                        modules: modules.to_vec(),
+                        name: String::new(),
+                    },
+                    nested_module: None,
+                    kind: TypeKind::Message { map_entry },
+                },
+            );
+            return Ok(());
+        }
+
+        let name = self.claim(modules, names::type_name(desc.name()));
+        let real_oneofs: Vec<&str> = desc
+            .oneof_decl
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| {
+                desc.field
+                    .iter()
+                    .any(|f| f.oneof_index == Some(*i as i32) && !f.proto3_optional())
+            })
+            .map(|(_, o)| o.name())
+            .collect();
+        let has_nested = desc.nested_type.iter().any(|m| !is_map_entry(m))
+            || !desc.enum_type.is_empty()
+            || !real_oneofs.is_empty();
+        let nested_module = has_nested.then(|| self.claim(modules, names::value_name(desc.name())));
+        self.index.types.insert(
+            full_name.clone(),
+            TypeEntry {
+                path: RustPath {
+                    root: root.clone(),
+                    modules: modules.to_vec(),
+                    name,
+                },
+                nested_module: nested_module.clone(),
+                kind: TypeKind::Message { map_entry: None },
+            },
+        );
+
+        let inner: Vec<String> = modules.iter().cloned().chain(nested_module).collect();
+        for nested in &desc.nested_type {
+            self.message(nested, &full_name, root, &inner, closed)?;
+        }
+        for enumeration in &desc.enum_type {
+            self.enumeration(enumeration, &full_name, root, &inner, closed);
+        }
+        for oneof in real_oneofs {
+            let name = self.claim(&inner, names::type_name(oneof));
+            self.index.oneofs.insert(
+                (full_name.clone(), oneof.to_owned()),
+                RustPath {
+                    root: root.clone(),
+                    modules: inner.clone(),
+                    name,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    fn enumeration(
+        &mut self,
+        desc: &EnumDescriptorProto,
+        parent: &str,
+        root: &Root,
+        modules: &[String],
+        closed: bool,
+    ) {
+        let full_name = qualify(parent, desc.name());
+        let name = self.claim(modules, names::type_name(desc.name()));
+        let constants = names::enum_value_names(desc.name(), desc.value.iter().map(|v| v.name()));
+        let values = desc
+            .value
+            .iter()
+            .map(|v| v.name().to_owned())
+            .zip(constants)
+            .collect();
+        self.index.types.insert(
+            full_name,
+            TypeEntry {
+                path: RustPath {
+                    root: root.clone(),
+                    modules: modules.to_vec(),
+                    name,
+                },
+                nested_module: None,
+                kind: TypeKind::Enum {
+                    closed,
+                    descriptor: desc.clone(),
+                    values,
+                },
+            },
+        );
+    }
+
+    /// A message needs a required check when it holds one that does.
+    fn propagate_required(&mut self) {
+        loop {
+            let newly: Vec<String> = self
+                .holds
+                .iter()
+                .filter(|(message, held)| {
+                    !self.index.required.contains(*message)
+                        && held.iter().any(|h| self.index.required.contains(h))
+                })
+                .map(|(message, _)| message.clone())
+                .collect();
+            if newly.is_empty() {
+                return;
+            }
+            self.index.required.extend(newly);
+        }
+    }
+}

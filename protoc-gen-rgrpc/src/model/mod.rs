@@ -1,0 +1,748 @@
+//! The model: a resolved, typed view of the files to generate, built from
+//! descriptors once. Emitters read only this; it holds no tokens.
+
+mod comments;
+mod index;
+
+use std::collections::BTreeMap;
+
+use prost_types::field_descriptor_proto::{Label, Type};
+use prost_types::{DescriptorProto, FieldDescriptorProto, FileDescriptorProto};
+
+use crate::Error;
+use crate::names::{self, RustPath, Scope};
+use crate::options::{Options, Paths};
+use comments::{Comments, path};
+use index::{Index, TypeKind};
+
+/// Everything to generate in one run.
+#[derive(Debug)]
+pub struct Model {
+    /// The files to generate, in request order.
+    pub files: Vec<File>,
+}
+
+/// One .proto file and the Rust file made from it.
+#[derive(Debug)]
+pub struct File {
+    /// The .proto path, as protoc names it (`user/v1/user.proto`).
+    pub proto_path: String,
+    /// The output path of the generated Rust file, relative to the output directory.
+    pub output_path: String,
+    /// The proto package (`user.v1`), maybe empty.
+    pub package: String,
+    /// The Rust modules of the package.
+    pub modules: Vec<String>,
+    /// Top-level messages, in declaration order.
+    pub messages: Vec<Message>,
+    /// Top-level enums, in declaration order.
+    pub enums: Vec<Enum>,
+}
+
+/// A message and the struct generated for it.
+#[derive(Debug)]
+pub struct Message {
+    /// The full proto name (`pkg.Outer.Inner`).
+    pub full_name: String,
+    /// Where the struct is and what it is called.
+    pub path: RustPath,
+    /// The module holding nested types and oneofs, when there are any.
+    pub nested_module: Option<String>,
+    /// The proto comment.
+    pub doc: String,
+    /// Fields and oneofs, ordered by (lowest) field number.
+    pub members: Vec<Member>,
+    /// The struct field holding unknown fields.
+    pub unknown_fields: String,
+    /// Nested messages (map entries excluded).
+    pub messages: Vec<Message>,
+    /// Nested enums.
+    pub enums: Vec<Enum>,
+    /// Whether decoding must check proto2 `required` fields here or below.
+    pub check_required: bool,
+}
+
+/// A member of a message struct.
+#[derive(Debug)]
+pub enum Member {
+    /// A plain field.
+    Field(Field),
+    /// A oneof: one struct field holding an enum.
+    Oneof(Oneof),
+}
+
+/// A field outside any oneof.
+#[derive(Debug)]
+pub struct Field {
+    /// The proto name.
+    pub proto_name: String,
+    /// The struct field name.
+    pub name: String,
+    /// The field number.
+    pub number: u32,
+    /// The proto comment.
+    pub doc: String,
+    /// How many values and how presence is tracked.
+    pub cardinality: Cardinality,
+    /// The element type (for maps, the value type).
+    pub ty: FieldType,
+    /// For scalar and enum fields with explicit presence: the getter returning the default when unset.
+    pub getter: Option<Getter>,
+}
+
+/// A getter for a field with explicit presence.
+#[derive(Debug)]
+pub struct Getter {
+    /// The method name.
+    pub name: String,
+    /// The value returned when the field is unset.
+    pub default: DefaultValue,
+}
+
+/// How a field holds its values.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cardinality {
+    /// proto3 singular scalar without `optional`: the zero value is not encoded.
+    Implicit,
+    /// Explicit presence (`Option<T>`): proto2 `optional`, proto3 `optional`, messages.
+    Optional,
+    /// proto2 `required`: `Option<T>`, checked on decode.
+    Required,
+    /// `repeated`, written packed or unpacked.
+    Repeated {
+        /// Whether the field is written packed.
+        packed: bool,
+    },
+    /// `map<K, V>`; the field's `ty` is the value type.
+    Map {
+        /// The key type.
+        key: Scalar,
+    },
+}
+
+/// A oneof and the enum generated for it.
+#[derive(Debug)]
+pub struct Oneof {
+    /// The proto name.
+    pub proto_name: String,
+    /// The struct field name.
+    pub name: String,
+    /// The enum, in the message's nested module.
+    pub path: RustPath,
+    /// The proto comment.
+    pub doc: String,
+    /// One variant per field.
+    pub variants: Vec<Variant>,
+}
+
+/// A oneof field, as an enum variant.
+#[derive(Debug)]
+pub struct Variant {
+    /// The proto name.
+    pub proto_name: String,
+    /// The variant name.
+    pub name: String,
+    /// The field number.
+    pub number: u32,
+    /// The proto comment.
+    pub doc: String,
+    /// The value type.
+    pub ty: FieldType,
+}
+
+/// The type of a field's values.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldType {
+    /// A scalar.
+    Scalar(Scalar),
+    /// An enum.
+    Enum {
+        /// The enum type.
+        path: RustPath,
+        /// proto2 enums are closed: undeclared values go to unknown fields.
+        closed: bool,
+    },
+    /// A message or group.
+    Message {
+        /// The message type.
+        path: RustPath,
+        /// Held in a `Box` because it is part of a cycle of inline fields.
+        boxed: bool,
+        /// Encoded as a proto2 group.
+        group: bool,
+        /// Decoding must check `required` fields inside it.
+        checks_required: bool,
+    },
+}
+
+/// A protobuf scalar type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Scalar {
+    Double,
+    Float,
+    Int32,
+    Int64,
+    UInt32,
+    UInt64,
+    SInt32,
+    SInt64,
+    Fixed32,
+    Fixed64,
+    SFixed32,
+    SFixed64,
+    Bool,
+    String,
+    Bytes,
+}
+
+/// A default value for a getter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DefaultValue {
+    /// `bool`.
+    Bool(bool),
+    /// Any signed integer type.
+    Int(i64),
+    /// Any unsigned integer type.
+    UInt(u64),
+    /// `float`.
+    Float32(f32),
+    /// `double`.
+    Float64(f64),
+    /// `string`.
+    String(String),
+    /// `bytes`, unescaped.
+    Bytes(Vec<u8>),
+    /// An enum constant.
+    Enum {
+        /// The enum type.
+        path: RustPath,
+        /// The constant's name.
+        constant: String,
+    },
+}
+
+/// An enum and the newtype generated for it.
+#[derive(Debug)]
+pub struct Enum {
+    /// The full proto name.
+    pub full_name: String,
+    /// Where the type is and what it is called.
+    pub path: RustPath,
+    /// The proto comment.
+    pub doc: String,
+    /// Declared values, in declaration order (aliases included).
+    pub values: Vec<EnumValue>,
+}
+
+/// A declared enum value.
+#[derive(Debug)]
+pub struct EnumValue {
+    /// The name in the .proto file.
+    pub proto_name: String,
+    /// The associated constant.
+    pub name: String,
+    /// The number.
+    pub number: i32,
+    /// The proto comment.
+    pub doc: String,
+}
+
+impl Model {
+    /// Builds the model of `files_to_generate`, resolving references against all of `files`.
+    pub fn build(
+        files: &[FileDescriptorProto],
+        files_to_generate: &[String],
+        options: &Options,
+    ) -> Result<Self, Error> {
+        let index = Index::build(files, options)?;
+        let mut outputs: BTreeMap<String, String> = BTreeMap::new();
+        let mut model = Model { files: Vec::new() };
+        for name in files_to_generate {
+            let file = files.iter().find(|f| f.name() == name).ok_or_else(|| {
+                Error::Input(format!(
+                    "{name} is to be generated but its descriptor is missing"
+                ))
+            })?;
+            let built = FileBuilder {
+                index: &index,
+                file,
+                comments: Comments::of(file),
+            }
+            .build(options)?;
+            if let Some(first) = outputs.insert(built.output_path.clone(), name.clone()) {
+                return Err(Error::OutputClash {
+                    path: built.output_path,
+                    first,
+                    second: name.clone(),
+                });
+            }
+            model.files.push(built);
+        }
+        Ok(model)
+    }
+}
+
+struct FileBuilder<'a> {
+    index: &'a Index,
+    file: &'a FileDescriptorProto,
+    comments: Comments,
+}
+
+impl FileBuilder<'_> {
+    fn build(&self, options: &Options) -> Result<File, Error> {
+        let file = self.file;
+        match file.syntax() {
+            "" | "proto2" | "proto3" => {}
+            other => {
+                return Err(Error::Input(format!(
+                    "{}: syntax \"{other}\" is not supported (protoc-gen-rgrpc supports proto2 and proto3)",
+                    file.name()
+                )));
+            }
+        }
+        let package = file.package().to_owned();
+        let stem = file.name().strip_suffix(".proto").unwrap_or(file.name());
+        let output_path = match options.paths {
+            Paths::SourceRelative => format!("{stem}.rs"),
+            Paths::Import => {
+                let base = stem.rsplit('/').next().unwrap_or(stem);
+                let mut dirs: Vec<&str> = package.split('.').filter(|s| !s.is_empty()).collect();
+                dirs.push(base);
+                format!("{}.rs", dirs.join("/"))
+            }
+        };
+        let messages = file
+            .message_type
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| !is_map_entry(m))
+            .map(|(i, m)| self.message(m, &package, vec![path::FILE_MESSAGE, i as i32]))
+            .collect::<Result<_, _>>()?;
+        let enums = file
+            .enum_type
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                self.enumeration(
+                    &qualify(&package, e.name()),
+                    vec![path::FILE_ENUM, i as i32],
+                )
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(File {
+            proto_path: file.name().to_owned(),
+            output_path,
+            modules: names::package_modules(&package),
+            package,
+            messages,
+            enums,
+        })
+    }
+
+    fn message(
+        &self,
+        desc: &DescriptorProto,
+        parent: &str,
+        loc: Vec<i32>,
+    ) -> Result<Message, Error> {
+        let full_name = qualify(parent, desc.name());
+        let entry = self.index.message(&full_name)?;
+        let proto3 = self.file.syntax() == "proto3";
+
+        let mut fields = Scope::default();
+        let mut members: Vec<(u32, Member)> = Vec::new();
+        let mut oneofs: BTreeMap<i32, Oneof> = BTreeMap::new();
+        let mut oneof_first: BTreeMap<i32, u32> = BTreeMap::new();
+        for (i, field) in desc.field.iter().enumerate() {
+            let number = u32::try_from(field.number()).map_err(|_| {
+                Error::Input(format!(
+                    "{full_name}.{}: invalid field number",
+                    field.name()
+                ))
+            })?;
+            let doc = self
+                .comments
+                .get(&[&loc[..], &[path::MESSAGE_FIELD, i as i32]].concat());
+            let real_oneof = field.oneof_index.filter(|_| !field.proto3_optional());
+            if let Some(oneof_index) = real_oneof {
+                let oneof = match oneofs.entry(oneof_index) {
+                    std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+                    std::collections::btree_map::Entry::Vacant(v) => {
+                        let decl = desc.oneof_decl.get(oneof_index as usize).ok_or_else(|| {
+                            Error::Input(format!(
+                                "{full_name}.{}: oneof index out of range",
+                                field.name()
+                            ))
+                        })?;
+                        oneof_first.insert(oneof_index, number);
+                        v.insert(Oneof {
+                            proto_name: decl.name().to_owned(),
+                            name: fields.claim(names::value_name(decl.name())),
+                            path: self.index.oneof(&full_name, decl.name())?.clone(),
+                            doc: self
+                                .comments
+                                .get(&[&loc[..], &[path::MESSAGE_ONEOF, oneof_index]].concat()),
+                            variants: Vec::new(),
+                        })
+                    }
+                };
+                let mut variant_scope = Scope::default();
+                for v in &oneof.variants {
+                    variant_scope.claim(v.name.clone());
+                }
+                oneof.variants.push(Variant {
+                    proto_name: field.name().to_owned(),
+                    name: variant_scope.claim(names::type_name(field.name())),
+                    number,
+                    doc,
+                    ty: self.field_type(&full_name, field, true)?,
+                });
+                continue;
+            }
+            let name = fields.claim(names::value_name(field.name()));
+            let (cardinality, ty) = self.cardinality_and_type(&full_name, field, proto3)?;
+            let getter = match (&cardinality, &ty) {
+                (
+                    Cardinality::Optional | Cardinality::Required,
+                    FieldType::Scalar(_) | FieldType::Enum { .. },
+                ) => Some(Getter {
+                    name: names::getter_name(&name),
+                    default: self.default_value(&full_name, field, &ty)?,
+                }),
+                _ => None,
+            };
+            members.push((
+                number,
+                Member::Field(Field {
+                    proto_name: field.name().to_owned(),
+                    name,
+                    number,
+                    doc,
+                    cardinality,
+                    ty,
+                    getter,
+                }),
+            ));
+        }
+        for (index, oneof) in oneofs {
+            members.push((oneof_first[&index], Member::Oneof(oneof)));
+        }
+        members.sort_by_key(|(number, _)| *number);
+
+        let messages = desc
+            .nested_type
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| !is_map_entry(m))
+            .map(|(i, m)| {
+                self.message(
+                    m,
+                    &full_name,
+                    [&loc[..], &[path::MESSAGE_NESTED, i as i32]].concat(),
+                )
+            })
+            .collect::<Result<_, _>>()?;
+        let enums = desc
+            .enum_type
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                self.enumeration(
+                    &qualify(&full_name, e.name()),
+                    [&loc[..], &[path::MESSAGE_ENUM, i as i32]].concat(),
+                )
+            })
+            .collect::<Result<_, _>>()?;
+
+        Ok(Message {
+            doc: self.comments.get(&loc),
+            path: entry.path.clone(),
+            nested_module: entry.nested_module.clone(),
+            members: members.into_iter().map(|(_, m)| m).collect(),
+            unknown_fields: fields.claim("unknown_fields".to_owned()),
+            messages,
+            enums,
+            check_required: self.index.check_required(&full_name),
+            full_name,
+        })
+    }
+
+    fn cardinality_and_type(
+        &self,
+        message: &str,
+        field: &FieldDescriptorProto,
+        proto3: bool,
+    ) -> Result<(Cardinality, FieldType), Error> {
+        if field.label() == Label::Repeated {
+            if let Some((key, value)) = self.index.map_entry(field.type_name()) {
+                let key = match self.field_type(message, key, false)? {
+                    FieldType::Scalar(scalar)
+                        if !matches!(scalar, Scalar::Float | Scalar::Double | Scalar::Bytes) =>
+                    {
+                        scalar
+                    }
+                    _ => {
+                        return Err(Error::Input(format!(
+                            "{message}.{}: invalid map key type",
+                            field.name()
+                        )));
+                    }
+                };
+                return Ok((
+                    Cardinality::Map { key },
+                    self.field_type(message, value, false)?,
+                ));
+            }
+            let ty = self.field_type(message, field, false)?;
+            let packable = matches!(ty, FieldType::Enum { .. })
+                || matches!(ty, FieldType::Scalar(s) if !matches!(s, Scalar::String | Scalar::Bytes));
+            let packed = packable
+                && field
+                    .options
+                    .as_ref()
+                    .and_then(|o| o.packed)
+                    .unwrap_or(proto3);
+            return Ok((Cardinality::Repeated { packed }, ty));
+        }
+        let ty = self.field_type(message, field, true)?;
+        let cardinality = if field.label() == Label::Required {
+            Cardinality::Required
+        } else if proto3 && !field.proto3_optional() && !matches!(ty, FieldType::Message { .. }) {
+            Cardinality::Implicit
+        } else {
+            Cardinality::Optional
+        };
+        Ok((cardinality, ty))
+    }
+
+    /// The type of `field`'s values; `inline` when the struct holds the value
+    /// itself (not in a `Vec` or map), so that a recursive type needs a `Box`.
+    fn field_type(
+        &self,
+        message: &str,
+        field: &FieldDescriptorProto,
+        inline: bool,
+    ) -> Result<FieldType, Error> {
+        Ok(FieldType::Scalar(match field.r#type() {
+            Type::Double => Scalar::Double,
+            Type::Float => Scalar::Float,
+            Type::Int64 => Scalar::Int64,
+            Type::Uint64 => Scalar::UInt64,
+            Type::Int32 => Scalar::Int32,
+            Type::Fixed64 => Scalar::Fixed64,
+            Type::Fixed32 => Scalar::Fixed32,
+            Type::Bool => Scalar::Bool,
+            Type::String => Scalar::String,
+            Type::Bytes => Scalar::Bytes,
+            Type::Uint32 => Scalar::UInt32,
+            Type::Sfixed32 => Scalar::SFixed32,
+            Type::Sfixed64 => Scalar::SFixed64,
+            Type::Sint32 => Scalar::SInt32,
+            Type::Sint64 => Scalar::SInt64,
+            Type::Enum => {
+                let entry = self.index.lookup(field.type_name())?;
+                let TypeKind::Enum { closed, .. } = &entry.kind else {
+                    return Err(Error::Input(format!(
+                        "{message}.{}: {} is not an enum",
+                        field.name(),
+                        field.type_name()
+                    )));
+                };
+                return Ok(FieldType::Enum {
+                    path: entry.path.clone(),
+                    closed: *closed,
+                });
+            }
+            Type::Message | Type::Group => {
+                let entry = self.index.lookup(field.type_name())?;
+                return Ok(FieldType::Message {
+                    path: entry.path.clone(),
+                    boxed: inline
+                        && self
+                            .index
+                            .reaches(field.type_name().trim_start_matches('.'), message),
+                    group: field.r#type() == Type::Group,
+                    checks_required: self
+                        .index
+                        .check_required(field.type_name().trim_start_matches('.')),
+                });
+            }
+        }))
+    }
+
+    fn default_value(
+        &self,
+        message: &str,
+        field: &FieldDescriptorProto,
+        ty: &FieldType,
+    ) -> Result<DefaultValue, Error> {
+        let declared = field.default_value.as_deref();
+        let invalid = || {
+            Error::Input(format!(
+                "{message}.{}: invalid default value {:?}",
+                field.name(),
+                declared.unwrap_or("")
+            ))
+        };
+        Ok(match ty {
+            FieldType::Enum { path, .. } => {
+                let values = self.index.enum_values(field.type_name())?;
+                let chosen = match declared {
+                    Some(name) => values
+                        .iter()
+                        .find(|(proto, _)| proto == name)
+                        .ok_or_else(invalid)?,
+                    None => values.first().ok_or_else(invalid)?,
+                };
+                DefaultValue::Enum {
+                    path: path.clone(),
+                    constant: chosen.1.clone(),
+                }
+            }
+            FieldType::Scalar(scalar) => match scalar {
+                Scalar::Bool => DefaultValue::Bool(declared == Some("true")),
+                Scalar::Int32
+                | Scalar::Int64
+                | Scalar::SInt32
+                | Scalar::SInt64
+                | Scalar::SFixed32
+                | Scalar::SFixed64 => {
+                    DefaultValue::Int(declared.map_or(Ok(0), str::parse).map_err(|_| invalid())?)
+                }
+                Scalar::UInt32 | Scalar::UInt64 | Scalar::Fixed32 | Scalar::Fixed64 => {
+                    DefaultValue::UInt(declared.map_or(Ok(0), str::parse).map_err(|_| invalid())?)
+                }
+                Scalar::Float => {
+                    DefaultValue::Float32(parse_float(declared).ok_or_else(invalid)? as f32)
+                }
+                Scalar::Double => DefaultValue::Float64(parse_float(declared).ok_or_else(invalid)?),
+                Scalar::String => DefaultValue::String(declared.unwrap_or_default().to_owned()),
+                Scalar::Bytes => DefaultValue::Bytes(
+                    unescape_bytes(declared.unwrap_or_default()).ok_or_else(invalid)?,
+                ),
+            },
+            FieldType::Message { .. } => return Err(invalid()),
+        })
+    }
+
+    fn enumeration(&self, full_name: &str, loc: Vec<i32>) -> Result<Enum, Error> {
+        let entry = self.index.lookup(full_name)?;
+        let TypeKind::Enum {
+            descriptor, values, ..
+        } = &entry.kind
+        else {
+            return Err(Error::Input(format!("{full_name} is not an enum")));
+        };
+        Ok(Enum {
+            full_name: full_name.to_owned(),
+            path: entry.path.clone(),
+            doc: self.comments.get(&loc),
+            values: descriptor
+                .value
+                .iter()
+                .zip(values)
+                .enumerate()
+                .map(|(i, (value, (_, name)))| EnumValue {
+                    proto_name: value.name().to_owned(),
+                    name: name.clone(),
+                    number: value.number(),
+                    doc: self
+                        .comments
+                        .get(&[&loc[..], &[path::ENUM_VALUE, i as i32]].concat()),
+                })
+                .collect(),
+        })
+    }
+}
+
+/// `parent.name`, or `name` alone at the root.
+fn qualify(parent: &str, name: &str) -> String {
+    if parent.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{parent}.{name}")
+    }
+}
+
+fn is_map_entry(message: &DescriptorProto) -> bool {
+    message.options.as_ref().is_some_and(|o| o.map_entry())
+}
+
+/// A float default as protoc spells it: a number, `inf`, `-inf` or `nan`.
+fn parse_float(declared: Option<&str>) -> Option<f64> {
+    match declared {
+        None => Some(0.0),
+        Some("inf") => Some(f64::INFINITY),
+        Some("-inf") => Some(f64::NEG_INFINITY),
+        Some("nan") => Some(f64::NAN),
+        Some(number) => number.parse().ok(),
+    }
+}
+
+/// Undoes protoc's C escaping of a `bytes` default (`\n`, `\\`, `\"`, `\'`, `\ooo`, `\xhh`).
+fn unescape_bytes(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut bytes = text.bytes().peekable();
+    while let Some(b) = bytes.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        let escaped = bytes.next()?;
+        out.push(match escaped {
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'a' => 0x07,
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'v' => 0x0b,
+            b'\\' | b'\'' | b'"' | b'?' => escaped,
+            b'0'..=b'7' => {
+                let mut value = u32::from(escaped - b'0');
+                for _ in 0..2 {
+                    match bytes.peek() {
+                        Some(d @ b'0'..=b'7') => {
+                            value = value * 8 + u32::from(d - b'0');
+                            bytes.next();
+                        }
+                        _ => break,
+                    }
+                }
+                u8::try_from(value).ok()?
+            }
+            b'x' => {
+                let mut value = 0u32;
+                let mut digits = 0;
+                while let Some(d) = bytes.peek().and_then(|d| (*d as char).to_digit(16)) {
+                    value = value * 16 + d;
+                    bytes.next();
+                    digits += 1;
+                }
+                if digits == 0 {
+                    return None;
+                }
+                u8::try_from(value).ok()?
+            }
+            _ => return None,
+        });
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_defaults_are_unescaped() {
+        assert_eq!(
+            unescape_bytes(r"a\nb\\\'\x41\101\0").unwrap(),
+            b"a\nb\\'AA\0"
+        );
+        assert_eq!(unescape_bytes(r"\377").unwrap(), [0xff]);
+        assert_eq!(unescape_bytes(r"\q"), None);
+        assert_eq!(unescape_bytes("\\"), None);
+    }
+}

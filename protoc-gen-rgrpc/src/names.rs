@@ -1,0 +1,262 @@
+//! All identifier and path logic: case conversion, keyword escaping, names
+//! assigned per scope, and the Rust path of every proto type seen from any
+//! module. Emitters take names and paths from here and never build them by
+//! string concatenation.
+
+use std::collections::BTreeSet;
+
+use heck::{ToShoutySnakeCase, ToSnakeCase, ToUpperCamelCase};
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::quote;
+
+/// Words that need `r#` to be used as identifiers (strict and reserved keywords
+/// of the 2024 edition).
+const KEYWORDS: &[&str] = &[
+    "abstract", "as", "async", "await", "become", "box", "break", "const", "continue", "do", "dyn",
+    "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if", "impl", "in", "let",
+    "loop", "macro", "match", "mod", "move", "mut", "override", "priv", "pub", "ref", "return",
+    "static", "struct", "trait", "true", "try", "type", "typeof", "unsafe", "unsized", "use",
+    "virtual", "where", "while", "yield",
+];
+
+/// Words that cannot be raw identifiers: they get a trailing underscore instead.
+const NOT_RAW: &[&str] = &["self", "Self", "super", "crate", "_"];
+
+/// Methods of `rgrpc::Message`: an inherent method of the same name on a
+/// generated type would shadow them, so getters avoid these names.
+const MESSAGE_METHODS: &[&str] = &[
+    "encode",
+    "encode_to_vec",
+    "encoded_len",
+    "decode",
+    "decode_bytes",
+    "merge",
+];
+
+/// `name` made usable as an identifier: `type` -> `r#type`, `self` -> `self_`.
+pub fn escape(name: &str) -> String {
+    if NOT_RAW.contains(&name) {
+        format!("{name}_")
+    } else if KEYWORDS.contains(&name) {
+        format!("r#{name}")
+    } else {
+        name.to_owned()
+    }
+}
+
+/// A `proc_macro2::Ident` for a name produced by this module (raw when it starts with `r#`).
+pub fn ident(name: &str) -> Ident {
+    match name.strip_prefix("r#") {
+        Some(raw) => Ident::new_raw(raw, Span::call_site()),
+        None => Ident::new(name, Span::call_site()),
+    }
+}
+
+/// A name that heck turned into nothing (a field called `_`) still needs a spelling.
+fn non_empty(converted: String, fallback: &str) -> String {
+    if converted.is_empty() {
+        fallback.to_owned()
+    } else {
+        converted
+    }
+}
+
+/// The struct or enum name for a proto message, enum or oneof: `UpperCamelCase`.
+pub fn type_name(proto: &str) -> String {
+    escape(&non_empty(proto.to_upper_camel_case(), "Unnamed"))
+}
+
+/// The field or module name for a proto name: `snake_case`.
+pub fn value_name(proto: &str) -> String {
+    escape(&non_empty(proto.to_snake_case(), "unnamed"))
+}
+
+/// The modules of a proto package: `user.v1` -> `user`, `v1`.
+pub fn package_modules(package: &str) -> Vec<String> {
+    package
+        .split('.')
+        .filter(|s| !s.is_empty())
+        .map(value_name)
+        .collect()
+}
+
+/// The constant names of an enum's values: `SHOUTY_CASE`, with the enum's own
+/// name as prefix removed when every value carries it (`COLOR_RED` -> `RED`).
+pub fn enum_value_names<'a>(
+    enum_name: &str,
+    values: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
+    let values: Vec<String> = values
+        .into_iter()
+        .map(|v| v.to_shouty_snake_case())
+        .collect();
+    let prefix = format!("{}_", enum_name.to_shouty_snake_case());
+    let strippable = values.iter().all(|v| {
+        v.strip_prefix(&prefix)
+            .and_then(|rest| rest.chars().next())
+            .is_some_and(|c| c.is_ascii_alphabetic())
+    });
+    let mut scope = Scope::default();
+    values
+        .iter()
+        .map(|v| {
+            let name = if strippable {
+                &v[prefix.len()..]
+            } else {
+                v.as_str()
+            };
+            scope.claim(non_empty(name.to_owned(), "UNNAMED"))
+        })
+        .collect()
+}
+
+/// The getter for a field with a declared default: the field's own name,
+/// unless that would shadow a `Message` method.
+pub fn getter_name(field: &str) -> String {
+    if MESSAGE_METHODS.contains(&field) {
+        format!("{field}_value")
+    } else {
+        field.to_owned()
+    }
+}
+
+/// Names already used in one Rust namespace; later claims of a taken name get underscores.
+#[derive(Debug, Default)]
+pub struct Scope(BTreeSet<String>);
+
+impl Scope {
+    /// Marks `name` as used, whether or not it already was.
+    pub fn reserve(&mut self, name: &str) {
+        self.0.insert(name.to_owned());
+    }
+
+    /// Takes `wanted`, or `wanted_`, `wanted__`, ... if it is taken.
+    pub fn claim(&mut self, wanted: String) -> String {
+        let mut name = wanted;
+        while !self.0.insert(name.clone()) {
+            name.push('_');
+        }
+        name
+    }
+}
+
+/// Where a generated type lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Root {
+    /// In the module tree generated with it (or beside it), reached by relative paths.
+    Local,
+    /// In the runtime's well-known types, `::rgrpc::wkt`.
+    WellKnown,
+}
+
+/// The Rust path of a generated struct or enum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RustPath {
+    /// Where the module path starts.
+    pub root: Root,
+    /// Module names from the root (package modules, then message modules).
+    pub modules: Vec<String>,
+    /// The type's own name.
+    pub name: String,
+}
+
+impl RustPath {
+    /// The path as written in module `from` (module names from the root).
+    pub fn tokens_from(&self, from: &[String]) -> TokenStream {
+        let name = ident(&self.name);
+        match self.root {
+            Root::WellKnown => {
+                let modules = self.modules.iter().map(|m| ident(m));
+                quote!(::rgrpc::wkt:: #(#modules::)* #name)
+            }
+            Root::Local => {
+                let common = from
+                    .iter()
+                    .zip(&self.modules)
+                    .take_while(|(a, b)| a == b)
+                    .count();
+                let supers = std::iter::repeat_n(quote!(super::), from.len() - common);
+                let modules = self.modules[common..].iter().map(|m| ident(m));
+                quote!(#(#supers)* #(#modules::)* #name)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_are_escaped() {
+        assert_eq!(value_name("type"), "r#type");
+        assert_eq!(value_name("async"), "r#async");
+        assert_eq!(value_name("self"), "self_");
+        assert_eq!(type_name("Self"), "Self_");
+        assert_eq!(type_name("Option"), "Option");
+        assert_eq!(value_name("_"), "unnamed");
+        assert_eq!(ident("r#type").to_string(), "r#type");
+    }
+
+    #[test]
+    fn cases_convert() {
+        assert_eq!(type_name("http_request"), "HttpRequest");
+        assert_eq!(value_name("fieldName13"), "field_name13");
+        assert_eq!(package_modules("user.v1"), ["user", "v1"]);
+        assert_eq!(package_modules(""), Vec::<String>::new());
+    }
+
+    #[test]
+    fn enum_prefixes_are_stripped_only_when_all_values_have_them() {
+        assert_eq!(
+            enum_value_names("Color", ["COLOR_RED", "COLOR_GREEN"]),
+            ["RED", "GREEN"]
+        );
+        assert_eq!(
+            enum_value_names("Color", ["COLOR_RED", "BLUE"]),
+            ["COLOR_RED", "BLUE"]
+        );
+        // Stripping would leave an identifier starting with a digit.
+        assert_eq!(
+            enum_value_names("Size", ["SIZE_1", "SIZE_2"]),
+            ["SIZE_1", "SIZE_2"]
+        );
+        // Values that become equal after case conversion stay distinct.
+        assert_eq!(enum_value_names("E", ["foo", "FOO"]), ["FOO", "FOO_"]);
+    }
+
+    #[test]
+    fn scopes_hand_out_distinct_names() {
+        let mut scope = Scope::default();
+        assert_eq!(scope.claim("foo".into()), "foo");
+        assert_eq!(scope.claim("foo".into()), "foo_");
+        assert_eq!(scope.claim("foo".into()), "foo__");
+    }
+
+    #[test]
+    fn paths_are_relative_to_the_current_module() {
+        let path = RustPath {
+            root: Root::Local,
+            modules: vec!["a".into(), "b".into()],
+            name: "T".into(),
+        };
+        let from = |m: &[&str]| {
+            path.tokens_from(&m.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .to_string()
+        };
+        assert_eq!(from(&["a", "b"]), "T");
+        assert_eq!(from(&["a"]), "b :: T");
+        assert_eq!(from(&["a", "b", "t"]), "super :: T");
+        assert_eq!(from(&["c", "d"]), "super :: super :: a :: b :: T");
+        assert_eq!(from(&[]), "a :: b :: T");
+        let wkt = RustPath {
+            root: Root::WellKnown,
+            modules: vec![],
+            name: "Timestamp".into(),
+        };
+        assert_eq!(
+            wkt.tokens_from(&["x".into()]).to_string(),
+            ":: rgrpc :: wkt :: Timestamp"
+        );
+    }
+}
