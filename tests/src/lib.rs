@@ -1,0 +1,17 @@
+//! The code generated for the project's own .proto files, compiled; the
+//! tests under `tests/` exercise it.
+
+use std::path::PathBuf;
+
+/// Everything generated for proto/, one module per package.
+pub mod pb {
+    include!(concat!(env!("OUT_DIR"), "/mod.rs"));
+}
+
+/// The .proto files under proto/, relative to it, in the order they were generated.
+pub const PROTO_FILES: &[&str] = include!(concat!(env!("OUT_DIR"), "/proto_files.rs"));
+
+/// The proto/ directory.
+pub fn proto_root() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../proto"))
+}
