@@ -1,0 +1,12 @@
+//! Generates the examples' code from proto/ with the embedded parser: no protoc needed.
+
+fn main() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../proto");
+    let files = [
+        format!("{root}/echo.proto"),
+        format!("{root}/user/v1/user.proto"),
+    ];
+    if let Err(err) = rgrpc_build::compile_protos(&files, &[root]) {
+        panic!("generating the examples' code: {err}");
+    }
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite: what CI runs, and what to run before sending a change.
+#
+#   scripts/test.sh
+#
+# Installs what the tests need (scripts/setup.sh, idempotent), then checks
+# formatting and lints, runs every Rust test (unit, integration, snapshots,
+# the plugin through protoc, doctests) and the protobuf conformance suite.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "setup"
+scripts/setup.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test"
+cargo test --workspace --locked
