@@ -24,3 +24,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test"
 cargo test --workspace --locked
+
+step "protobuf conformance"
+scripts/conformance.sh

