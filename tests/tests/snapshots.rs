@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use prost::Message;
 use prost_types::FileDescriptorSet;
@@ -13,8 +14,11 @@ use rgrpc_tests::{PROTO_FILES, proto_root};
 
 /// A plugin request as protoc builds it: descriptors with source info, imports included.
 fn protoc_request(parameter: &str) -> CodeGeneratorRequest {
-    let out =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("snapshots-{}.pb", std::process::id()));
+    // Tests run in parallel: every call gets its own descriptor set file.
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, Ordering::Relaxed);
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("snapshots-{}-{call}.pb", std::process::id()));
     let status = Command::new("protoc")
         .arg("-I")
         .arg(proto_root())
