@@ -233,6 +233,13 @@ fn read_packed<K: Scalar>(
     values: &mut Vec<K::Value>,
 ) -> Result<bool, DecodeError> {
     d.delimited(|d| {
+        // For fixed-width values the length gives the count; it was checked
+        // against the input, so this reserves no more than the input justifies.
+        match K::WIRE {
+            WireType::Fixed32 => values.reserve(d.remaining() / 4),
+            WireType::Fixed64 => values.reserve(d.remaining() / 8),
+            _ => {}
+        }
         while !d.at_end() {
             values.push(K::read(d)?);
         }
@@ -627,14 +634,14 @@ where
     if field.wire_type() != WireType::LengthDelimited {
         return Ok(false);
     }
-    let start = d.position();
+    let mark = d.mark();
     let (key, value) = read_entry::<K, Enum<E>>(d)?;
     if value.is_known() {
         map.insert(key, value);
     } else {
         let buf = unknown.buffer();
         put_varint(buf, tag(field.number(), WireType::LengthDelimited));
-        buf.extend_from_slice(d.consumed_since(start));
+        buf.extend_from_slice(d.since(mark));
     }
     Ok(true)
 }

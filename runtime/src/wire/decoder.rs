@@ -13,13 +13,11 @@ use super::{
 /// value being decoded, so a length can never reach past its parent, and no
 /// allocation is made for more bytes than the input holds.
 pub struct Decoder<'a> {
-    buf: &'a [u8],
-    pos: usize,
-    /// The end of the innermost length-delimited value (or of `buf`).
-    end: usize,
+    /// What is left of the innermost length-delimited value (or of the input).
+    rest: &'a [u8],
     /// How many more levels of messages and groups may be entered.
     depth: u32,
-    /// The `Bytes` that `buf` views, so `bytes` fields can share it instead of copying.
+    /// The `Bytes` that the input views, so `bytes` fields can share it instead of copying.
     shared: Option<&'a Bytes>,
 }
 
@@ -27,9 +25,7 @@ impl<'a> Decoder<'a> {
     /// A decoder over `buf`; `bytes` fields are copied out of it.
     pub fn new(buf: &'a [u8]) -> Self {
         Self {
-            buf,
-            pos: 0,
-            end: buf.len(),
+            rest: buf,
             depth: RECURSION_LIMIT,
             shared: None,
         }
@@ -43,31 +39,40 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    /// How many bytes are left in the innermost length-delimited value (or the input).
+    #[inline(always)]
+    pub fn remaining(&self) -> usize {
+        self.rest.len()
+    }
+
     /// True once the innermost length-delimited value (or the input) is used up.
-    #[inline]
+    #[inline(always)]
     pub fn at_end(&self) -> bool {
-        self.pos >= self.end
+        self.rest.is_empty()
     }
 
-    /// The offset of the next byte to read.
+    /// A mark of the current position, for [`Decoder::since`].
     #[inline]
-    pub fn position(&self) -> usize {
-        self.pos
+    pub fn mark(&self) -> &'a [u8] {
+        self.rest
     }
 
-    /// The bytes read since offset `start`.
+    /// The bytes read since `mark` was taken (in the same length-delimited value).
     #[inline]
-    pub fn consumed_since(&self, start: usize) -> &'a [u8] {
-        &self.buf[start..self.pos]
+    pub fn since(&self, mark: &'a [u8]) -> &'a [u8] {
+        &mark[..mark.len() - self.rest.len()]
     }
 
-    #[inline]
-    fn rest(&self) -> &'a [u8] {
-        &self.buf[self.pos..self.end]
+    /// Consumes `len` bytes, which the caller has checked are there.
+    #[inline(always)]
+    fn advance(&mut self, len: usize) -> &'a [u8] {
+        let (taken, rest) = self.rest.split_at(len);
+        self.rest = rest;
+        taken
     }
 
     /// Reads a tag.
-    #[inline]
+    #[inline(always)]
     pub fn field(&mut self) -> Result<Field, DecodeError> {
         let key = self.varint()?;
         let number = key >> 3;
@@ -82,20 +87,20 @@ impl<'a> Decoder<'a> {
     }
 
     /// Reads a varint.
-    #[inline]
+    #[inline(always)]
     pub fn varint(&mut self) -> Result<u64, DecodeError> {
-        let (value, len) = get_varint(self.rest())?;
-        self.pos += len;
+        let (value, len) = get_varint(self.rest)?;
+        self.advance(len);
         Ok(value)
     }
 
-    #[inline]
+    #[inline(always)]
     fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
-        let bytes = self
-            .rest()
-            .first_chunk::<N>()
+        let (bytes, rest) = self
+            .rest
+            .split_first_chunk::<N>()
             .ok_or(DecodeErrorKind::UnexpectedEof)?;
-        self.pos += N;
+        self.rest = rest;
         Ok(*bytes)
     }
 
@@ -112,22 +117,20 @@ impl<'a> Decoder<'a> {
     }
 
     /// Reads a length prefix, checked against what is left.
-    #[inline]
+    #[inline(always)]
     fn length(&mut self) -> Result<usize, DecodeError> {
         let len = self.varint()?;
-        if len > (self.end - self.pos) as u64 {
+        if len > self.rest.len() as u64 {
             return Err(DecodeErrorKind::UnexpectedEof.into());
         }
         Ok(len as usize)
     }
 
     /// Reads a length-delimited value as a slice of the input.
-    #[inline]
+    #[inline(always)]
     pub fn slice(&mut self) -> Result<&'a [u8], DecodeError> {
         let len = self.length()?;
-        let bytes = &self.buf[self.pos..self.pos + len];
-        self.pos += len;
-        Ok(bytes)
+        Ok(self.advance(len))
     }
 
     /// Reads a length-delimited value as [`Bytes`], sharing the input when it is shared.
@@ -135,7 +138,7 @@ impl<'a> Decoder<'a> {
     pub fn bytes(&mut self) -> Result<Bytes, DecodeError> {
         let slice = self.slice()?;
         Ok(match self.shared {
-            Some(shared) => shared.slice(self.pos - slice.len()..self.pos),
+            Some(shared) => shared.slice_ref(slice),
             None => Bytes::copy_from_slice(slice),
         })
     }
@@ -168,13 +171,13 @@ impl<'a> Decoder<'a> {
         f: impl FnOnce(&mut Self) -> Result<R, DecodeError>,
     ) -> Result<R, DecodeError> {
         let len = self.length()?;
-        let outer_end = self.end;
-        self.end = self.pos + len;
+        let (inner, after) = self.rest.split_at(len);
+        self.rest = inner;
         let result = f(self)?;
-        if self.pos != self.end {
+        if !self.rest.is_empty() {
             return Err(DecodeErrorKind::LengthMismatch.into());
         }
-        self.end = outer_end;
+        self.rest = after;
         Ok(result)
     }
 
@@ -236,11 +239,11 @@ impl<'a> Decoder<'a> {
         field: Field,
         unknown: &mut UnknownFields,
     ) -> Result<(), DecodeError> {
-        let start = self.pos;
+        let mark = self.mark();
         self.skip(field)?;
         let buf = unknown.buffer();
         put_varint(buf, tag(field.number, field.wire_type));
-        buf.extend_from_slice(&self.buf[start..self.pos]);
+        buf.extend_from_slice(self.since(mark));
         Ok(())
     }
 }

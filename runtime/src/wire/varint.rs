@@ -13,34 +13,47 @@ pub const fn varint_len(value: u64) -> usize {
 /// Appends `value` as a varint.
 #[inline]
 pub fn put_varint(buf: &mut Vec<u8>, mut value: u64) {
-    if value < 0x80 {
-        buf.push(value as u8);
-        return;
-    }
-    let mut bytes = [0u8; 10];
-    let mut n = 0;
     while value >= 0x80 {
-        bytes[n] = (value as u8) | 0x80;
+        buf.push((value as u8) | 0x80);
         value >>= 7;
-        n += 1;
     }
-    bytes[n] = value as u8;
-    buf.extend_from_slice(&bytes[..=n]);
+    buf.push(value as u8);
 }
 
 /// Reads a varint from the front of `buf`, returning it and the bytes it took.
 ///
 /// A varint is at most ten bytes, and the tenth may only carry the 64th bit.
-#[inline]
+#[inline(always)]
 pub fn get_varint(buf: &[u8]) -> Result<(u64, usize), DecodeErrorKind> {
     match buf.first() {
         Some(&b) if b < 0x80 => Ok((u64::from(b), 1)),
-        _ => get_varint_slow(buf),
+        _ => match buf.first_chunk::<10>() {
+            Some(chunk) => get_varint_unrolled(chunk),
+            None => get_varint_short(buf),
+        },
     }
 }
 
+/// Decodes from ten bytes known to be there, without per-byte bounds checks.
+#[inline]
+fn get_varint_unrolled(bytes: &[u8; 10]) -> Result<(u64, usize), DecodeErrorKind> {
+    let mut value = 0u64;
+    for (i, &byte) in bytes.iter().enumerate().take(9) {
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte < 0x80 {
+            return Ok((value, i + 1));
+        }
+    }
+    // The tenth byte may only carry bit 63.
+    if bytes[9] > 1 {
+        return Err(DecodeErrorKind::VarintOverflow);
+    }
+    Ok((value | (u64::from(bytes[9]) << 63), 10))
+}
+
+/// Decodes near the end of the input, where fewer than ten bytes are left.
 #[inline(never)]
-fn get_varint_slow(buf: &[u8]) -> Result<(u64, usize), DecodeErrorKind> {
+fn get_varint_short(buf: &[u8]) -> Result<(u64, usize), DecodeErrorKind> {
     let mut value = 0u64;
     for (i, &byte) in buf.iter().take(10).enumerate() {
         if i == 9 && byte > 1 {
