@@ -2,7 +2,8 @@
 //! and prost-generated types in one run, and prints throughput and the
 //! rgrpc/prost ratio per shape.
 //!
-//! `cargo bench -p rgrpc-bench --bench codec`. Samples of the two libraries
+//! `cargo bench -p rgrpc-bench --bench codec [SHAPE] [encode|decode]`, where
+//! SHAPE picks the shapes whose name contains it. Samples of the two libraries
 //! alternate, and each figure is the median of `RGRPC_BENCH_SAMPLES` samples
 //! (default 21), so that a noisy machine disturbs both alike.
 
@@ -107,7 +108,7 @@ fn nested() -> r::bench::v1::Node {
     node
 }
 
-/// The median time per operation of `op`, over samples alternating with `other`.
+/// The median times per operation of `a` and of `b`, sampled alternately.
 fn measure(samples: usize, mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f64) {
     let iterations = |op: &mut dyn FnMut()| {
         let start = Instant::now();
@@ -128,9 +129,16 @@ fn measure(samples: usize, mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f6
     };
     let mut times_a = Vec::with_capacity(samples);
     let mut times_b = Vec::with_capacity(samples);
-    for _ in 0..samples {
-        times_a.push(sample(&mut a, na));
-        times_b.push(sample(&mut b, nb));
+    // Which side runs first alternates: going second (with the other's
+    // buffers just used) is measurably different for memory-bound shapes.
+    for i in 0..samples {
+        if i % 2 == 0 {
+            times_a.push(sample(&mut a, na));
+            times_b.push(sample(&mut b, nb));
+        } else {
+            times_b.push(sample(&mut b, nb));
+            times_a.push(sample(&mut a, na));
+        }
     }
     (median(times_a), median(times_b))
 }
@@ -154,7 +162,14 @@ impl Row {
     }
 }
 
-fn shape<R, P>(shape: &'static str, message: R, samples: usize, rows: &mut Vec<Row>)
+/// Which operations to measure.
+#[derive(Clone, Copy)]
+struct Ops {
+    encode: bool,
+    decode: bool,
+}
+
+fn shape<R, P>(shape: &'static str, message: R, samples: usize, ops: Ops, rows: &mut Vec<Row>)
 where
     R: rgrpc::Message,
     P: prost::Message + Default,
@@ -170,46 +185,53 @@ where
         R::decode(&theirs.encode_to_vec()).expect("rgrpc decodes prost's encoding"),
         message
     );
+    // Both sides encode what they decoded from the same buffer, so their
+    // `bytes` fields view the same memory (a copy's alignment changes memcpy speed).
+    let message = R::decode_bytes(&encoded).expect("rgrpc decodes its own encoding");
+    let bytes = encoded.len();
 
-    let mut buf_r = Vec::with_capacity(encoded.len());
-    let mut buf_p = Vec::with_capacity(encoded.len());
-    let (rgrpc_ns, prost_ns) = measure(
-        samples,
-        || {
-            buf_r.clear();
-            rgrpc::Message::encode(black_box(&message), &mut buf_r);
-            black_box(&buf_r);
-        },
-        || {
-            buf_p.clear();
-            prost::Message::encode(black_box(&theirs), &mut buf_p).expect("capacity");
-            black_box(&buf_p);
-        },
-    );
-    rows.push(Row {
-        shape,
-        op: "encode",
-        bytes: encoded.len(),
-        rgrpc_ns,
-        prost_ns,
-    });
-
-    let (rgrpc_ns, prost_ns) = measure(
-        samples,
-        || {
-            black_box(R::decode_bytes(black_box(&encoded)).expect("decode"));
-        },
-        || {
-            black_box(P::decode(black_box(encoded.clone())).expect("decode"));
-        },
-    );
-    rows.push(Row {
-        shape,
-        op: "decode",
-        bytes: encoded.len(),
-        rgrpc_ns,
-        prost_ns,
-    });
+    if ops.encode {
+        let mut buf_r = Vec::with_capacity(bytes);
+        let mut buf_p = Vec::with_capacity(bytes);
+        let (rgrpc_ns, prost_ns) = measure(
+            samples,
+            || {
+                buf_r.clear();
+                rgrpc::Message::encode(black_box(&message), &mut buf_r);
+                black_box(&buf_r);
+            },
+            || {
+                buf_p.clear();
+                prost::Message::encode(black_box(&theirs), &mut buf_p).expect("capacity");
+                black_box(&buf_p);
+            },
+        );
+        rows.push(Row {
+            shape,
+            op: "encode",
+            bytes,
+            rgrpc_ns,
+            prost_ns,
+        });
+    }
+    if ops.decode {
+        let (rgrpc_ns, prost_ns) = measure(
+            samples,
+            || {
+                black_box(R::decode_bytes(black_box(&encoded)).expect("decode"));
+            },
+            || {
+                black_box(P::decode(black_box(encoded.clone())).expect("decode"));
+            },
+        );
+        rows.push(Row {
+            shape,
+            op: "decode",
+            bytes,
+            rgrpc_ns,
+            prost_ns,
+        });
+    }
 }
 
 fn main() {
@@ -217,32 +239,53 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(21);
-    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let only = |op: &str| args.iter().any(|a| a == op);
+    let ops = match (only("encode"), only("decode")) {
+        (false, false) => Ops {
+            encode: true,
+            decode: true,
+        },
+        (encode, decode) => Ops { encode, decode },
+    };
+    let filter = args
+        .iter()
+        .find(|a| !matches!(a.as_str(), "encode" | "decode"));
+    let wanted = |name: &str| filter.is_none_or(|f| name.contains(f.as_str()));
     let mut rows = Vec::new();
-    let wanted = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
     if wanted("echo") {
         let echo = r::echo::EchoRequest {
             message: "hello, world".into(),
             ..Default::default()
         };
-        shape::<_, p::echo::EchoRequest>("echo request", echo, samples, &mut rows);
+        shape::<_, p::echo::EchoRequest>("echo request", echo, samples, ops, &mut rows);
     }
     if wanted("record") {
-        shape::<_, p::bench::v1::Record>("record (message1-like)", record(), samples, &mut rows);
+        shape::<_, p::bench::v1::Record>(
+            "record (message1-like)",
+            record(),
+            samples,
+            ops,
+            &mut rows,
+        );
     }
     if wanted("series") {
         shape::<_, p::bench::v1::Series>(
             "series (1000 ints, 100 strings)",
             series(),
             samples,
+            ops,
             &mut rows,
         );
     }
     if wanted("blob") {
-        shape::<_, p::bench::v1::Blob>("blob (64 KiB bytes)", blob(), samples, &mut rows);
+        shape::<_, p::bench::v1::Blob>("blob (64 KiB bytes)", blob(), samples, ops, &mut rows);
     }
     if wanted("nested") {
-        shape::<_, p::bench::v1::Node>("nested (depth 20)", nested(), samples, &mut rows);
+        shape::<_, p::bench::v1::Node>("nested (depth 20)", nested(), samples, ops, &mut rows);
     }
 
     println!(

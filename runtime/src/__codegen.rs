@@ -8,14 +8,20 @@
 //! pass, `merge_*` for decoding), so a generated codec is straight-line calls:
 //! `::rgrpc::__codegen::Int32::optional_len(3, &self.count, sizes)`, with the
 //! two traits imported as `_` in the generated function.
+//!
+//! Generated decoders loop over tags with [`Decoder::next_tag`] and match each
+//! whole tag (field number and wire type together) against the tags of their
+//! fields; anything else, a known number with another wire type included,
+//! goes to [`Decoder::skip_unknown`]. The `merge_*` functions therefore read
+//! a value whose tag is already known to fit.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
 use crate::Enumeration;
-use crate::message::{field_name, merge_fields};
-pub use crate::wire::{DecodeError, Decoder, Field, Sizes, UnknownFields, WireType, Writer};
+use crate::message::field_name;
+pub use crate::wire::{DecodeError, Decoder, Sizes, UnknownFields, WireType, Writer};
 use crate::wire::{
     DecodeErrorKind, put_varint, tag, tag_len, unzigzag32, unzigzag64, varint_len, zigzag32,
     zigzag64,
@@ -46,15 +52,6 @@ pub trait Kind {
     fn put(w: &mut Writer<'_>, number: u32, value: &Self::Value);
     /// Reads a value after its tag into `value`: scalars replace, messages merge.
     fn merge(d: &mut Decoder<'_>, number: u32, value: &mut Self::Value) -> Result<(), DecodeError>;
-    /// Reads a packed run into `values`; `Ok(false)` for kinds that cannot be packed.
-    #[inline]
-    fn merge_packed(
-        d: &mut Decoder<'_>,
-        values: &mut Vec<Self::Value>,
-    ) -> Result<bool, DecodeError> {
-        let _ = (d, values);
-        Ok(false)
-    }
 
     /// Size of a value that is always encoded (a oneof case, a required field).
     #[inline]
@@ -98,73 +95,44 @@ pub trait Kind {
         }
     }
 
-    /// Merges a value into `value` (a oneof case already selected, a required field).
-    #[inline]
-    fn merge_value(
-        d: &mut Decoder<'_>,
-        field: Field,
-        value: &mut Self::Value,
-    ) -> Result<bool, DecodeError> {
-        if field.wire_type() != Self::WIRE {
-            return Ok(false);
-        }
-        Self::merge(d, field.number(), value)?;
-        Ok(true)
-    }
     /// Merges a field with explicit presence.
     #[inline]
     fn merge_optional(
         d: &mut Decoder<'_>,
-        field: Field,
+        number: u32,
         value: &mut Option<Self::Value>,
-    ) -> Result<bool, DecodeError> {
-        if field.wire_type() != Self::WIRE {
-            return Ok(false);
-        }
-        Self::merge(
-            d,
-            field.number(),
-            value.get_or_insert_with(Default::default),
-        )?;
-        Ok(true)
+    ) -> Result<(), DecodeError> {
+        Self::merge(d, number, value.get_or_insert_with(Default::default))
+    }
+    /// Merges one element of a repeated field.
+    #[inline]
+    fn merge_repeated(
+        d: &mut Decoder<'_>,
+        number: u32,
+        values: &mut Vec<Self::Value>,
+    ) -> Result<(), DecodeError> {
+        let mut value = Self::Value::default();
+        Self::merge(d, number, &mut value)?;
+        values.push(value);
+        Ok(())
     }
     /// Merges a oneof case: into the value when this case is already selected
     /// (messages merge, scalars replace), else as a new value selecting it.
     #[inline]
     fn merge_oneof<O>(
         d: &mut Decoder<'_>,
-        field: Field,
+        number: u32,
         oneof: &mut Option<O>,
         case: fn(Self::Value) -> O,
         selected: fn(&mut O) -> Option<&mut Self::Value>,
-    ) -> Result<bool, DecodeError> {
+    ) -> Result<(), DecodeError> {
         if let Some(value) = oneof.as_mut().and_then(selected) {
-            return Self::merge_value(d, field, value);
+            return Self::merge(d, number, value);
         }
         let mut value = Self::Value::default();
-        let known = Self::merge_value(d, field, &mut value)?;
-        if known {
-            *oneof = Some(case(value));
-        }
-        Ok(known)
-    }
-    /// Merges a repeated field, accepting both packed and unpacked encodings.
-    #[inline]
-    fn merge_repeated(
-        d: &mut Decoder<'_>,
-        field: Field,
-        values: &mut Vec<Self::Value>,
-    ) -> Result<bool, DecodeError> {
-        if field.wire_type() == Self::WIRE {
-            let mut value = Self::Value::default();
-            Self::merge(d, field.number(), &mut value)?;
-            values.push(value);
-            Ok(true)
-        } else if field.wire_type() == WireType::LengthDelimited {
-            Self::merge_packed(d, values)
-        } else {
-            Ok(false)
-        }
+        Self::merge(d, number, &mut value)?;
+        *oneof = Some(case(value));
+        Ok(())
     }
 }
 
@@ -217,35 +185,27 @@ pub trait Scalar: Kind {
     }
     /// Merges a field with implicit presence.
     #[inline]
-    fn merge_implicit(
-        d: &mut Decoder<'_>,
-        field: Field,
-        value: &mut Self::Value,
-    ) -> Result<bool, DecodeError> {
-        Self::merge_value(d, field, value)
-    }
-}
-
-/// Reads a packed run of `K` values.
-#[inline]
-fn read_packed<K: Scalar>(
-    d: &mut Decoder<'_>,
-    values: &mut Vec<K::Value>,
-) -> Result<bool, DecodeError> {
-    d.delimited(|d| {
-        // For fixed-width values the length gives the count; it was checked
-        // against the input, so this reserves no more than the input justifies.
-        match K::WIRE {
-            WireType::Fixed32 => values.reserve(d.remaining() / 4),
-            WireType::Fixed64 => values.reserve(d.remaining() / 8),
-            _ => {}
-        }
-        while !d.at_end() {
-            values.push(K::read(d)?);
-        }
+    fn merge_implicit(d: &mut Decoder<'_>, value: &mut Self::Value) -> Result<(), DecodeError> {
+        *value = Self::read(d)?;
         Ok(())
-    })?;
-    Ok(true)
+    }
+    /// Merges a packed run of a repeated field.
+    #[inline]
+    fn merge_packed(d: &mut Decoder<'_>, values: &mut Vec<Self::Value>) -> Result<(), DecodeError> {
+        d.delimited(|d| {
+            // For fixed-width values the length gives the count; it was checked
+            // against the input, so this reserves no more than the input justifies.
+            match Self::WIRE {
+                WireType::Fixed32 => values.reserve(d.remaining() / 4),
+                WireType::Fixed64 => values.reserve(d.remaining() / 8),
+                _ => {}
+            }
+            while !d.at_end() {
+                values.push(Self::read(d)?);
+            }
+            Ok(())
+        })
+    }
 }
 
 macro_rules! scalar {
@@ -271,13 +231,6 @@ macro_rules! scalar {
                 *value = Self::read(d)?;
                 Ok(())
             }
-            #[inline]
-            fn merge_packed(d: &mut Decoder<'_>, values: &mut Vec<$value>) -> Result<bool, DecodeError> {
-                if Self::WIRE == WireType::LengthDelimited {
-                    return Ok(false);
-                }
-                read_packed::<Self>(d, values)
-            }
         }
 
         impl Scalar for $kind {
@@ -290,7 +243,6 @@ macro_rules! scalar {
                 $read
             }
         }
-
     };
 }
 
@@ -348,7 +300,7 @@ scalar!(/// `string`: UTF-8 is checked on decode.
     put: |w, v| w.length_delimited(v.as_bytes()),
     read: |d| d.string(),
     default: |v| v.is_empty());
-scalar!(/// `bytes`: shares the input buffer when decoding from [`Bytes`].
+scalar!(/// `bytes`: shares the input buffer when decoding from [`Bytes`](bytes::Bytes).
     Bytes, bytes::Bytes, LengthDelimited,
     len: |v| varint_len(v.len() as u64) + v.len(),
     put: |w, v| w.length_delimited(v),
@@ -373,10 +325,6 @@ impl<E: Enumeration> Kind for Enum<E> {
     fn merge(d: &mut Decoder<'_>, _: u32, value: &mut E) -> Result<(), DecodeError> {
         *value = Self::read(d)?;
         Ok(())
-    }
-    #[inline]
-    fn merge_packed(d: &mut Decoder<'_>, values: &mut Vec<E>) -> Result<bool, DecodeError> {
-        read_packed::<Self>(d, values)
     }
 }
 
@@ -418,58 +366,57 @@ impl<E: Enumeration> ClosedEnum<E> {
     #[inline]
     pub fn merge_optional(
         d: &mut Decoder<'_>,
-        field: Field,
+        number: u32,
         value: &mut Option<E>,
         unknown: &mut UnknownFields,
-    ) -> Result<bool, DecodeError> {
-        if field.wire_type() != WireType::Varint {
-            return Ok(false);
-        }
-        if let Some(v) = Self::read(d, field.number(), unknown)? {
+    ) -> Result<(), DecodeError> {
+        if let Some(v) = Self::read(d, number, unknown)? {
             *value = Some(v);
         }
-        Ok(true)
+        Ok(())
     }
 
     /// Merges a oneof case; an undeclared value leaves the oneof as it was.
     #[inline]
     pub fn merge_oneof<O>(
         d: &mut Decoder<'_>,
-        field: Field,
+        number: u32,
         oneof: &mut Option<O>,
         case: fn(E) -> O,
         unknown: &mut UnknownFields,
-    ) -> Result<bool, DecodeError> {
-        if field.wire_type() != WireType::Varint {
-            return Ok(false);
-        }
-        if let Some(v) = Self::read(d, field.number(), unknown)? {
+    ) -> Result<(), DecodeError> {
+        if let Some(v) = Self::read(d, number, unknown)? {
             *oneof = Some(case(v));
         }
-        Ok(true)
+        Ok(())
     }
 
-    /// Merges a repeated field, packed or not.
+    /// Merges one element of a repeated field.
     #[inline]
     pub fn merge_repeated(
         d: &mut Decoder<'_>,
-        field: Field,
+        number: u32,
         values: &mut Vec<E>,
         unknown: &mut UnknownFields,
-    ) -> Result<bool, DecodeError> {
-        match field.wire_type() {
-            WireType::Varint => {
-                values.extend(Self::read(d, field.number(), unknown)?);
+    ) -> Result<(), DecodeError> {
+        values.extend(Self::read(d, number, unknown)?);
+        Ok(())
+    }
+
+    /// Merges a packed run of a repeated field.
+    #[inline]
+    pub fn merge_packed(
+        d: &mut Decoder<'_>,
+        number: u32,
+        values: &mut Vec<E>,
+        unknown: &mut UnknownFields,
+    ) -> Result<(), DecodeError> {
+        d.delimited(|d| {
+            while !d.at_end() {
+                values.extend(Self::read(d, number, unknown)?);
             }
-            WireType::LengthDelimited => d.delimited(|d| {
-                while !d.at_end() {
-                    values.extend(Self::read(d, field.number(), unknown)?);
-                }
-                Ok(())
-            })?,
-            _ => return Ok(false),
-        }
-        Ok(true)
+            Ok(())
+        })
     }
 }
 
@@ -494,7 +441,7 @@ impl<M: crate::Message> Kind for Message<M> {
     }
     #[inline]
     fn merge(d: &mut Decoder<'_>, _: u32, message: &mut M) -> Result<(), DecodeError> {
-        d.nested(|d| merge_fields(d, message, None))
+        d.nested(|d| message.merge_fields(d, None))
     }
 }
 
@@ -515,7 +462,7 @@ impl<M: crate::Message> Kind for Group<M> {
     }
     #[inline]
     fn merge(d: &mut Decoder<'_>, number: u32, message: &mut M) -> Result<(), DecodeError> {
-        d.group(|d| merge_fields(d, message, Some(number)))
+        d.group(|d| message.merge_fields(d, Some(number)))
     }
 }
 
@@ -578,23 +525,23 @@ pub fn write_map<K: Scalar, V: Kind>(
     }
 }
 
-/// Reads one map entry; a missing key or value is its default, unknown fields are dropped.
+/// Reads one map entry; a missing key or value is its default, other fields are dropped.
 #[inline]
 fn read_entry<K: Scalar, V: Kind>(
     d: &mut Decoder<'_>,
 ) -> Result<(K::Value, V::Value), DecodeError> {
+    let key_tag = tag(1, K::WIRE);
+    let value_tag = tag(2, V::WIRE);
     d.nested(|d| {
         let mut key = K::Value::default();
         let mut value = V::Value::default();
-        while !d.at_end() {
-            let field = d.field()?;
-            let known = match field.number() {
-                1 => K::merge_value(d, field, &mut key)?,
-                2 => V::merge_value(d, field, &mut value)?,
-                _ => false,
-            };
-            if !known {
-                d.skip(field)?;
+        while let Some(found) = d.next_tag(None)? {
+            if u64::from(found) == key_tag {
+                K::merge(d, 1, &mut key)?;
+            } else if u64::from(found) == value_tag {
+                V::merge(d, 2, &mut value)?;
+            } else {
+                d.skip_tag(found)?;
             }
         }
         Ok((key, value))
@@ -605,18 +552,14 @@ fn read_entry<K: Scalar, V: Kind>(
 #[inline]
 pub fn merge_map<K: Scalar, V: Kind>(
     d: &mut Decoder<'_>,
-    field: Field,
     map: &mut BTreeMap<K::Value, V::Value>,
-) -> Result<bool, DecodeError>
+) -> Result<(), DecodeError>
 where
     K::Value: Ord,
 {
-    if field.wire_type() != WireType::LengthDelimited {
-        return Ok(false);
-    }
     let (key, value) = read_entry::<K, V>(d)?;
     map.insert(key, value);
-    Ok(true)
+    Ok(())
 }
 
 /// Merges one entry of a map whose values are a closed enum: an entry with an
@@ -624,26 +567,33 @@ where
 #[inline]
 pub fn merge_closed_map<K: Scalar, E: Enumeration>(
     d: &mut Decoder<'_>,
-    field: Field,
+    number: u32,
     map: &mut BTreeMap<K::Value, E>,
     unknown: &mut UnknownFields,
-) -> Result<bool, DecodeError>
+) -> Result<(), DecodeError>
 where
     K::Value: Ord,
 {
-    if field.wire_type() != WireType::LengthDelimited {
-        return Ok(false);
-    }
     let mark = d.mark();
     let (key, value) = read_entry::<K, Enum<E>>(d)?;
     if value.is_known() {
         map.insert(key, value);
     } else {
         let buf = unknown.buffer();
-        put_varint(buf, tag(field.number(), WireType::LengthDelimited));
+        put_varint(buf, tag(number, WireType::LengthDelimited));
         buf.extend_from_slice(d.since(mark));
     }
-    Ok(true)
+    Ok(())
+}
+
+/// Records that `err` happened in the field of `M` with tag `tag` (a field
+/// `M` does not declare adds nothing to the path).
+#[cold]
+pub fn within<M: crate::Message>(err: DecodeError, tag: u32) -> DecodeError {
+    match field_name::<M>(tag >> 3) {
+        Some(name) => err.within(M::NAME, name),
+        None => err,
+    }
 }
 
 /// `Debug` for generated enums: the declared name, or the number.
@@ -654,10 +604,14 @@ pub fn fmt_enum<E: Enumeration>(value: E, f: &mut fmt::Formatter<'_>) -> fmt::Re
     }
 }
 
-/// The error for a proto2 `required` field that is absent.
+/// The error for a proto2 `required` field of `M` that is absent.
 #[cold]
 pub fn missing_required<M: crate::Message>(number: u32) -> DecodeError {
-    DecodeError::new(DecodeErrorKind::MissingRequired).within(M::NAME, field_name::<M>(number))
+    let err = DecodeError::new(DecodeErrorKind::MissingRequired);
+    match field_name::<M>(number) {
+        Some(name) => err.within(M::NAME, name),
+        None => err,
+    }
 }
 
 /// Checks the required fields of `child`, held in field `number` of `M`.
@@ -668,5 +622,5 @@ pub fn check_nested<M: crate::Message, C: crate::Message>(
 ) -> Result<(), DecodeError> {
     child
         .check_required()
-        .map_err(|err| err.within(M::NAME, field_name::<M>(number)))
+        .map_err(|err| within::<M>(err, number << 3))
 }

@@ -4,9 +4,7 @@ use std::fmt;
 
 use bytes::Bytes;
 
-use crate::wire::{
-    DecodeError, DecodeErrorKind, Decoder, Field, Sizes, UnknownFields, WireType, Writer,
-};
+use crate::wire::{DecodeError, Decoder, Sizes, Writer};
 
 /// A protobuf message: a generated struct that encodes to and decodes from the
 /// binary wire format.
@@ -36,15 +34,11 @@ pub trait Message: Default + Clone + PartialEq + fmt::Debug + Send + Sync + 'sta
     #[doc(hidden)]
     fn write_fields(&self, w: &mut Writer<'_>);
 
-    /// Merges one field whose tag was just read. `Ok(false)` means the field is
-    /// not one of this message's (or arrived with another wire type): nothing
-    /// was consumed and the caller keeps it as an unknown field.
+    /// Merges fields until the end of the input or, for a group, until the
+    /// end-group tag of field `group`. Fields it does not declare (or that
+    /// arrive with another wire type) go to the unknown fields.
     #[doc(hidden)]
-    fn merge_field(&mut self, d: &mut Decoder<'_>, field: Field) -> Result<bool, DecodeError>;
-
-    /// Where unrecognised fields are kept.
-    #[doc(hidden)]
-    fn unknown_fields_mut(&mut self) -> &mut UnknownFields;
+    fn merge_fields(&mut self, d: &mut Decoder<'_>, group: Option<u32>) -> Result<(), DecodeError>;
 
     /// Checks proto2 `required` fields, here and in nested messages.
     #[doc(hidden)]
@@ -104,44 +98,14 @@ pub trait Message: Default + Clone + PartialEq + fmt::Debug + Send + Sync + 'sta
 }
 
 fn merge_all<M: Message>(message: &mut M, d: &mut Decoder<'_>) -> Result<(), DecodeError> {
-    merge_fields(d, message, None)?;
+    message.merge_fields(d, None)?;
     message.check_required()
 }
 
-/// Merges fields into `message` until the input ends or, for a group, until
-/// the end-group tag of field `group`.
-pub(crate) fn merge_fields<M: Message>(
-    d: &mut Decoder<'_>,
-    message: &mut M,
-    group: Option<u32>,
-) -> Result<(), DecodeError> {
-    loop {
-        if d.at_end() {
-            return match group {
-                None => Ok(()),
-                Some(_) => Err(DecodeErrorKind::UnexpectedEof.into()),
-            };
-        }
-        let field = d.field()?;
-        if field.wire_type() == WireType::EndGroup {
-            return if group == Some(field.number()) {
-                Ok(())
-            } else {
-                Err(DecodeErrorKind::UnmatchedEndGroup.into())
-            };
-        }
-        match message.merge_field(d, field) {
-            Ok(true) => {}
-            Ok(false) => d.skip_into(field, message.unknown_fields_mut())?,
-            Err(err) => return Err(err.within(M::NAME, field_name::<M>(field.number()))),
-        }
-    }
-}
-
 /// The name of field `number` of `M`, for error paths.
-pub(crate) fn field_name<M: Message>(number: u32) -> &'static str {
+pub(crate) fn field_name<M: Message>(number: u32) -> Option<&'static str> {
     M::FIELD_NAMES
         .iter()
         .find(|(n, _)| *n == number)
-        .map_or("?", |(_, name)| name)
+        .map(|(_, name)| *name)
 }

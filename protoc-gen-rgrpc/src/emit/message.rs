@@ -150,6 +150,26 @@ fn field_type(ctx: &Ctx<'_>, field: &Field) -> TokenStream {
     }
 }
 
+/// Wire type 2: length-delimited values (and packed runs, and map entries).
+const WIRE_LENGTH_DELIMITED: u32 = 2;
+
+/// The wire type of one value of `ty`, as the protobuf encoding defines it.
+fn wire_type(ty: &FieldType) -> u32 {
+    match ty {
+        FieldType::Scalar(Scalar::Double | Scalar::Fixed64 | Scalar::SFixed64) => 1,
+        FieldType::Scalar(Scalar::Float | Scalar::Fixed32 | Scalar::SFixed32) => 5,
+        FieldType::Scalar(Scalar::String | Scalar::Bytes) => WIRE_LENGTH_DELIMITED,
+        FieldType::Scalar(_) | FieldType::Enum { .. } => 0,
+        FieldType::Message { group: true, .. } => 3,
+        FieldType::Message { group: false, .. } => WIRE_LENGTH_DELIMITED,
+    }
+}
+
+/// The tag of field `number` with wire type `wire_type`, as a literal to match on.
+fn tag_of(number: u32, wire_type: u32) -> Literal {
+    Literal::u32_unsuffixed((number << 3) | wire_type)
+}
+
 /// The codec kind for values of `ty` (`::rgrpc::__codegen::Int32`, `...::Message::<T>`).
 fn kind(ctx: &Ctx<'_>, ty: &FieldType) -> TokenStream {
     match ty {
@@ -266,19 +286,16 @@ fn codec(ctx: &Ctx<'_>, message: &Message) -> TokenStream {
     };
     let write_imports = write.imports();
     let write_statements = &write.statements;
-    let merge_body = if merge.statements.is_empty() {
-        quote!(
-            let _ = (d, field);
-            ::core::result::Result::Ok(false)
-        )
+    let skip = quote!(d.skip_unknown(tag, &mut self.#unknown));
+    let merge_imports = merge.imports();
+    let merged = if merge.statements.is_empty() {
+        skip
     } else {
-        let imports = merge.imports();
         let arms = &merge.statements;
         quote! {
-            #imports
-            match field.number() {
+            match tag {
                 #(#arms)*
-                _ => ::core::result::Result::Ok(false),
+                _ => #skip,
             }
         }
     };
@@ -304,16 +321,19 @@ fn codec(ctx: &Ctx<'_>, message: &Message) -> TokenStream {
                 w.unknown(&self.#unknown);
             }
 
-            fn merge_field(
+            fn merge_fields(
                 &mut self,
                 d: &mut ::rgrpc::__codegen::Decoder<'_>,
-                field: ::rgrpc::__codegen::Field,
-            ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
-                #merge_body
-            }
-
-            fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-                &mut self.#unknown
+                group: ::core::option::Option<u32>,
+            ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
+                #merge_imports
+                while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+                    let merged = #merged;
+                    if let ::core::result::Result::Err(err) = merged {
+                        return ::core::result::Result::Err(::rgrpc::__codegen::within::<Self>(err, tag));
+                    }
+                }
+                ::core::result::Result::Ok(())
             }
 
             #check_required
@@ -334,20 +354,21 @@ fn field_codec(
     let unknown = ident(&message.unknown_fields);
     let k = kind(ctx, &field.ty);
     let closed = closed_enum(ctx, &field.ty);
+    let tag = tag_of(field.number, wire_type(&field.ty));
     match &field.cardinality {
         Cardinality::Implicit => {
             size.via_scalar(quote!(#k::implicit_len(#number, &self.#name, sizes)));
             write.via_scalar(quote!(#k::write_implicit(w, #number, &self.#name);));
-            merge.via_scalar(quote!(#number => #k::merge_implicit(d, field, &mut self.#name),));
+            merge.via_scalar(quote!(#tag => #k::merge_implicit(d, &mut self.#name),));
         }
         Cardinality::Optional | Cardinality::Required => {
             size.via_kind(quote!(#k::optional_len(#number, &self.#name, sizes)));
             write.via_kind(quote!(#k::write_optional(w, #number, &self.#name);));
             match closed {
                 Some(closed) => merge.push(quote!(
-                    #number => #closed::merge_optional(d, field, &mut self.#name, &mut self.#unknown),
+                    #tag => #closed::merge_optional(d, #number, &mut self.#name, &mut self.#unknown),
                 )),
-                None => merge.via_kind(quote!(#number => #k::merge_optional(d, field, &mut self.#name),)),
+                None => merge.via_kind(quote!(#tag => #k::merge_optional(d, #number, &mut self.#name),)),
             }
         }
         Cardinality::Repeated { packed } => {
@@ -358,28 +379,42 @@ fn field_codec(
                 size.via_kind(quote!(#k::repeated_len(#number, &self.#name, sizes)));
                 write.via_kind(quote!(#k::write_repeated(w, #number, &self.#name);));
             }
+            // Either encoding is accepted, whichever the field is written in.
+            let packed_tag = tag_of(field.number, WIRE_LENGTH_DELIMITED);
             match closed {
-                Some(closed) => merge.push(quote!(
-                    #number => #closed::merge_repeated(d, field, &mut self.#name, &mut self.#unknown),
-                )),
-                None => merge.via_kind(quote!(#number => #k::merge_repeated(d, field, &mut self.#name),)),
+                Some(closed) => {
+                    merge.push(quote!(
+                        #tag => #closed::merge_repeated(d, #number, &mut self.#name, &mut self.#unknown),
+                        #packed_tag => #closed::merge_packed(d, #number, &mut self.#name, &mut self.#unknown),
+                    ));
+                }
+                None => {
+                    merge
+                        .via_kind(quote!(#tag => #k::merge_repeated(d, #number, &mut self.#name),));
+                    if field.ty.packable() {
+                        merge.via_scalar(
+                            quote!(#packed_tag => #k::merge_packed(d, &mut self.#name),),
+                        );
+                    }
+                }
             }
         }
         Cardinality::Map { key } => {
             let key = scalar_kind(*key);
+            let map_tag = tag_of(field.number, WIRE_LENGTH_DELIMITED);
             size.push(quote!(::rgrpc::__codegen::map_len::<#key, #k>(#number, &self.#name, sizes)));
             write.push(quote!(::rgrpc::__codegen::write_map::<#key, #k>(w, #number, &self.#name);));
             match &field.ty {
                 FieldType::Enum { path, closed: true } => {
                     let path = ctx.path(path);
                     merge.push(quote!(
-                        #number => ::rgrpc::__codegen::merge_closed_map::<#key, #path>(
-                            d, field, &mut self.#name, &mut self.#unknown,
+                        #map_tag => ::rgrpc::__codegen::merge_closed_map::<#key, #path>(
+                            d, #number, &mut self.#name, &mut self.#unknown,
                         ),
                     ));
                 }
                 _ => merge.push(quote!(
-                    #number => ::rgrpc::__codegen::merge_map::<#key, #k>(d, field, &mut self.#name),
+                    #map_tag => ::rgrpc::__codegen::merge_map::<#key, #k>(d, &mut self.#name),
                 )),
             }
         }
@@ -404,16 +439,17 @@ fn oneof_codec(
         let number = Literal::u32_unsuffixed(variant.number);
         let case = ident(&variant.name);
         let k = kind(ctx, &variant.ty);
+        let tag = tag_of(variant.number, wire_type(&variant.ty));
         size_arms.push(quote!(::core::option::Option::Some(#enum_path::#case(v)) => #k::value_len(#number, v, sizes),));
         write_arms.push(quote!(::core::option::Option::Some(#enum_path::#case(v)) => #k::write_value(w, #number, v),));
         match closed_enum(ctx, &variant.ty) {
             Some(closed) => merge.push(quote!(
-                #number => #closed::merge_oneof(d, field, &mut self.#name, #enum_path::#case, &mut self.#unknown),
+                #tag => #closed::merge_oneof(d, #number, &mut self.#name, #enum_path::#case, &mut self.#unknown),
             )),
             None => {
                 let other = (!single).then(|| quote!(_ => ::core::option::Option::None,));
                 merge.via_kind(quote!(
-                    #number => #k::merge_oneof(d, field, &mut self.#name, #enum_path::#case, |o| match o {
+                    #tag => #k::merge_oneof(d, #number, &mut self.#name, #enum_path::#case, |o| match o {
                         #enum_path::#case(v) => ::core::option::Option::Some(v),
                         #other
                     }),

@@ -175,6 +175,18 @@ pub enum FieldType {
     },
 }
 
+impl FieldType {
+    /// Whether repeated values of this type can be packed: scalars other than
+    /// `string` and `bytes`, and enums.
+    pub fn packable(&self) -> bool {
+        match self {
+            FieldType::Scalar(scalar) => !matches!(scalar, Scalar::String | Scalar::Bytes),
+            FieldType::Enum { .. } => true,
+            FieldType::Message { .. } => false,
+        }
+    }
+}
+
 /// A protobuf scalar type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(missing_docs)]
@@ -495,9 +507,7 @@ impl FileBuilder<'_> {
                 ));
             }
             let ty = self.field_type(message, field, false)?;
-            let packable = matches!(ty, FieldType::Enum { .. })
-                || matches!(ty, FieldType::Scalar(s) if !matches!(s, Scalar::String | Scalar::Bytes));
-            let packed = packable
+            let packed = ty.packable()
                 && field
                     .options
                     .as_ref()

@@ -3,8 +3,7 @@
 use bytes::Bytes;
 
 use super::{
-    DecodeError, DecodeErrorKind, Field, MAX_FIELD_NUMBER, RECURSION_LIMIT, UnknownFields,
-    WireType, get_varint, put_varint, tag,
+    DecodeError, DecodeErrorKind, RECURSION_LIMIT, UnknownFields, WireType, get_varint, put_varint,
 };
 
 /// Reads the wire format from a byte slice.
@@ -71,19 +70,29 @@ impl<'a> Decoder<'a> {
         taken
     }
 
-    /// Reads a tag.
+    /// Reads the next tag, or `None` at the end of the current value, or
+    /// at the end-group tag that closes group `group`.
+    ///
+    /// The tag is not validated beyond fitting in 32 bits: callers match it
+    /// against the tags they know and pass any other to [`Decoder::skip_tag`],
+    /// which rejects field number 0 and wire types 6 and 7.
     #[inline(always)]
-    pub fn field(&mut self) -> Result<Field, DecodeError> {
-        let key = self.varint()?;
-        let number = key >> 3;
-        if number == 0 || number > u64::from(MAX_FIELD_NUMBER) {
-            return Err(DecodeErrorKind::InvalidFieldNumber.into());
+    pub fn next_tag(&mut self, group: Option<u32>) -> Result<Option<u32>, DecodeError> {
+        if self.rest.is_empty() {
+            return match group {
+                None => Ok(None),
+                Some(_) => Err(DecodeErrorKind::UnexpectedEof.into()),
+            };
         }
-        let wire_type = WireType::from_bits(key & 7).ok_or(DecodeErrorKind::InvalidWireType)?;
-        Ok(Field {
-            number: number as u32,
-            wire_type,
-        })
+        let tag = u32::try_from(self.varint()?).map_err(|_| DecodeErrorKind::InvalidFieldNumber)?;
+        if tag & 7 == WireType::EndGroup as u32 {
+            return if group == Some(tag >> 3) {
+                Ok(None)
+            } else {
+                Err(DecodeErrorKind::UnmatchedEndGroup.into())
+            };
+        }
+        Ok(Some(tag))
     }
 
     /// Reads a varint.
@@ -206,43 +215,40 @@ impl<'a> Decoder<'a> {
         Ok(result)
     }
 
-    /// Skips the value of `field`, whose tag was just read.
-    pub fn skip(&mut self, field: Field) -> Result<(), DecodeError> {
-        match field.wire_type {
+    /// Skips the value after `tag`, which was just read.
+    pub fn skip_tag(&mut self, tag: u32) -> Result<(), DecodeError> {
+        let number = tag >> 3;
+        if number == 0 {
+            return Err(DecodeErrorKind::InvalidFieldNumber.into());
+        }
+        let wire_type =
+            WireType::from_bits(u64::from(tag & 7)).ok_or(DecodeErrorKind::InvalidWireType)?;
+        match wire_type {
             WireType::Varint => self.varint().map(drop),
             WireType::Fixed64 => self.fixed64().map(drop),
             WireType::Fixed32 => self.fixed32().map(drop),
             WireType::LengthDelimited => self.slice().map(drop),
             WireType::StartGroup => self.group(|d| {
-                loop {
-                    if d.at_end() {
-                        return Err(DecodeErrorKind::UnexpectedEof.into());
-                    }
-                    let inner = d.field()?;
-                    if inner.wire_type == WireType::EndGroup {
-                        return if inner.number == field.number {
-                            Ok(())
-                        } else {
-                            Err(DecodeErrorKind::UnmatchedEndGroup.into())
-                        };
-                    }
-                    d.skip(inner)?;
+                while let Some(inner) = d.next_tag(Some(number))? {
+                    d.skip_tag(inner)?;
                 }
+                Ok(())
             }),
             WireType::EndGroup => Err(DecodeErrorKind::UnmatchedEndGroup.into()),
         }
     }
 
-    /// Skips the value of `field` and keeps the field, tag and value, in `unknown`.
-    pub fn skip_into(
+    /// Skips the value after `tag` and keeps the field, tag and value, in `unknown`.
+    #[inline(never)]
+    pub fn skip_unknown(
         &mut self,
-        field: Field,
+        tag: u32,
         unknown: &mut UnknownFields,
     ) -> Result<(), DecodeError> {
         let mark = self.mark();
-        self.skip(field)?;
+        self.skip_tag(tag)?;
         let buf = unknown.buffer();
-        put_varint(buf, tag(field.number, field.wire_type));
+        put_varint(buf, u64::from(tag));
         buf.extend_from_slice(self.since(mark));
         Ok(())
     }
@@ -251,41 +257,36 @@ impl<'a> Decoder<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::MAX_FIELD_NUMBER;
 
     fn kind<T: std::fmt::Debug>(result: Result<T, DecodeError>) -> DecodeErrorKind {
         result.expect_err("decoding should fail").kind()
     }
 
+    /// Reads a tag and skips its value.
+    fn skip_one(input: &[u8]) -> Result<(), DecodeError> {
+        let mut d = Decoder::new(input);
+        let tag = d.next_tag(None)?.expect("a tag");
+        d.skip_tag(tag)
+    }
+
     #[test]
     fn tags_with_bad_numbers_or_wire_types_are_rejected() {
         assert_eq!(
-            kind(Decoder::new(&[0x00]).field()),
+            kind(skip_one(&[0x00, 0x00])),
             DecodeErrorKind::InvalidFieldNumber
         );
-        assert_eq!(
-            kind(Decoder::new(&[0x07]).field()),
-            DecodeErrorKind::InvalidFieldNumber
-        );
-        assert_eq!(
-            kind(Decoder::new(&[0x0e]).field()),
-            DecodeErrorKind::InvalidWireType
-        );
-        assert_eq!(
-            kind(Decoder::new(&[0x0f]).field()),
-            DecodeErrorKind::InvalidWireType
-        );
+        assert_eq!(kind(skip_one(&[0x07])), DecodeErrorKind::InvalidFieldNumber);
+        assert_eq!(kind(skip_one(&[0x0e])), DecodeErrorKind::InvalidWireType);
+        assert_eq!(kind(skip_one(&[0x0f])), DecodeErrorKind::InvalidWireType);
         // Field number 2^29 does not fit.
         assert_eq!(
-            kind(Decoder::new(&[0x80, 0x80, 0x80, 0x80, 0x20]).field()),
+            kind(Decoder::new(&[0x80, 0x80, 0x80, 0x80, 0x20]).next_tag(None)),
             DecodeErrorKind::InvalidFieldNumber
         );
-        let max = Decoder::new(&[0xf8, 0xff, 0xff, 0xff, 0x0f])
-            .field()
-            .unwrap();
-        assert_eq!(
-            (max.number(), max.wire_type()),
-            (MAX_FIELD_NUMBER, WireType::Varint)
-        );
+        let max = Decoder::new(&[0xf8, 0xff, 0xff, 0xff, 0x0f]).next_tag(None);
+        assert_eq!(max.unwrap().map(|tag| tag >> 3), Some(MAX_FIELD_NUMBER));
+        skip_one(&[0xf8, 0xff, 0xff, 0xff, 0x0f, 0x01]).unwrap();
     }
 
     #[test]
@@ -362,11 +363,11 @@ mod tests {
         // Field 1 start-group, inner field 2 varint 5, inner group 3 (empty), end group 1, then varint.
         let input = [0x0b, 0x10, 0x05, 0x1b, 0x1c, 0x0c, 0x08, 0x01];
         let mut d = Decoder::new(&input);
-        let field = d.field().unwrap();
+        let tag = d.next_tag(None).unwrap().unwrap();
         let mut unknown = UnknownFields::default();
-        d.skip_into(field, &mut unknown).unwrap();
+        d.skip_unknown(tag, &mut unknown).unwrap();
         assert_eq!(unknown.as_bytes(), &input[..6]);
-        assert_eq!(d.field().unwrap().number(), 1);
+        assert_eq!(d.next_tag(None).unwrap(), Some(0x08));
         assert_eq!(d.varint().unwrap(), 1);
         assert!(d.at_end());
     }
@@ -374,17 +375,22 @@ mod tests {
     #[test]
     fn mismatched_or_unterminated_groups_are_rejected() {
         // Group 1 ended by end-group 2.
-        let mut d = Decoder::new(&[0x0b, 0x14]);
-        let field = d.field().unwrap();
-        assert_eq!(kind(d.skip(field)), DecodeErrorKind::UnmatchedEndGroup);
+        assert_eq!(
+            kind(skip_one(&[0x0b, 0x14])),
+            DecodeErrorKind::UnmatchedEndGroup
+        );
         // Group 1 never ended.
-        let mut d = Decoder::new(&[0x0b, 0x10, 0x05]);
-        let field = d.field().unwrap();
-        assert_eq!(kind(d.skip(field)), DecodeErrorKind::UnexpectedEof);
+        assert_eq!(
+            kind(skip_one(&[0x0b, 0x10, 0x05])),
+            DecodeErrorKind::UnexpectedEof
+        );
         // A lone end-group.
-        let mut d = Decoder::new(&[0x0c]);
-        let field = d.field().unwrap();
-        assert_eq!(kind(d.skip(field)), DecodeErrorKind::UnmatchedEndGroup);
+        assert_eq!(
+            kind(Decoder::new(&[0x0c]).next_tag(None)),
+            DecodeErrorKind::UnmatchedEndGroup
+        );
+        // The end-group that closes the group being read ends it.
+        assert_eq!(Decoder::new(&[0x0c]).next_tag(Some(1)), Ok(None));
     }
 
     #[test]
@@ -392,15 +398,10 @@ mod tests {
         let depth = RECURSION_LIMIT as usize + 1;
         let mut input = vec![0x0b; depth];
         input.extend(std::iter::repeat_n(0x0c, depth));
-        let mut d = Decoder::new(&input);
-        let field = d.field().unwrap();
-        assert_eq!(kind(d.skip(field)), DecodeErrorKind::RecursionLimit);
+        assert_eq!(kind(skip_one(&input)), DecodeErrorKind::RecursionLimit);
 
         let mut input = vec![0x0b; depth - 1];
         input.extend(std::iter::repeat_n(0x0c, depth - 1));
-        let mut d = Decoder::new(&input);
-        let field = d.field().unwrap();
-        d.skip(field).unwrap();
-        assert!(d.at_end());
+        skip_one(&input).unwrap();
     }
 }

@@ -54,25 +54,6 @@ impl WireType {
     }
 }
 
-/// A decoded tag: the field number and the wire type of the value after it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Field {
-    number: u32,
-    wire_type: WireType,
-}
-
-impl Field {
-    /// The field number, 1 to [`MAX_FIELD_NUMBER`].
-    pub fn number(self) -> u32 {
-        self.number
-    }
-
-    /// The wire type of the value that follows the tag.
-    pub fn wire_type(self) -> WireType {
-        self.wire_type
-    }
-}
-
 /// The tag of field `number` with wire type `wire_type`, as the varint value it is encoded as.
 #[inline]
 pub const fn tag(number: u32, wire_type: WireType) -> u64 {

@@ -94,6 +94,8 @@ impl<'a> Writer<'a> {
     /// Writes the kept unknown fields as they arrived.
     #[inline]
     pub fn unknown(&mut self, fields: &UnknownFields) {
-        self.buf.extend_from_slice(fields.as_bytes());
+        if !fields.is_empty() {
+            self.buf.extend_from_slice(fields.as_bytes());
+        }
     }
 }

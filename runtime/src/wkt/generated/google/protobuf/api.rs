@@ -95,46 +95,50 @@ impl ::rgrpc::Message for Api {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::{Kind as _, Scalar as _};
-        match field.number() {
-            1 => ::rgrpc::__codegen::String::merge_implicit(d, field, &mut self.name),
-            2 => {
-                ::rgrpc::__codegen::Message::<
-                    Method,
-                >::merge_repeated(d, field, &mut self.methods)
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                10 => ::rgrpc::__codegen::String::merge_implicit(d, &mut self.name),
+                18 => {
+                    ::rgrpc::__codegen::Message::<
+                        Method,
+                    >::merge_repeated(d, 2, &mut self.methods)
+                }
+                26 => {
+                    ::rgrpc::__codegen::Message::<
+                        Option,
+                    >::merge_repeated(d, 3, &mut self.options)
+                }
+                34 => ::rgrpc::__codegen::String::merge_implicit(d, &mut self.version),
+                42 => {
+                    ::rgrpc::__codegen::Message::<
+                        SourceContext,
+                    >::merge_optional(d, 5, &mut self.source_context)
+                }
+                50 => {
+                    ::rgrpc::__codegen::Message::<
+                        Mixin,
+                    >::merge_repeated(d, 6, &mut self.mixins)
+                }
+                56 => {
+                    ::rgrpc::__codegen::Enum::<
+                        Syntax,
+                    >::merge_implicit(d, &mut self.syntax)
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            3 => {
-                ::rgrpc::__codegen::Message::<
-                    Option,
-                >::merge_repeated(d, field, &mut self.options)
-            }
-            4 => ::rgrpc::__codegen::String::merge_implicit(d, field, &mut self.version),
-            5 => {
-                ::rgrpc::__codegen::Message::<
-                    SourceContext,
-                >::merge_optional(d, field, &mut self.source_context)
-            }
-            6 => {
-                ::rgrpc::__codegen::Message::<
-                    Mixin,
-                >::merge_repeated(d, field, &mut self.mixins)
-            }
-            7 => {
-                ::rgrpc::__codegen::Enum::<
-                    Syntax,
-                >::merge_implicit(d, field, &mut self.syntax)
-            }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 }
 
@@ -196,58 +200,58 @@ impl ::rgrpc::Message for Method {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::{Kind as _, Scalar as _};
-        match field.number() {
-            1 => ::rgrpc::__codegen::String::merge_implicit(d, field, &mut self.name),
-            2 => {
-                ::rgrpc::__codegen::String::merge_implicit(
-                    d,
-                    field,
-                    &mut self.request_type_url,
-                )
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                10 => ::rgrpc::__codegen::String::merge_implicit(d, &mut self.name),
+                18 => {
+                    ::rgrpc::__codegen::String::merge_implicit(
+                        d,
+                        &mut self.request_type_url,
+                    )
+                }
+                24 => {
+                    ::rgrpc::__codegen::Bool::merge_implicit(
+                        d,
+                        &mut self.request_streaming,
+                    )
+                }
+                34 => {
+                    ::rgrpc::__codegen::String::merge_implicit(
+                        d,
+                        &mut self.response_type_url,
+                    )
+                }
+                40 => {
+                    ::rgrpc::__codegen::Bool::merge_implicit(
+                        d,
+                        &mut self.response_streaming,
+                    )
+                }
+                50 => {
+                    ::rgrpc::__codegen::Message::<
+                        Option,
+                    >::merge_repeated(d, 6, &mut self.options)
+                }
+                56 => {
+                    ::rgrpc::__codegen::Enum::<
+                        Syntax,
+                    >::merge_implicit(d, &mut self.syntax)
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            3 => {
-                ::rgrpc::__codegen::Bool::merge_implicit(
-                    d,
-                    field,
-                    &mut self.request_streaming,
-                )
-            }
-            4 => {
-                ::rgrpc::__codegen::String::merge_implicit(
-                    d,
-                    field,
-                    &mut self.response_type_url,
-                )
-            }
-            5 => {
-                ::rgrpc::__codegen::Bool::merge_implicit(
-                    d,
-                    field,
-                    &mut self.response_streaming,
-                )
-            }
-            6 => {
-                ::rgrpc::__codegen::Message::<
-                    Option,
-                >::merge_repeated(d, field, &mut self.options)
-            }
-            7 => {
-                ::rgrpc::__codegen::Enum::<
-                    Syntax,
-                >::merge_implicit(d, field, &mut self.syntax)
-            }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 }
 
@@ -367,20 +371,24 @@ impl ::rgrpc::Message for Mixin {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Scalar as _;
-        match field.number() {
-            1 => ::rgrpc::__codegen::String::merge_implicit(d, field, &mut self.name),
-            2 => ::rgrpc::__codegen::String::merge_implicit(d, field, &mut self.root),
-            _ => ::core::result::Result::Ok(false),
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                10 => ::rgrpc::__codegen::String::merge_implicit(d, &mut self.name),
+                18 => ::rgrpc::__codegen::String::merge_implicit(d, &mut self.root),
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
+            }
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 }

@@ -32,24 +32,28 @@ impl ::rgrpc::Message for FileDescriptorSet {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Kind as _;
-        match field.number() {
-            1 => {
-                ::rgrpc::__codegen::Message::<
-                    FileDescriptorProto,
-                >::merge_repeated(d, field, &mut self.file)
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                10 => {
+                    ::rgrpc::__codegen::Message::<
+                        FileDescriptorProto,
+                    >::merge_repeated(d, 1, &mut self.file)
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 
     fn check_required(&self) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
@@ -185,73 +189,86 @@ impl ::rgrpc::Message for FileDescriptorProto {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
-        use ::rgrpc::__codegen::Kind as _;
-        match field.number() {
-            1 => ::rgrpc::__codegen::String::merge_optional(d, field, &mut self.name),
-            2 => ::rgrpc::__codegen::String::merge_optional(d, field, &mut self.package),
-            3 => {
-                ::rgrpc::__codegen::String::merge_repeated(
-                    d,
-                    field,
-                    &mut self.dependency,
-                )
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
+        use ::rgrpc::__codegen::{Kind as _, Scalar as _};
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                10 => ::rgrpc::__codegen::String::merge_optional(d, 1, &mut self.name),
+                18 => ::rgrpc::__codegen::String::merge_optional(d, 2, &mut self.package),
+                26 => {
+                    ::rgrpc::__codegen::String::merge_repeated(
+                        d,
+                        3,
+                        &mut self.dependency,
+                    )
+                }
+                34 => {
+                    ::rgrpc::__codegen::Message::<
+                        DescriptorProto,
+                    >::merge_repeated(d, 4, &mut self.message_type)
+                }
+                42 => {
+                    ::rgrpc::__codegen::Message::<
+                        EnumDescriptorProto,
+                    >::merge_repeated(d, 5, &mut self.enum_type)
+                }
+                50 => {
+                    ::rgrpc::__codegen::Message::<
+                        ServiceDescriptorProto,
+                    >::merge_repeated(d, 6, &mut self.service)
+                }
+                58 => {
+                    ::rgrpc::__codegen::Message::<
+                        FieldDescriptorProto,
+                    >::merge_repeated(d, 7, &mut self.extension)
+                }
+                66 => {
+                    ::rgrpc::__codegen::Message::<
+                        FileOptions,
+                    >::merge_optional(d, 8, &mut self.options)
+                }
+                74 => {
+                    ::rgrpc::__codegen::Message::<
+                        SourceCodeInfo,
+                    >::merge_optional(d, 9, &mut self.source_code_info)
+                }
+                80 => {
+                    ::rgrpc::__codegen::Int32::merge_repeated(
+                        d,
+                        10,
+                        &mut self.public_dependency,
+                    )
+                }
+                82 => {
+                    ::rgrpc::__codegen::Int32::merge_packed(
+                        d,
+                        &mut self.public_dependency,
+                    )
+                }
+                88 => {
+                    ::rgrpc::__codegen::Int32::merge_repeated(
+                        d,
+                        11,
+                        &mut self.weak_dependency,
+                    )
+                }
+                90 => {
+                    ::rgrpc::__codegen::Int32::merge_packed(d, &mut self.weak_dependency)
+                }
+                98 => ::rgrpc::__codegen::String::merge_optional(d, 12, &mut self.syntax),
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            4 => {
-                ::rgrpc::__codegen::Message::<
-                    DescriptorProto,
-                >::merge_repeated(d, field, &mut self.message_type)
-            }
-            5 => {
-                ::rgrpc::__codegen::Message::<
-                    EnumDescriptorProto,
-                >::merge_repeated(d, field, &mut self.enum_type)
-            }
-            6 => {
-                ::rgrpc::__codegen::Message::<
-                    ServiceDescriptorProto,
-                >::merge_repeated(d, field, &mut self.service)
-            }
-            7 => {
-                ::rgrpc::__codegen::Message::<
-                    FieldDescriptorProto,
-                >::merge_repeated(d, field, &mut self.extension)
-            }
-            8 => {
-                ::rgrpc::__codegen::Message::<
-                    FileOptions,
-                >::merge_optional(d, field, &mut self.options)
-            }
-            9 => {
-                ::rgrpc::__codegen::Message::<
-                    SourceCodeInfo,
-                >::merge_optional(d, field, &mut self.source_code_info)
-            }
-            10 => {
-                ::rgrpc::__codegen::Int32::merge_repeated(
-                    d,
-                    field,
-                    &mut self.public_dependency,
-                )
-            }
-            11 => {
-                ::rgrpc::__codegen::Int32::merge_repeated(
-                    d,
-                    field,
-                    &mut self.weak_dependency,
-                )
-            }
-            12 => ::rgrpc::__codegen::String::merge_optional(d, field, &mut self.syntax),
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 
     fn check_required(&self) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
@@ -385,67 +402,71 @@ impl ::rgrpc::Message for DescriptorProto {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Kind as _;
-        match field.number() {
-            1 => ::rgrpc::__codegen::String::merge_optional(d, field, &mut self.name),
-            2 => {
-                ::rgrpc::__codegen::Message::<
-                    FieldDescriptorProto,
-                >::merge_repeated(d, field, &mut self.field)
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                10 => ::rgrpc::__codegen::String::merge_optional(d, 1, &mut self.name),
+                18 => {
+                    ::rgrpc::__codegen::Message::<
+                        FieldDescriptorProto,
+                    >::merge_repeated(d, 2, &mut self.field)
+                }
+                26 => {
+                    ::rgrpc::__codegen::Message::<
+                        DescriptorProto,
+                    >::merge_repeated(d, 3, &mut self.nested_type)
+                }
+                34 => {
+                    ::rgrpc::__codegen::Message::<
+                        EnumDescriptorProto,
+                    >::merge_repeated(d, 4, &mut self.enum_type)
+                }
+                42 => {
+                    ::rgrpc::__codegen::Message::<
+                        descriptor_proto::ExtensionRange,
+                    >::merge_repeated(d, 5, &mut self.extension_range)
+                }
+                50 => {
+                    ::rgrpc::__codegen::Message::<
+                        FieldDescriptorProto,
+                    >::merge_repeated(d, 6, &mut self.extension)
+                }
+                58 => {
+                    ::rgrpc::__codegen::Message::<
+                        MessageOptions,
+                    >::merge_optional(d, 7, &mut self.options)
+                }
+                66 => {
+                    ::rgrpc::__codegen::Message::<
+                        OneofDescriptorProto,
+                    >::merge_repeated(d, 8, &mut self.oneof_decl)
+                }
+                74 => {
+                    ::rgrpc::__codegen::Message::<
+                        descriptor_proto::ReservedRange,
+                    >::merge_repeated(d, 9, &mut self.reserved_range)
+                }
+                82 => {
+                    ::rgrpc::__codegen::String::merge_repeated(
+                        d,
+                        10,
+                        &mut self.reserved_name,
+                    )
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            3 => {
-                ::rgrpc::__codegen::Message::<
-                    DescriptorProto,
-                >::merge_repeated(d, field, &mut self.nested_type)
-            }
-            4 => {
-                ::rgrpc::__codegen::Message::<
-                    EnumDescriptorProto,
-                >::merge_repeated(d, field, &mut self.enum_type)
-            }
-            5 => {
-                ::rgrpc::__codegen::Message::<
-                    descriptor_proto::ExtensionRange,
-                >::merge_repeated(d, field, &mut self.extension_range)
-            }
-            6 => {
-                ::rgrpc::__codegen::Message::<
-                    FieldDescriptorProto,
-                >::merge_repeated(d, field, &mut self.extension)
-            }
-            7 => {
-                ::rgrpc::__codegen::Message::<
-                    MessageOptions,
-                >::merge_optional(d, field, &mut self.options)
-            }
-            8 => {
-                ::rgrpc::__codegen::Message::<
-                    OneofDescriptorProto,
-                >::merge_repeated(d, field, &mut self.oneof_decl)
-            }
-            9 => {
-                ::rgrpc::__codegen::Message::<
-                    descriptor_proto::ReservedRange,
-                >::merge_repeated(d, field, &mut self.reserved_range)
-            }
-            10 => {
-                ::rgrpc::__codegen::String::merge_repeated(
-                    d,
-                    field,
-                    &mut self.reserved_name,
-                )
-            }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 
     fn check_required(&self) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
@@ -528,26 +549,30 @@ pub mod descriptor_proto {
             w.unknown(&self.unknown_fields);
         }
 
-        fn merge_field(
+        fn merge_fields(
             &mut self,
             d: &mut ::rgrpc::__codegen::Decoder<'_>,
-            field: ::rgrpc::__codegen::Field,
-        ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+            group: ::core::option::Option<u32>,
+        ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
             use ::rgrpc::__codegen::Kind as _;
-            match field.number() {
-                1 => ::rgrpc::__codegen::Int32::merge_optional(d, field, &mut self.start),
-                2 => ::rgrpc::__codegen::Int32::merge_optional(d, field, &mut self.end),
-                3 => {
-                    ::rgrpc::__codegen::Message::<
-                        super::ExtensionRangeOptions,
-                    >::merge_optional(d, field, &mut self.options)
+            while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+                let merged = match tag {
+                    8 => ::rgrpc::__codegen::Int32::merge_optional(d, 1, &mut self.start),
+                    16 => ::rgrpc::__codegen::Int32::merge_optional(d, 2, &mut self.end),
+                    26 => {
+                        ::rgrpc::__codegen::Message::<
+                            super::ExtensionRangeOptions,
+                        >::merge_optional(d, 3, &mut self.options)
+                    }
+                    _ => d.skip_unknown(tag, &mut self.unknown_fields),
+                };
+                if let ::core::result::Result::Err(err) = merged {
+                    return ::core::result::Result::Err(
+                        ::rgrpc::__codegen::within::<Self>(err, tag),
+                    );
                 }
-                _ => ::core::result::Result::Ok(false),
             }
-        }
-
-        fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-            &mut self.unknown_fields
+            ::core::result::Result::Ok(())
         }
 
         fn check_required(&self) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
@@ -600,21 +625,25 @@ pub mod descriptor_proto {
             w.unknown(&self.unknown_fields);
         }
 
-        fn merge_field(
+        fn merge_fields(
             &mut self,
             d: &mut ::rgrpc::__codegen::Decoder<'_>,
-            field: ::rgrpc::__codegen::Field,
-        ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+            group: ::core::option::Option<u32>,
+        ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
             use ::rgrpc::__codegen::Kind as _;
-            match field.number() {
-                1 => ::rgrpc::__codegen::Int32::merge_optional(d, field, &mut self.start),
-                2 => ::rgrpc::__codegen::Int32::merge_optional(d, field, &mut self.end),
-                _ => ::core::result::Result::Ok(false),
+            while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+                let merged = match tag {
+                    8 => ::rgrpc::__codegen::Int32::merge_optional(d, 1, &mut self.start),
+                    16 => ::rgrpc::__codegen::Int32::merge_optional(d, 2, &mut self.end),
+                    _ => d.skip_unknown(tag, &mut self.unknown_fields),
+                };
+                if let ::core::result::Result::Err(err) = merged {
+                    return ::core::result::Result::Err(
+                        ::rgrpc::__codegen::within::<Self>(err, tag),
+                    );
+                }
             }
-        }
-
-        fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-            &mut self.unknown_fields
+            ::core::result::Result::Ok(())
         }
     }
 }
@@ -647,24 +676,28 @@ impl ::rgrpc::Message for ExtensionRangeOptions {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Kind as _;
-        match field.number() {
-            999 => {
-                ::rgrpc::__codegen::Message::<
-                    UninterpretedOption,
-                >::merge_repeated(d, field, &mut self.uninterpreted_option)
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                7994 => {
+                    ::rgrpc::__codegen::Message::<
+                        UninterpretedOption,
+                    >::merge_repeated(d, 999, &mut self.uninterpreted_option)
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 
     fn check_required(&self) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
@@ -846,64 +879,74 @@ impl ::rgrpc::Message for FieldDescriptorProto {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Kind as _;
-        match field.number() {
-            1 => ::rgrpc::__codegen::String::merge_optional(d, field, &mut self.name),
-            2 => ::rgrpc::__codegen::String::merge_optional(d, field, &mut self.extendee),
-            3 => ::rgrpc::__codegen::Int32::merge_optional(d, field, &mut self.number),
-            4 => {
-                ::rgrpc::__codegen::ClosedEnum::<
-                    field_descriptor_proto::Label,
-                >::merge_optional(d, field, &mut self.label, &mut self.unknown_fields)
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                10 => ::rgrpc::__codegen::String::merge_optional(d, 1, &mut self.name),
+                18 => {
+                    ::rgrpc::__codegen::String::merge_optional(d, 2, &mut self.extendee)
+                }
+                24 => ::rgrpc::__codegen::Int32::merge_optional(d, 3, &mut self.number),
+                32 => {
+                    ::rgrpc::__codegen::ClosedEnum::<
+                        field_descriptor_proto::Label,
+                    >::merge_optional(d, 4, &mut self.label, &mut self.unknown_fields)
+                }
+                40 => {
+                    ::rgrpc::__codegen::ClosedEnum::<
+                        field_descriptor_proto::Type,
+                    >::merge_optional(d, 5, &mut self.r#type, &mut self.unknown_fields)
+                }
+                50 => {
+                    ::rgrpc::__codegen::String::merge_optional(d, 6, &mut self.type_name)
+                }
+                58 => {
+                    ::rgrpc::__codegen::String::merge_optional(
+                        d,
+                        7,
+                        &mut self.default_value,
+                    )
+                }
+                66 => {
+                    ::rgrpc::__codegen::Message::<
+                        FieldOptions,
+                    >::merge_optional(d, 8, &mut self.options)
+                }
+                72 => {
+                    ::rgrpc::__codegen::Int32::merge_optional(
+                        d,
+                        9,
+                        &mut self.oneof_index,
+                    )
+                }
+                82 => {
+                    ::rgrpc::__codegen::String::merge_optional(
+                        d,
+                        10,
+                        &mut self.json_name,
+                    )
+                }
+                136 => {
+                    ::rgrpc::__codegen::Bool::merge_optional(
+                        d,
+                        17,
+                        &mut self.proto3_optional,
+                    )
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            5 => {
-                ::rgrpc::__codegen::ClosedEnum::<
-                    field_descriptor_proto::Type,
-                >::merge_optional(d, field, &mut self.r#type, &mut self.unknown_fields)
-            }
-            6 => {
-                ::rgrpc::__codegen::String::merge_optional(d, field, &mut self.type_name)
-            }
-            7 => {
-                ::rgrpc::__codegen::String::merge_optional(
-                    d,
-                    field,
-                    &mut self.default_value,
-                )
-            }
-            8 => {
-                ::rgrpc::__codegen::Message::<
-                    FieldOptions,
-                >::merge_optional(d, field, &mut self.options)
-            }
-            9 => {
-                ::rgrpc::__codegen::Int32::merge_optional(
-                    d,
-                    field,
-                    &mut self.oneof_index,
-                )
-            }
-            10 => {
-                ::rgrpc::__codegen::String::merge_optional(d, field, &mut self.json_name)
-            }
-            17 => {
-                ::rgrpc::__codegen::Bool::merge_optional(
-                    d,
-                    field,
-                    &mut self.proto3_optional,
-                )
-            }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 
     fn check_required(&self) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
@@ -1134,25 +1177,29 @@ impl ::rgrpc::Message for OneofDescriptorProto {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Kind as _;
-        match field.number() {
-            1 => ::rgrpc::__codegen::String::merge_optional(d, field, &mut self.name),
-            2 => {
-                ::rgrpc::__codegen::Message::<
-                    OneofOptions,
-                >::merge_optional(d, field, &mut self.options)
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                10 => ::rgrpc::__codegen::String::merge_optional(d, 1, &mut self.name),
+                18 => {
+                    ::rgrpc::__codegen::Message::<
+                        OneofOptions,
+                    >::merge_optional(d, 2, &mut self.options)
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 
     fn check_required(&self) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
@@ -1229,42 +1276,46 @@ impl ::rgrpc::Message for EnumDescriptorProto {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Kind as _;
-        match field.number() {
-            1 => ::rgrpc::__codegen::String::merge_optional(d, field, &mut self.name),
-            2 => {
-                ::rgrpc::__codegen::Message::<
-                    EnumValueDescriptorProto,
-                >::merge_repeated(d, field, &mut self.value)
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                10 => ::rgrpc::__codegen::String::merge_optional(d, 1, &mut self.name),
+                18 => {
+                    ::rgrpc::__codegen::Message::<
+                        EnumValueDescriptorProto,
+                    >::merge_repeated(d, 2, &mut self.value)
+                }
+                26 => {
+                    ::rgrpc::__codegen::Message::<
+                        EnumOptions,
+                    >::merge_optional(d, 3, &mut self.options)
+                }
+                34 => {
+                    ::rgrpc::__codegen::Message::<
+                        enum_descriptor_proto::EnumReservedRange,
+                    >::merge_repeated(d, 4, &mut self.reserved_range)
+                }
+                42 => {
+                    ::rgrpc::__codegen::String::merge_repeated(
+                        d,
+                        5,
+                        &mut self.reserved_name,
+                    )
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            3 => {
-                ::rgrpc::__codegen::Message::<
-                    EnumOptions,
-                >::merge_optional(d, field, &mut self.options)
-            }
-            4 => {
-                ::rgrpc::__codegen::Message::<
-                    enum_descriptor_proto::EnumReservedRange,
-                >::merge_repeated(d, field, &mut self.reserved_range)
-            }
-            5 => {
-                ::rgrpc::__codegen::String::merge_repeated(
-                    d,
-                    field,
-                    &mut self.reserved_name,
-                )
-            }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 
     fn check_required(&self) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
@@ -1325,21 +1376,25 @@ pub mod enum_descriptor_proto {
             w.unknown(&self.unknown_fields);
         }
 
-        fn merge_field(
+        fn merge_fields(
             &mut self,
             d: &mut ::rgrpc::__codegen::Decoder<'_>,
-            field: ::rgrpc::__codegen::Field,
-        ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+            group: ::core::option::Option<u32>,
+        ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
             use ::rgrpc::__codegen::Kind as _;
-            match field.number() {
-                1 => ::rgrpc::__codegen::Int32::merge_optional(d, field, &mut self.start),
-                2 => ::rgrpc::__codegen::Int32::merge_optional(d, field, &mut self.end),
-                _ => ::core::result::Result::Ok(false),
+            while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+                let merged = match tag {
+                    8 => ::rgrpc::__codegen::Int32::merge_optional(d, 1, &mut self.start),
+                    16 => ::rgrpc::__codegen::Int32::merge_optional(d, 2, &mut self.end),
+                    _ => d.skip_unknown(tag, &mut self.unknown_fields),
+                };
+                if let ::core::result::Result::Err(err) = merged {
+                    return ::core::result::Result::Err(
+                        ::rgrpc::__codegen::within::<Self>(err, tag),
+                    );
+                }
             }
-        }
-
-        fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-            &mut self.unknown_fields
+            ::core::result::Result::Ok(())
         }
     }
 }
@@ -1396,26 +1451,30 @@ impl ::rgrpc::Message for EnumValueDescriptorProto {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Kind as _;
-        match field.number() {
-            1 => ::rgrpc::__codegen::String::merge_optional(d, field, &mut self.name),
-            2 => ::rgrpc::__codegen::Int32::merge_optional(d, field, &mut self.number),
-            3 => {
-                ::rgrpc::__codegen::Message::<
-                    EnumValueOptions,
-                >::merge_optional(d, field, &mut self.options)
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                10 => ::rgrpc::__codegen::String::merge_optional(d, 1, &mut self.name),
+                16 => ::rgrpc::__codegen::Int32::merge_optional(d, 2, &mut self.number),
+                26 => {
+                    ::rgrpc::__codegen::Message::<
+                        EnumValueOptions,
+                    >::merge_optional(d, 3, &mut self.options)
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 
     fn check_required(&self) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
@@ -1477,30 +1536,34 @@ impl ::rgrpc::Message for ServiceDescriptorProto {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Kind as _;
-        match field.number() {
-            1 => ::rgrpc::__codegen::String::merge_optional(d, field, &mut self.name),
-            2 => {
-                ::rgrpc::__codegen::Message::<
-                    MethodDescriptorProto,
-                >::merge_repeated(d, field, &mut self.method)
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                10 => ::rgrpc::__codegen::String::merge_optional(d, 1, &mut self.name),
+                18 => {
+                    ::rgrpc::__codegen::Message::<
+                        MethodDescriptorProto,
+                    >::merge_repeated(d, 2, &mut self.method)
+                }
+                26 => {
+                    ::rgrpc::__codegen::Message::<
+                        ServiceOptions,
+                    >::merge_optional(d, 3, &mut self.options)
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            3 => {
-                ::rgrpc::__codegen::Message::<
-                    ServiceOptions,
-                >::merge_optional(d, field, &mut self.options)
-            }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 
     fn check_required(&self) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
@@ -1597,53 +1660,57 @@ impl ::rgrpc::Message for MethodDescriptorProto {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Kind as _;
-        match field.number() {
-            1 => ::rgrpc::__codegen::String::merge_optional(d, field, &mut self.name),
-            2 => {
-                ::rgrpc::__codegen::String::merge_optional(
-                    d,
-                    field,
-                    &mut self.input_type,
-                )
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                10 => ::rgrpc::__codegen::String::merge_optional(d, 1, &mut self.name),
+                18 => {
+                    ::rgrpc::__codegen::String::merge_optional(
+                        d,
+                        2,
+                        &mut self.input_type,
+                    )
+                }
+                26 => {
+                    ::rgrpc::__codegen::String::merge_optional(
+                        d,
+                        3,
+                        &mut self.output_type,
+                    )
+                }
+                34 => {
+                    ::rgrpc::__codegen::Message::<
+                        MethodOptions,
+                    >::merge_optional(d, 4, &mut self.options)
+                }
+                40 => {
+                    ::rgrpc::__codegen::Bool::merge_optional(
+                        d,
+                        5,
+                        &mut self.client_streaming,
+                    )
+                }
+                48 => {
+                    ::rgrpc::__codegen::Bool::merge_optional(
+                        d,
+                        6,
+                        &mut self.server_streaming,
+                    )
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            3 => {
-                ::rgrpc::__codegen::String::merge_optional(
-                    d,
-                    field,
-                    &mut self.output_type,
-                )
-            }
-            4 => {
-                ::rgrpc::__codegen::Message::<
-                    MethodOptions,
-                >::merge_optional(d, field, &mut self.options)
-            }
-            5 => {
-                ::rgrpc::__codegen::Bool::merge_optional(
-                    d,
-                    field,
-                    &mut self.client_streaming,
-                )
-            }
-            6 => {
-                ::rgrpc::__codegen::Bool::merge_optional(
-                    d,
-                    field,
-                    &mut self.server_streaming,
-                )
-            }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 
     fn check_required(&self) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
@@ -1976,163 +2043,167 @@ impl ::rgrpc::Message for FileOptions {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Kind as _;
-        match field.number() {
-            1 => {
-                ::rgrpc::__codegen::String::merge_optional(
-                    d,
-                    field,
-                    &mut self.java_package,
-                )
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                10 => {
+                    ::rgrpc::__codegen::String::merge_optional(
+                        d,
+                        1,
+                        &mut self.java_package,
+                    )
+                }
+                66 => {
+                    ::rgrpc::__codegen::String::merge_optional(
+                        d,
+                        8,
+                        &mut self.java_outer_classname,
+                    )
+                }
+                72 => {
+                    ::rgrpc::__codegen::ClosedEnum::<
+                        file_options::OptimizeMode,
+                    >::merge_optional(
+                        d,
+                        9,
+                        &mut self.optimize_for,
+                        &mut self.unknown_fields,
+                    )
+                }
+                80 => {
+                    ::rgrpc::__codegen::Bool::merge_optional(
+                        d,
+                        10,
+                        &mut self.java_multiple_files,
+                    )
+                }
+                90 => {
+                    ::rgrpc::__codegen::String::merge_optional(
+                        d,
+                        11,
+                        &mut self.go_package,
+                    )
+                }
+                128 => {
+                    ::rgrpc::__codegen::Bool::merge_optional(
+                        d,
+                        16,
+                        &mut self.cc_generic_services,
+                    )
+                }
+                136 => {
+                    ::rgrpc::__codegen::Bool::merge_optional(
+                        d,
+                        17,
+                        &mut self.java_generic_services,
+                    )
+                }
+                144 => {
+                    ::rgrpc::__codegen::Bool::merge_optional(
+                        d,
+                        18,
+                        &mut self.py_generic_services,
+                    )
+                }
+                160 => {
+                    ::rgrpc::__codegen::Bool::merge_optional(
+                        d,
+                        20,
+                        &mut self.java_generate_equals_and_hash,
+                    )
+                }
+                184 => {
+                    ::rgrpc::__codegen::Bool::merge_optional(d, 23, &mut self.deprecated)
+                }
+                216 => {
+                    ::rgrpc::__codegen::Bool::merge_optional(
+                        d,
+                        27,
+                        &mut self.java_string_check_utf8,
+                    )
+                }
+                248 => {
+                    ::rgrpc::__codegen::Bool::merge_optional(
+                        d,
+                        31,
+                        &mut self.cc_enable_arenas,
+                    )
+                }
+                290 => {
+                    ::rgrpc::__codegen::String::merge_optional(
+                        d,
+                        36,
+                        &mut self.objc_class_prefix,
+                    )
+                }
+                298 => {
+                    ::rgrpc::__codegen::String::merge_optional(
+                        d,
+                        37,
+                        &mut self.csharp_namespace,
+                    )
+                }
+                314 => {
+                    ::rgrpc::__codegen::String::merge_optional(
+                        d,
+                        39,
+                        &mut self.swift_prefix,
+                    )
+                }
+                322 => {
+                    ::rgrpc::__codegen::String::merge_optional(
+                        d,
+                        40,
+                        &mut self.php_class_prefix,
+                    )
+                }
+                330 => {
+                    ::rgrpc::__codegen::String::merge_optional(
+                        d,
+                        41,
+                        &mut self.php_namespace,
+                    )
+                }
+                336 => {
+                    ::rgrpc::__codegen::Bool::merge_optional(
+                        d,
+                        42,
+                        &mut self.php_generic_services,
+                    )
+                }
+                354 => {
+                    ::rgrpc::__codegen::String::merge_optional(
+                        d,
+                        44,
+                        &mut self.php_metadata_namespace,
+                    )
+                }
+                362 => {
+                    ::rgrpc::__codegen::String::merge_optional(
+                        d,
+                        45,
+                        &mut self.ruby_package,
+                    )
+                }
+                7994 => {
+                    ::rgrpc::__codegen::Message::<
+                        UninterpretedOption,
+                    >::merge_repeated(d, 999, &mut self.uninterpreted_option)
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            8 => {
-                ::rgrpc::__codegen::String::merge_optional(
-                    d,
-                    field,
-                    &mut self.java_outer_classname,
-                )
-            }
-            9 => {
-                ::rgrpc::__codegen::ClosedEnum::<
-                    file_options::OptimizeMode,
-                >::merge_optional(
-                    d,
-                    field,
-                    &mut self.optimize_for,
-                    &mut self.unknown_fields,
-                )
-            }
-            10 => {
-                ::rgrpc::__codegen::Bool::merge_optional(
-                    d,
-                    field,
-                    &mut self.java_multiple_files,
-                )
-            }
-            11 => {
-                ::rgrpc::__codegen::String::merge_optional(
-                    d,
-                    field,
-                    &mut self.go_package,
-                )
-            }
-            16 => {
-                ::rgrpc::__codegen::Bool::merge_optional(
-                    d,
-                    field,
-                    &mut self.cc_generic_services,
-                )
-            }
-            17 => {
-                ::rgrpc::__codegen::Bool::merge_optional(
-                    d,
-                    field,
-                    &mut self.java_generic_services,
-                )
-            }
-            18 => {
-                ::rgrpc::__codegen::Bool::merge_optional(
-                    d,
-                    field,
-                    &mut self.py_generic_services,
-                )
-            }
-            20 => {
-                ::rgrpc::__codegen::Bool::merge_optional(
-                    d,
-                    field,
-                    &mut self.java_generate_equals_and_hash,
-                )
-            }
-            23 => {
-                ::rgrpc::__codegen::Bool::merge_optional(d, field, &mut self.deprecated)
-            }
-            27 => {
-                ::rgrpc::__codegen::Bool::merge_optional(
-                    d,
-                    field,
-                    &mut self.java_string_check_utf8,
-                )
-            }
-            31 => {
-                ::rgrpc::__codegen::Bool::merge_optional(
-                    d,
-                    field,
-                    &mut self.cc_enable_arenas,
-                )
-            }
-            36 => {
-                ::rgrpc::__codegen::String::merge_optional(
-                    d,
-                    field,
-                    &mut self.objc_class_prefix,
-                )
-            }
-            37 => {
-                ::rgrpc::__codegen::String::merge_optional(
-                    d,
-                    field,
-                    &mut self.csharp_namespace,
-                )
-            }
-            39 => {
-                ::rgrpc::__codegen::String::merge_optional(
-                    d,
-                    field,
-                    &mut self.swift_prefix,
-                )
-            }
-            40 => {
-                ::rgrpc::__codegen::String::merge_optional(
-                    d,
-                    field,
-                    &mut self.php_class_prefix,
-                )
-            }
-            41 => {
-                ::rgrpc::__codegen::String::merge_optional(
-                    d,
-                    field,
-                    &mut self.php_namespace,
-                )
-            }
-            42 => {
-                ::rgrpc::__codegen::Bool::merge_optional(
-                    d,
-                    field,
-                    &mut self.php_generic_services,
-                )
-            }
-            44 => {
-                ::rgrpc::__codegen::String::merge_optional(
-                    d,
-                    field,
-                    &mut self.php_metadata_namespace,
-                )
-            }
-            45 => {
-                ::rgrpc::__codegen::String::merge_optional(
-                    d,
-                    field,
-                    &mut self.ruby_package,
-                )
-            }
-            999 => {
-                ::rgrpc::__codegen::Message::<
-                    UninterpretedOption,
-                >::merge_repeated(d, field, &mut self.uninterpreted_option)
-            }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 
     fn check_required(&self) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
@@ -2328,40 +2399,46 @@ impl ::rgrpc::Message for MessageOptions {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Kind as _;
-        match field.number() {
-            1 => {
-                ::rgrpc::__codegen::Bool::merge_optional(
-                    d,
-                    field,
-                    &mut self.message_set_wire_format,
-                )
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                8 => {
+                    ::rgrpc::__codegen::Bool::merge_optional(
+                        d,
+                        1,
+                        &mut self.message_set_wire_format,
+                    )
+                }
+                16 => {
+                    ::rgrpc::__codegen::Bool::merge_optional(
+                        d,
+                        2,
+                        &mut self.no_standard_descriptor_accessor,
+                    )
+                }
+                24 => {
+                    ::rgrpc::__codegen::Bool::merge_optional(d, 3, &mut self.deprecated)
+                }
+                56 => ::rgrpc::__codegen::Bool::merge_optional(d, 7, &mut self.map_entry),
+                7994 => {
+                    ::rgrpc::__codegen::Message::<
+                        UninterpretedOption,
+                    >::merge_repeated(d, 999, &mut self.uninterpreted_option)
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            2 => {
-                ::rgrpc::__codegen::Bool::merge_optional(
-                    d,
-                    field,
-                    &mut self.no_standard_descriptor_accessor,
-                )
-            }
-            3 => ::rgrpc::__codegen::Bool::merge_optional(d, field, &mut self.deprecated),
-            7 => ::rgrpc::__codegen::Bool::merge_optional(d, field, &mut self.map_entry),
-            999 => {
-                ::rgrpc::__codegen::Message::<
-                    UninterpretedOption,
-                >::merge_repeated(d, field, &mut self.uninterpreted_option)
-            }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 
     fn check_required(&self) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
@@ -2537,45 +2614,51 @@ impl ::rgrpc::Message for FieldOptions {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Kind as _;
-        match field.number() {
-            1 => {
-                ::rgrpc::__codegen::ClosedEnum::<
-                    field_options::CType,
-                >::merge_optional(d, field, &mut self.ctype, &mut self.unknown_fields)
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                8 => {
+                    ::rgrpc::__codegen::ClosedEnum::<
+                        field_options::CType,
+                    >::merge_optional(d, 1, &mut self.ctype, &mut self.unknown_fields)
+                }
+                16 => ::rgrpc::__codegen::Bool::merge_optional(d, 2, &mut self.packed),
+                24 => {
+                    ::rgrpc::__codegen::Bool::merge_optional(d, 3, &mut self.deprecated)
+                }
+                40 => ::rgrpc::__codegen::Bool::merge_optional(d, 5, &mut self.lazy),
+                48 => {
+                    ::rgrpc::__codegen::ClosedEnum::<
+                        field_options::JsType,
+                    >::merge_optional(d, 6, &mut self.jstype, &mut self.unknown_fields)
+                }
+                80 => ::rgrpc::__codegen::Bool::merge_optional(d, 10, &mut self.weak),
+                120 => {
+                    ::rgrpc::__codegen::Bool::merge_optional(
+                        d,
+                        15,
+                        &mut self.unverified_lazy,
+                    )
+                }
+                7994 => {
+                    ::rgrpc::__codegen::Message::<
+                        UninterpretedOption,
+                    >::merge_repeated(d, 999, &mut self.uninterpreted_option)
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            2 => ::rgrpc::__codegen::Bool::merge_optional(d, field, &mut self.packed),
-            3 => ::rgrpc::__codegen::Bool::merge_optional(d, field, &mut self.deprecated),
-            5 => ::rgrpc::__codegen::Bool::merge_optional(d, field, &mut self.lazy),
-            6 => {
-                ::rgrpc::__codegen::ClosedEnum::<
-                    field_options::JsType,
-                >::merge_optional(d, field, &mut self.jstype, &mut self.unknown_fields)
-            }
-            10 => ::rgrpc::__codegen::Bool::merge_optional(d, field, &mut self.weak),
-            15 => {
-                ::rgrpc::__codegen::Bool::merge_optional(
-                    d,
-                    field,
-                    &mut self.unverified_lazy,
-                )
-            }
-            999 => {
-                ::rgrpc::__codegen::Message::<
-                    UninterpretedOption,
-                >::merge_repeated(d, field, &mut self.uninterpreted_option)
-            }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 
     fn check_required(&self) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
@@ -2731,24 +2814,28 @@ impl ::rgrpc::Message for OneofOptions {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Kind as _;
-        match field.number() {
-            999 => {
-                ::rgrpc::__codegen::Message::<
-                    UninterpretedOption,
-                >::merge_repeated(d, field, &mut self.uninterpreted_option)
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                7994 => {
+                    ::rgrpc::__codegen::Message::<
+                        UninterpretedOption,
+                    >::merge_repeated(d, 999, &mut self.uninterpreted_option)
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 
     fn check_required(&self) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
@@ -2815,28 +2902,34 @@ impl ::rgrpc::Message for EnumOptions {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Kind as _;
-        match field.number() {
-            2 => {
-                ::rgrpc::__codegen::Bool::merge_optional(d, field, &mut self.allow_alias)
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                16 => {
+                    ::rgrpc::__codegen::Bool::merge_optional(d, 2, &mut self.allow_alias)
+                }
+                24 => {
+                    ::rgrpc::__codegen::Bool::merge_optional(d, 3, &mut self.deprecated)
+                }
+                7994 => {
+                    ::rgrpc::__codegen::Message::<
+                        UninterpretedOption,
+                    >::merge_repeated(d, 999, &mut self.uninterpreted_option)
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            3 => ::rgrpc::__codegen::Bool::merge_optional(d, field, &mut self.deprecated),
-            999 => {
-                ::rgrpc::__codegen::Message::<
-                    UninterpretedOption,
-                >::merge_repeated(d, field, &mut self.uninterpreted_option)
-            }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 
     fn check_required(&self) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
@@ -2892,25 +2985,29 @@ impl ::rgrpc::Message for EnumValueOptions {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Kind as _;
-        match field.number() {
-            1 => ::rgrpc::__codegen::Bool::merge_optional(d, field, &mut self.deprecated),
-            999 => {
-                ::rgrpc::__codegen::Message::<
-                    UninterpretedOption,
-                >::merge_repeated(d, field, &mut self.uninterpreted_option)
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                8 => ::rgrpc::__codegen::Bool::merge_optional(d, 1, &mut self.deprecated),
+                7994 => {
+                    ::rgrpc::__codegen::Message::<
+                        UninterpretedOption,
+                    >::merge_repeated(d, 999, &mut self.uninterpreted_option)
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 
     fn check_required(&self) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
@@ -2966,27 +3063,31 @@ impl ::rgrpc::Message for ServiceOptions {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Kind as _;
-        match field.number() {
-            33 => {
-                ::rgrpc::__codegen::Bool::merge_optional(d, field, &mut self.deprecated)
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                264 => {
+                    ::rgrpc::__codegen::Bool::merge_optional(d, 33, &mut self.deprecated)
+                }
+                7994 => {
+                    ::rgrpc::__codegen::Message::<
+                        UninterpretedOption,
+                    >::merge_repeated(d, 999, &mut self.uninterpreted_option)
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            999 => {
-                ::rgrpc::__codegen::Message::<
-                    UninterpretedOption,
-                >::merge_repeated(d, field, &mut self.uninterpreted_option)
-            }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 
     fn check_required(&self) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
@@ -3057,37 +3158,41 @@ impl ::rgrpc::Message for MethodOptions {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Kind as _;
-        match field.number() {
-            33 => {
-                ::rgrpc::__codegen::Bool::merge_optional(d, field, &mut self.deprecated)
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                264 => {
+                    ::rgrpc::__codegen::Bool::merge_optional(d, 33, &mut self.deprecated)
+                }
+                272 => {
+                    ::rgrpc::__codegen::ClosedEnum::<
+                        method_options::IdempotencyLevel,
+                    >::merge_optional(
+                        d,
+                        34,
+                        &mut self.idempotency_level,
+                        &mut self.unknown_fields,
+                    )
+                }
+                7994 => {
+                    ::rgrpc::__codegen::Message::<
+                        UninterpretedOption,
+                    >::merge_repeated(d, 999, &mut self.uninterpreted_option)
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            34 => {
-                ::rgrpc::__codegen::ClosedEnum::<
-                    method_options::IdempotencyLevel,
-                >::merge_optional(
-                    d,
-                    field,
-                    &mut self.idempotency_level,
-                    &mut self.unknown_fields,
-                )
-            }
-            999 => {
-                ::rgrpc::__codegen::Message::<
-                    UninterpretedOption,
-                >::merge_repeated(d, field, &mut self.uninterpreted_option)
-            }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 
     fn check_required(&self) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
@@ -3264,66 +3369,70 @@ impl ::rgrpc::Message for UninterpretedOption {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Kind as _;
-        match field.number() {
-            2 => {
-                ::rgrpc::__codegen::Message::<
-                    uninterpreted_option::NamePart,
-                >::merge_repeated(d, field, &mut self.name)
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                18 => {
+                    ::rgrpc::__codegen::Message::<
+                        uninterpreted_option::NamePart,
+                    >::merge_repeated(d, 2, &mut self.name)
+                }
+                26 => {
+                    ::rgrpc::__codegen::String::merge_optional(
+                        d,
+                        3,
+                        &mut self.identifier_value,
+                    )
+                }
+                32 => {
+                    ::rgrpc::__codegen::UInt64::merge_optional(
+                        d,
+                        4,
+                        &mut self.positive_int_value,
+                    )
+                }
+                40 => {
+                    ::rgrpc::__codegen::Int64::merge_optional(
+                        d,
+                        5,
+                        &mut self.negative_int_value,
+                    )
+                }
+                49 => {
+                    ::rgrpc::__codegen::Double::merge_optional(
+                        d,
+                        6,
+                        &mut self.double_value,
+                    )
+                }
+                58 => {
+                    ::rgrpc::__codegen::Bytes::merge_optional(
+                        d,
+                        7,
+                        &mut self.string_value,
+                    )
+                }
+                66 => {
+                    ::rgrpc::__codegen::String::merge_optional(
+                        d,
+                        8,
+                        &mut self.aggregate_value,
+                    )
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            3 => {
-                ::rgrpc::__codegen::String::merge_optional(
-                    d,
-                    field,
-                    &mut self.identifier_value,
-                )
-            }
-            4 => {
-                ::rgrpc::__codegen::UInt64::merge_optional(
-                    d,
-                    field,
-                    &mut self.positive_int_value,
-                )
-            }
-            5 => {
-                ::rgrpc::__codegen::Int64::merge_optional(
-                    d,
-                    field,
-                    &mut self.negative_int_value,
-                )
-            }
-            6 => {
-                ::rgrpc::__codegen::Double::merge_optional(
-                    d,
-                    field,
-                    &mut self.double_value,
-                )
-            }
-            7 => {
-                ::rgrpc::__codegen::Bytes::merge_optional(
-                    d,
-                    field,
-                    &mut self.string_value,
-                )
-            }
-            8 => {
-                ::rgrpc::__codegen::String::merge_optional(
-                    d,
-                    field,
-                    &mut self.aggregate_value,
-                )
-            }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 
     fn check_required(&self) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
@@ -3383,33 +3492,37 @@ pub mod uninterpreted_option {
             w.unknown(&self.unknown_fields);
         }
 
-        fn merge_field(
+        fn merge_fields(
             &mut self,
             d: &mut ::rgrpc::__codegen::Decoder<'_>,
-            field: ::rgrpc::__codegen::Field,
-        ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+            group: ::core::option::Option<u32>,
+        ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
             use ::rgrpc::__codegen::Kind as _;
-            match field.number() {
-                1 => {
-                    ::rgrpc::__codegen::String::merge_optional(
-                        d,
-                        field,
-                        &mut self.name_part,
-                    )
+            while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+                let merged = match tag {
+                    10 => {
+                        ::rgrpc::__codegen::String::merge_optional(
+                            d,
+                            1,
+                            &mut self.name_part,
+                        )
+                    }
+                    16 => {
+                        ::rgrpc::__codegen::Bool::merge_optional(
+                            d,
+                            2,
+                            &mut self.is_extension,
+                        )
+                    }
+                    _ => d.skip_unknown(tag, &mut self.unknown_fields),
+                };
+                if let ::core::result::Result::Err(err) = merged {
+                    return ::core::result::Result::Err(
+                        ::rgrpc::__codegen::within::<Self>(err, tag),
+                    );
                 }
-                2 => {
-                    ::rgrpc::__codegen::Bool::merge_optional(
-                        d,
-                        field,
-                        &mut self.is_extension,
-                    )
-                }
-                _ => ::core::result::Result::Ok(false),
             }
-        }
-
-        fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-            &mut self.unknown_fields
+            ::core::result::Result::Ok(())
         }
 
         fn check_required(&self) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
@@ -3499,24 +3612,28 @@ impl ::rgrpc::Message for SourceCodeInfo {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Kind as _;
-        match field.number() {
-            1 => {
-                ::rgrpc::__codegen::Message::<
-                    source_code_info::Location,
-                >::merge_repeated(d, field, &mut self.location)
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                10 => {
+                    ::rgrpc::__codegen::Message::<
+                        source_code_info::Location,
+                    >::merge_repeated(d, 1, &mut self.location)
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 }
 
@@ -3668,42 +3785,48 @@ pub mod source_code_info {
             w.unknown(&self.unknown_fields);
         }
 
-        fn merge_field(
+        fn merge_fields(
             &mut self,
             d: &mut ::rgrpc::__codegen::Decoder<'_>,
-            field: ::rgrpc::__codegen::Field,
-        ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
-            use ::rgrpc::__codegen::Kind as _;
-            match field.number() {
-                1 => ::rgrpc::__codegen::Int32::merge_repeated(d, field, &mut self.path),
-                2 => ::rgrpc::__codegen::Int32::merge_repeated(d, field, &mut self.span),
-                3 => {
-                    ::rgrpc::__codegen::String::merge_optional(
-                        d,
-                        field,
-                        &mut self.leading_comments,
-                    )
+            group: ::core::option::Option<u32>,
+        ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
+            use ::rgrpc::__codegen::{Kind as _, Scalar as _};
+            while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+                let merged = match tag {
+                    8 => ::rgrpc::__codegen::Int32::merge_repeated(d, 1, &mut self.path),
+                    10 => ::rgrpc::__codegen::Int32::merge_packed(d, &mut self.path),
+                    16 => ::rgrpc::__codegen::Int32::merge_repeated(d, 2, &mut self.span),
+                    18 => ::rgrpc::__codegen::Int32::merge_packed(d, &mut self.span),
+                    26 => {
+                        ::rgrpc::__codegen::String::merge_optional(
+                            d,
+                            3,
+                            &mut self.leading_comments,
+                        )
+                    }
+                    34 => {
+                        ::rgrpc::__codegen::String::merge_optional(
+                            d,
+                            4,
+                            &mut self.trailing_comments,
+                        )
+                    }
+                    50 => {
+                        ::rgrpc::__codegen::String::merge_repeated(
+                            d,
+                            6,
+                            &mut self.leading_detached_comments,
+                        )
+                    }
+                    _ => d.skip_unknown(tag, &mut self.unknown_fields),
+                };
+                if let ::core::result::Result::Err(err) = merged {
+                    return ::core::result::Result::Err(
+                        ::rgrpc::__codegen::within::<Self>(err, tag),
+                    );
                 }
-                4 => {
-                    ::rgrpc::__codegen::String::merge_optional(
-                        d,
-                        field,
-                        &mut self.trailing_comments,
-                    )
-                }
-                6 => {
-                    ::rgrpc::__codegen::String::merge_repeated(
-                        d,
-                        field,
-                        &mut self.leading_detached_comments,
-                    )
-                }
-                _ => ::core::result::Result::Ok(false),
             }
-        }
-
-        fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-            &mut self.unknown_fields
+            ::core::result::Result::Ok(())
         }
     }
 }
@@ -3739,24 +3862,28 @@ impl ::rgrpc::Message for GeneratedCodeInfo {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Kind as _;
-        match field.number() {
-            1 => {
-                ::rgrpc::__codegen::Message::<
-                    generated_code_info::Annotation,
-                >::merge_repeated(d, field, &mut self.annotation)
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                10 => {
+                    ::rgrpc::__codegen::Message::<
+                        generated_code_info::Annotation,
+                    >::merge_repeated(d, 1, &mut self.annotation)
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 }
 
@@ -3824,29 +3951,36 @@ pub mod generated_code_info {
             w.unknown(&self.unknown_fields);
         }
 
-        fn merge_field(
+        fn merge_fields(
             &mut self,
             d: &mut ::rgrpc::__codegen::Decoder<'_>,
-            field: ::rgrpc::__codegen::Field,
-        ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
-            use ::rgrpc::__codegen::Kind as _;
-            match field.number() {
-                1 => ::rgrpc::__codegen::Int32::merge_repeated(d, field, &mut self.path),
-                2 => {
-                    ::rgrpc::__codegen::String::merge_optional(
-                        d,
-                        field,
-                        &mut self.source_file,
-                    )
+            group: ::core::option::Option<u32>,
+        ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
+            use ::rgrpc::__codegen::{Kind as _, Scalar as _};
+            while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+                let merged = match tag {
+                    8 => ::rgrpc::__codegen::Int32::merge_repeated(d, 1, &mut self.path),
+                    10 => ::rgrpc::__codegen::Int32::merge_packed(d, &mut self.path),
+                    18 => {
+                        ::rgrpc::__codegen::String::merge_optional(
+                            d,
+                            2,
+                            &mut self.source_file,
+                        )
+                    }
+                    24 => {
+                        ::rgrpc::__codegen::Int32::merge_optional(d, 3, &mut self.begin)
+                    }
+                    32 => ::rgrpc::__codegen::Int32::merge_optional(d, 4, &mut self.end),
+                    _ => d.skip_unknown(tag, &mut self.unknown_fields),
+                };
+                if let ::core::result::Result::Err(err) = merged {
+                    return ::core::result::Result::Err(
+                        ::rgrpc::__codegen::within::<Self>(err, tag),
+                    );
                 }
-                3 => ::rgrpc::__codegen::Int32::merge_optional(d, field, &mut self.begin),
-                4 => ::rgrpc::__codegen::Int32::merge_optional(d, field, &mut self.end),
-                _ => ::core::result::Result::Ok(false),
             }
-        }
-
-        fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-            &mut self.unknown_fields
+            ::core::result::Result::Ok(())
         }
     }
 }

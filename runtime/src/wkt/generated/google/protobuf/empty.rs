@@ -29,16 +29,19 @@ impl ::rgrpc::Message for Empty {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
-        let _ = (d, field);
-        ::core::result::Result::Ok(false)
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = d.skip_unknown(tag, &mut self.unknown_fields);
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
+            }
+        }
+        ::core::result::Result::Ok(())
     }
 }

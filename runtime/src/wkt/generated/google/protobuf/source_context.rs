@@ -29,21 +29,23 @@ impl ::rgrpc::Message for SourceContext {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Scalar as _;
-        match field.number() {
-            1 => {
-                ::rgrpc::__codegen::String::merge_implicit(d, field, &mut self.file_name)
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                10 => ::rgrpc::__codegen::String::merge_implicit(d, &mut self.file_name),
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 }

@@ -38,24 +38,28 @@ impl ::rgrpc::Message for Struct {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
-        match field.number() {
-            1 => {
-                ::rgrpc::__codegen::merge_map::<
-                    ::rgrpc::__codegen::String,
-                    ::rgrpc::__codegen::Message<Value>,
-                >(d, field, &mut self.fields)
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                10 => {
+                    ::rgrpc::__codegen::merge_map::<
+                        ::rgrpc::__codegen::String,
+                        ::rgrpc::__codegen::Message<Value>,
+                    >(d, &mut self.fields)
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 }
 
@@ -135,97 +139,107 @@ impl ::rgrpc::Message for Value {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Kind as _;
-        match field.number() {
-            1 => {
-                ::rgrpc::__codegen::Enum::<
-                    NullValue,
-                >::merge_oneof(
-                    d,
-                    field,
-                    &mut self.kind,
-                    value::Kind::NullValue,
-                    |o| match o {
-                        value::Kind::NullValue(v) => ::core::option::Option::Some(v),
-                        _ => ::core::option::Option::None,
-                    },
-                )
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                8 => {
+                    ::rgrpc::__codegen::Enum::<
+                        NullValue,
+                    >::merge_oneof(
+                        d,
+                        1,
+                        &mut self.kind,
+                        value::Kind::NullValue,
+                        |o| match o {
+                            value::Kind::NullValue(v) => ::core::option::Option::Some(v),
+                            _ => ::core::option::Option::None,
+                        },
+                    )
+                }
+                17 => {
+                    ::rgrpc::__codegen::Double::merge_oneof(
+                        d,
+                        2,
+                        &mut self.kind,
+                        value::Kind::NumberValue,
+                        |o| match o {
+                            value::Kind::NumberValue(v) => {
+                                ::core::option::Option::Some(v)
+                            }
+                            _ => ::core::option::Option::None,
+                        },
+                    )
+                }
+                26 => {
+                    ::rgrpc::__codegen::String::merge_oneof(
+                        d,
+                        3,
+                        &mut self.kind,
+                        value::Kind::StringValue,
+                        |o| match o {
+                            value::Kind::StringValue(v) => {
+                                ::core::option::Option::Some(v)
+                            }
+                            _ => ::core::option::Option::None,
+                        },
+                    )
+                }
+                32 => {
+                    ::rgrpc::__codegen::Bool::merge_oneof(
+                        d,
+                        4,
+                        &mut self.kind,
+                        value::Kind::BoolValue,
+                        |o| match o {
+                            value::Kind::BoolValue(v) => ::core::option::Option::Some(v),
+                            _ => ::core::option::Option::None,
+                        },
+                    )
+                }
+                42 => {
+                    ::rgrpc::__codegen::Message::<
+                        Struct,
+                    >::merge_oneof(
+                        d,
+                        5,
+                        &mut self.kind,
+                        value::Kind::StructValue,
+                        |o| match o {
+                            value::Kind::StructValue(v) => {
+                                ::core::option::Option::Some(v)
+                            }
+                            _ => ::core::option::Option::None,
+                        },
+                    )
+                }
+                50 => {
+                    ::rgrpc::__codegen::Message::<
+                        ListValue,
+                    >::merge_oneof(
+                        d,
+                        6,
+                        &mut self.kind,
+                        value::Kind::ListValue,
+                        |o| match o {
+                            value::Kind::ListValue(v) => ::core::option::Option::Some(v),
+                            _ => ::core::option::Option::None,
+                        },
+                    )
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            2 => {
-                ::rgrpc::__codegen::Double::merge_oneof(
-                    d,
-                    field,
-                    &mut self.kind,
-                    value::Kind::NumberValue,
-                    |o| match o {
-                        value::Kind::NumberValue(v) => ::core::option::Option::Some(v),
-                        _ => ::core::option::Option::None,
-                    },
-                )
-            }
-            3 => {
-                ::rgrpc::__codegen::String::merge_oneof(
-                    d,
-                    field,
-                    &mut self.kind,
-                    value::Kind::StringValue,
-                    |o| match o {
-                        value::Kind::StringValue(v) => ::core::option::Option::Some(v),
-                        _ => ::core::option::Option::None,
-                    },
-                )
-            }
-            4 => {
-                ::rgrpc::__codegen::Bool::merge_oneof(
-                    d,
-                    field,
-                    &mut self.kind,
-                    value::Kind::BoolValue,
-                    |o| match o {
-                        value::Kind::BoolValue(v) => ::core::option::Option::Some(v),
-                        _ => ::core::option::Option::None,
-                    },
-                )
-            }
-            5 => {
-                ::rgrpc::__codegen::Message::<
-                    Struct,
-                >::merge_oneof(
-                    d,
-                    field,
-                    &mut self.kind,
-                    value::Kind::StructValue,
-                    |o| match o {
-                        value::Kind::StructValue(v) => ::core::option::Option::Some(v),
-                        _ => ::core::option::Option::None,
-                    },
-                )
-            }
-            6 => {
-                ::rgrpc::__codegen::Message::<
-                    ListValue,
-                >::merge_oneof(
-                    d,
-                    field,
-                    &mut self.kind,
-                    value::Kind::ListValue,
-                    |o| match o {
-                        value::Kind::ListValue(v) => ::core::option::Option::Some(v),
-                        _ => ::core::option::Option::None,
-                    },
-                )
-            }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 }
 
@@ -275,24 +289,28 @@ impl ::rgrpc::Message for ListValue {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Kind as _;
-        match field.number() {
-            1 => {
-                ::rgrpc::__codegen::Message::<
-                    Value,
-                >::merge_repeated(d, field, &mut self.values)
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                10 => {
+                    ::rgrpc::__codegen::Message::<
+                        Value,
+                    >::merge_repeated(d, 1, &mut self.values)
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 }
 

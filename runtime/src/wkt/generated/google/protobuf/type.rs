@@ -60,41 +60,45 @@ impl ::rgrpc::Message for Type {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::{Kind as _, Scalar as _};
-        match field.number() {
-            1 => ::rgrpc::__codegen::String::merge_implicit(d, field, &mut self.name),
-            2 => {
-                ::rgrpc::__codegen::Message::<
-                    Field,
-                >::merge_repeated(d, field, &mut self.fields)
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                10 => ::rgrpc::__codegen::String::merge_implicit(d, &mut self.name),
+                18 => {
+                    ::rgrpc::__codegen::Message::<
+                        Field,
+                    >::merge_repeated(d, 2, &mut self.fields)
+                }
+                26 => ::rgrpc::__codegen::String::merge_repeated(d, 3, &mut self.oneofs),
+                34 => {
+                    ::rgrpc::__codegen::Message::<
+                        Option,
+                    >::merge_repeated(d, 4, &mut self.options)
+                }
+                42 => {
+                    ::rgrpc::__codegen::Message::<
+                        SourceContext,
+                    >::merge_optional(d, 5, &mut self.source_context)
+                }
+                48 => {
+                    ::rgrpc::__codegen::Enum::<
+                        Syntax,
+                    >::merge_implicit(d, &mut self.syntax)
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            3 => ::rgrpc::__codegen::String::merge_repeated(d, field, &mut self.oneofs),
-            4 => {
-                ::rgrpc::__codegen::Message::<
-                    Option,
-                >::merge_repeated(d, field, &mut self.options)
-            }
-            5 => {
-                ::rgrpc::__codegen::Message::<
-                    SourceContext,
-                >::merge_optional(d, field, &mut self.source_context)
-            }
-            6 => {
-                ::rgrpc::__codegen::Enum::<
-                    Syntax,
-                >::merge_implicit(d, field, &mut self.syntax)
-            }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 }
 
@@ -177,55 +181,50 @@ impl ::rgrpc::Message for Field {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::{Kind as _, Scalar as _};
-        match field.number() {
-            1 => {
-                ::rgrpc::__codegen::Enum::<
-                    field::Kind,
-                >::merge_implicit(d, field, &mut self.kind)
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                8 => {
+                    ::rgrpc::__codegen::Enum::<
+                        field::Kind,
+                    >::merge_implicit(d, &mut self.kind)
+                }
+                16 => {
+                    ::rgrpc::__codegen::Enum::<
+                        field::Cardinality,
+                    >::merge_implicit(d, &mut self.cardinality)
+                }
+                24 => ::rgrpc::__codegen::Int32::merge_implicit(d, &mut self.number),
+                34 => ::rgrpc::__codegen::String::merge_implicit(d, &mut self.name),
+                50 => ::rgrpc::__codegen::String::merge_implicit(d, &mut self.type_url),
+                56 => ::rgrpc::__codegen::Int32::merge_implicit(d, &mut self.oneof_index),
+                64 => ::rgrpc::__codegen::Bool::merge_implicit(d, &mut self.packed),
+                74 => {
+                    ::rgrpc::__codegen::Message::<
+                        Option,
+                    >::merge_repeated(d, 9, &mut self.options)
+                }
+                82 => ::rgrpc::__codegen::String::merge_implicit(d, &mut self.json_name),
+                90 => {
+                    ::rgrpc::__codegen::String::merge_implicit(
+                        d,
+                        &mut self.default_value,
+                    )
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            2 => {
-                ::rgrpc::__codegen::Enum::<
-                    field::Cardinality,
-                >::merge_implicit(d, field, &mut self.cardinality)
-            }
-            3 => ::rgrpc::__codegen::Int32::merge_implicit(d, field, &mut self.number),
-            4 => ::rgrpc::__codegen::String::merge_implicit(d, field, &mut self.name),
-            6 => ::rgrpc::__codegen::String::merge_implicit(d, field, &mut self.type_url),
-            7 => {
-                ::rgrpc::__codegen::Int32::merge_implicit(
-                    d,
-                    field,
-                    &mut self.oneof_index,
-                )
-            }
-            8 => ::rgrpc::__codegen::Bool::merge_implicit(d, field, &mut self.packed),
-            9 => {
-                ::rgrpc::__codegen::Message::<
-                    Option,
-                >::merge_repeated(d, field, &mut self.options)
-            }
-            10 => {
-                ::rgrpc::__codegen::String::merge_implicit(d, field, &mut self.json_name)
-            }
-            11 => {
-                ::rgrpc::__codegen::String::merge_implicit(
-                    d,
-                    field,
-                    &mut self.default_value,
-                )
-            }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 }
 
@@ -468,40 +467,44 @@ impl ::rgrpc::Message for Enum {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::{Kind as _, Scalar as _};
-        match field.number() {
-            1 => ::rgrpc::__codegen::String::merge_implicit(d, field, &mut self.name),
-            2 => {
-                ::rgrpc::__codegen::Message::<
-                    EnumValue,
-                >::merge_repeated(d, field, &mut self.enumvalue)
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                10 => ::rgrpc::__codegen::String::merge_implicit(d, &mut self.name),
+                18 => {
+                    ::rgrpc::__codegen::Message::<
+                        EnumValue,
+                    >::merge_repeated(d, 2, &mut self.enumvalue)
+                }
+                26 => {
+                    ::rgrpc::__codegen::Message::<
+                        Option,
+                    >::merge_repeated(d, 3, &mut self.options)
+                }
+                34 => {
+                    ::rgrpc::__codegen::Message::<
+                        SourceContext,
+                    >::merge_optional(d, 4, &mut self.source_context)
+                }
+                40 => {
+                    ::rgrpc::__codegen::Enum::<
+                        Syntax,
+                    >::merge_implicit(d, &mut self.syntax)
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            3 => {
-                ::rgrpc::__codegen::Message::<
-                    Option,
-                >::merge_repeated(d, field, &mut self.options)
-            }
-            4 => {
-                ::rgrpc::__codegen::Message::<
-                    SourceContext,
-                >::merge_optional(d, field, &mut self.source_context)
-            }
-            5 => {
-                ::rgrpc::__codegen::Enum::<
-                    Syntax,
-                >::merge_implicit(d, field, &mut self.syntax)
-            }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 }
 
@@ -543,26 +546,30 @@ impl ::rgrpc::Message for EnumValue {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::{Kind as _, Scalar as _};
-        match field.number() {
-            1 => ::rgrpc::__codegen::String::merge_implicit(d, field, &mut self.name),
-            2 => ::rgrpc::__codegen::Int32::merge_implicit(d, field, &mut self.number),
-            3 => {
-                ::rgrpc::__codegen::Message::<
-                    Option,
-                >::merge_repeated(d, field, &mut self.options)
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                10 => ::rgrpc::__codegen::String::merge_implicit(d, &mut self.name),
+                16 => ::rgrpc::__codegen::Int32::merge_implicit(d, &mut self.number),
+                26 => {
+                    ::rgrpc::__codegen::Message::<
+                        Option,
+                    >::merge_repeated(d, 3, &mut self.options)
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 }
 
@@ -601,25 +608,29 @@ impl ::rgrpc::Message for Option {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::{Kind as _, Scalar as _};
-        match field.number() {
-            1 => ::rgrpc::__codegen::String::merge_implicit(d, field, &mut self.name),
-            2 => {
-                ::rgrpc::__codegen::Message::<
-                    Any,
-                >::merge_optional(d, field, &mut self.value)
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                10 => ::rgrpc::__codegen::String::merge_implicit(d, &mut self.name),
+                18 => {
+                    ::rgrpc::__codegen::Message::<
+                        Any,
+                    >::merge_optional(d, 2, &mut self.value)
+                }
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
             }
-            _ => ::core::result::Result::Ok(false),
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 }
 

@@ -29,20 +29,24 @@ impl ::rgrpc::Message for DoubleValue {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Scalar as _;
-        match field.number() {
-            1 => ::rgrpc::__codegen::Double::merge_implicit(d, field, &mut self.value),
-            _ => ::core::result::Result::Ok(false),
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                9 => ::rgrpc::__codegen::Double::merge_implicit(d, &mut self.value),
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
+            }
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 }
 
@@ -72,20 +76,24 @@ impl ::rgrpc::Message for FloatValue {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Scalar as _;
-        match field.number() {
-            1 => ::rgrpc::__codegen::Float::merge_implicit(d, field, &mut self.value),
-            _ => ::core::result::Result::Ok(false),
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                13 => ::rgrpc::__codegen::Float::merge_implicit(d, &mut self.value),
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
+            }
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 }
 
@@ -115,20 +123,24 @@ impl ::rgrpc::Message for Int64Value {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Scalar as _;
-        match field.number() {
-            1 => ::rgrpc::__codegen::Int64::merge_implicit(d, field, &mut self.value),
-            _ => ::core::result::Result::Ok(false),
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                8 => ::rgrpc::__codegen::Int64::merge_implicit(d, &mut self.value),
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
+            }
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 }
 
@@ -158,20 +170,24 @@ impl ::rgrpc::Message for UInt64Value {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Scalar as _;
-        match field.number() {
-            1 => ::rgrpc::__codegen::UInt64::merge_implicit(d, field, &mut self.value),
-            _ => ::core::result::Result::Ok(false),
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                8 => ::rgrpc::__codegen::UInt64::merge_implicit(d, &mut self.value),
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
+            }
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 }
 
@@ -201,20 +217,24 @@ impl ::rgrpc::Message for Int32Value {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Scalar as _;
-        match field.number() {
-            1 => ::rgrpc::__codegen::Int32::merge_implicit(d, field, &mut self.value),
-            _ => ::core::result::Result::Ok(false),
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                8 => ::rgrpc::__codegen::Int32::merge_implicit(d, &mut self.value),
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
+            }
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 }
 
@@ -244,20 +264,24 @@ impl ::rgrpc::Message for UInt32Value {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Scalar as _;
-        match field.number() {
-            1 => ::rgrpc::__codegen::UInt32::merge_implicit(d, field, &mut self.value),
-            _ => ::core::result::Result::Ok(false),
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                8 => ::rgrpc::__codegen::UInt32::merge_implicit(d, &mut self.value),
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
+            }
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 }
 
@@ -287,20 +311,24 @@ impl ::rgrpc::Message for BoolValue {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Scalar as _;
-        match field.number() {
-            1 => ::rgrpc::__codegen::Bool::merge_implicit(d, field, &mut self.value),
-            _ => ::core::result::Result::Ok(false),
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                8 => ::rgrpc::__codegen::Bool::merge_implicit(d, &mut self.value),
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
+            }
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 }
 
@@ -330,20 +358,24 @@ impl ::rgrpc::Message for StringValue {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Scalar as _;
-        match field.number() {
-            1 => ::rgrpc::__codegen::String::merge_implicit(d, field, &mut self.value),
-            _ => ::core::result::Result::Ok(false),
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                10 => ::rgrpc::__codegen::String::merge_implicit(d, &mut self.value),
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
+            }
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 }
 
@@ -373,19 +405,23 @@ impl ::rgrpc::Message for BytesValue {
         w.unknown(&self.unknown_fields);
     }
 
-    fn merge_field(
+    fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
-        field: ::rgrpc::__codegen::Field,
-    ) -> ::core::result::Result<bool, ::rgrpc::DecodeError> {
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
         use ::rgrpc::__codegen::Scalar as _;
-        match field.number() {
-            1 => ::rgrpc::__codegen::Bytes::merge_implicit(d, field, &mut self.value),
-            _ => ::core::result::Result::Ok(false),
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                10 => ::rgrpc::__codegen::Bytes::merge_implicit(d, &mut self.value),
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
+            }
         }
-    }
-
-    fn unknown_fields_mut(&mut self) -> &mut ::rgrpc::UnknownFields {
-        &mut self.unknown_fields
+        ::core::result::Result::Ok(())
     }
 }
