@@ -237,17 +237,14 @@ impl Builder<'_> {
                     })
             };
             let map_entry = Some(Box::new((field(1)?, field(2)?)));
-            self.index.types.insert(
-                full_name.clone(),
-                TypeEntry {
-                    path: RustPath {
-                        root: root.clone(),
-                        modules: modules.to_vec(),
-                        name: String::new(),
-                    },
-                    nested_module: None,
-                    kind: TypeKind::Message { map_entry },
-                },
+            // Map entries get no Rust type: their fields become a map's key and value.
+            self.insert(
+                full_name,
+                root,
+                modules,
+                String::new(),
+                None,
+                TypeKind::Message { map_entry },
             );
             return Ok(());
         }
@@ -268,17 +265,13 @@ impl Builder<'_> {
             || !desc.enum_type.is_empty()
             || !real_oneofs.is_empty();
         let nested_module = has_nested.then(|| self.claim(modules, names::value_name(desc.name())));
-        self.index.types.insert(
+        self.insert(
             full_name.clone(),
-            TypeEntry {
-                path: RustPath {
-                    root: root.clone(),
-                    modules: modules.to_vec(),
-                    name,
-                },
-                nested_module: nested_module.clone(),
-                kind: TypeKind::Message { map_entry: None },
-            },
+            root,
+            modules,
+            name,
+            nested_module.clone(),
+            TypeKind::Message { map_entry: None },
         );
 
         let inner: Vec<String> = modules.iter().cloned().chain(nested_module).collect();
@@ -319,20 +312,35 @@ impl Builder<'_> {
             .map(|v| v.name().to_owned())
             .zip(constants)
             .collect();
+        let kind = TypeKind::Enum {
+            closed,
+            descriptor: desc.clone(),
+            values,
+        };
+        self.insert(full_name, root, modules, name, None, kind);
+    }
+
+    /// Records type `full_name`, named `name` in `modules` under `root`.
+    fn insert(
+        &mut self,
+        full_name: String,
+        root: &Root,
+        modules: &[String],
+        name: String,
+        nested_module: Option<String>,
+        kind: TypeKind,
+    ) {
+        let path = RustPath {
+            root: root.clone(),
+            modules: modules.to_vec(),
+            name,
+        };
         self.index.types.insert(
             full_name,
             TypeEntry {
-                path: RustPath {
-                    root: root.clone(),
-                    modules: modules.to_vec(),
-                    name,
-                },
-                nested_module: None,
-                kind: TypeKind::Enum {
-                    closed,
-                    descriptor: desc.clone(),
-                    values,
-                },
+                path,
+                nested_module,
+                kind,
             },
         );
     }
