@@ -110,6 +110,11 @@ pub fn enum_value_names<'a>(
         .collect()
 }
 
+/// The name of a constant: `SHOUTY_SNAKE_CASE`.
+pub fn constant_name(proto: &str) -> String {
+    non_empty(proto.to_shouty_snake_case(), "UNNAMED")
+}
+
 /// The getter for a field with a declared default: the field's own name,
 /// unless that would shadow a `Message` method.
 pub fn getter_name(field: &str) -> String {

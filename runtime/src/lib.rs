@@ -2,13 +2,24 @@
 //!
 //! - [`Message`]: encoding and decoding of generated message types.
 //! - [`Enumeration`]: generated enum types, open to values they do not declare.
-//! - [`wire`]: the protobuf binary wire format underneath.
+//! - [`wire`]: the protobuf wire format underneath.
 //! - [`wkt`]: the protobuf well-known types (`google.protobuf.*`).
+//! - [`Server`] and [`Channel`]: gRPC over HTTP/2, with [`Status`],
+//!   [`Metadata`], deadlines, and the typed [`stream`] handles of the four
+//!   call shapes.
 
 extern crate self as rgrpc;
 
+pub mod client;
+mod codec;
 mod enumeration;
 mod message;
+mod metadata;
+mod request;
+pub mod server;
+mod status;
+pub mod stream;
+mod transport;
 pub mod wire;
 pub mod wkt;
 
@@ -16,6 +27,12 @@ pub mod wkt;
 pub mod __codegen;
 
 pub use bytes::Bytes;
+pub use client::{Channel, ChannelBuilder};
+pub use codec::DEFAULT_MAX_RECEIVE_SIZE;
 pub use enumeration::Enumeration;
 pub use message::Message;
+pub use metadata::{InvalidMetadata, Metadata, MetadataValue};
+pub use request::{Request, Response};
+pub use server::{Server, ServerBuilder, Service};
+pub use status::{Code, Status};
 pub use wire::{DecodeError, UnknownFields};

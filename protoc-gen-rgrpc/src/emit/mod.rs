@@ -3,6 +3,7 @@
 mod docs;
 mod enumeration;
 mod message;
+mod service;
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -57,10 +58,12 @@ pub fn file(file: &File) -> TokenStream {
     let abi = proc_macro2::Literal::u32_unsuffixed(ABI);
     let messages = file.messages.iter().map(|m| message::message(&ctx, m));
     let enums = file.enums.iter().map(|e| enumeration::enumeration(&ctx, e));
+    let services = file.services.iter().map(|s| service::service(&ctx, s));
     quote! {
         const _: () = ::rgrpc::__codegen::check_abi(#abi);
         #(#messages)*
         #(#enums)*
+        #(#services)*
     }
 }
 

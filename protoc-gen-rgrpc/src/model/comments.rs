@@ -10,6 +10,8 @@ pub mod path {
     pub const FILE_MESSAGE: i32 = 4;
     /// `FileDescriptorProto.enum_type`.
     pub const FILE_ENUM: i32 = 5;
+    /// `FileDescriptorProto.service`.
+    pub const FILE_SERVICE: i32 = 6;
     /// `DescriptorProto.field`.
     pub const MESSAGE_FIELD: i32 = 2;
     /// `DescriptorProto.nested_type`.
@@ -20,6 +22,8 @@ pub mod path {
     pub const MESSAGE_ONEOF: i32 = 8;
     /// `EnumDescriptorProto.value`.
     pub const ENUM_VALUE: i32 = 2;
+    /// `ServiceDescriptorProto.method`.
+    pub const SERVICE_METHOD: i32 = 2;
 }
 
 /// The comments of one file, by element path.

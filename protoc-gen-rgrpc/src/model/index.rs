@@ -49,9 +49,25 @@ pub enum TypeKind {
     },
 }
 
+/// The names generated for a service, all in its package's module.
+#[derive(Debug, Clone)]
+pub struct ServiceNames {
+    /// The trait whose methods default to UNIMPLEMENTED.
+    pub service_trait: String,
+    /// The trait whose methods must all be implemented.
+    pub unsafe_trait: String,
+    /// The struct registering an implementation with a server.
+    pub server: String,
+    /// The client struct.
+    pub client: String,
+    /// The module of name and path constants.
+    pub constants: String,
+}
+
 /// All types of a request.
 pub struct Index {
     types: HashMap<String, TypeEntry>,
+    services: HashMap<String, ServiceNames>,
     oneofs: HashMap<(String, String), RustPath>,
     /// Message -> messages held inline (singular or oneof fields).
     inline: HashMap<String, HashSet<String>>,
@@ -75,6 +91,7 @@ impl Index {
             scopes: BTreeMap::new(),
             index: Index {
                 types: HashMap::new(),
+                services: HashMap::new(),
                 oneofs: HashMap::new(),
                 inline: HashMap::new(),
                 required: HashSet::new(),
@@ -101,6 +118,9 @@ impl Index {
             for enumeration in &file.enum_type {
                 builder.enumeration(enumeration, file.package(), &root, &modules, closed);
             }
+            for service in &file.service {
+                builder.service(service.name(), file.package(), &modules);
+            }
         }
         builder.propagate_required();
         Ok(builder.index)
@@ -114,6 +134,13 @@ impl Index {
                 "type {name} is referenced but not defined in the request"
             ))
         })
+    }
+
+    /// The names generated for service `full_name`.
+    pub fn service(&self, full_name: &str) -> Result<&ServiceNames, Error> {
+        self.services
+            .get(full_name)
+            .ok_or_else(|| Error::Input(format!("service {full_name} is not in the request")))
     }
 
     /// The message named `full_name`.
@@ -343,6 +370,23 @@ impl Builder<'_> {
                 kind,
             },
         );
+    }
+
+    /// Names the items generated for a service, after the file's types.
+    fn service(&mut self, name: &str, package: &str, modules: &[String]) {
+        let base = names::type_name(name);
+        let mut claim = |wanted: String| self.claim(modules, wanted);
+        let names = ServiceNames {
+            service_trait: claim(base.clone()),
+            unsafe_trait: claim(format!("Unsafe{base}")),
+            server: claim(format!("{base}Server")),
+            client: claim(format!("{base}Client")),
+            constants: claim(format!(
+                "{}_service",
+                names::value_name(name).trim_start_matches("r#")
+            )),
+        };
+        self.index.services.insert(qualify(package, name), names);
     }
 
     /// A message needs a required check when it holds one that does.

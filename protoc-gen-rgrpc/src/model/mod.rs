@@ -7,12 +7,15 @@ mod index;
 use std::collections::BTreeMap;
 
 use prost_types::field_descriptor_proto::{Label, Type};
-use prost_types::{DescriptorProto, FieldDescriptorProto, FileDescriptorProto};
+use prost_types::{
+    DescriptorProto, FieldDescriptorProto, FileDescriptorProto, ServiceDescriptorProto,
+};
 
 use crate::Error;
 use crate::names::{self, RustPath, Scope};
 use crate::options::{Options, Paths};
 use comments::{Comments, path};
+pub use index::ServiceNames;
 use index::{Index, TypeKind};
 
 /// Everything to generate in one run.
@@ -37,6 +40,55 @@ pub struct File {
     pub messages: Vec<Message>,
     /// Top-level enums, in declaration order.
     pub enums: Vec<Enum>,
+    /// Services, in declaration order.
+    pub services: Vec<Service>,
+}
+
+/// A service and the traits, server and client generated for it.
+#[derive(Debug)]
+pub struct Service {
+    /// The full proto name (`echo.Echo`).
+    pub full_name: String,
+    /// The proto comment.
+    pub doc: String,
+    /// The generated items' names.
+    pub names: ServiceNames,
+    /// The methods, in declaration order.
+    pub methods: Vec<Method>,
+}
+
+/// The call shape of a method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RpcKind {
+    /// One request, one response.
+    Unary,
+    /// One request, a stream of responses.
+    ServerStreaming,
+    /// A stream of requests, one response.
+    ClientStreaming,
+    /// Streams both ways.
+    Bidi,
+}
+
+/// A service method.
+#[derive(Debug)]
+pub struct Method {
+    /// The proto name (`EchoMessage`).
+    pub proto_name: String,
+    /// The Rust method name on the traits and the client.
+    pub name: String,
+    /// The name of its path constant.
+    pub constant: String,
+    /// The wire path, `/echo.Echo/EchoMessage`.
+    pub path: String,
+    /// The call shape.
+    pub kind: RpcKind,
+    /// The request message type.
+    pub input: RustPath,
+    /// The response message type.
+    pub output: RustPath,
+    /// The proto comment.
+    pub doc: String,
 }
 
 /// A message and the struct generated for it.
@@ -342,13 +394,75 @@ impl FileBuilder<'_> {
                 )
             })
             .collect::<Result<_, _>>()?;
+        let services = file
+            .service
+            .iter()
+            .enumerate()
+            .map(|(i, service)| self.service(service, &package, vec![path::FILE_SERVICE, i as i32]))
+            .collect::<Result<_, _>>()?;
         Ok(File {
+            services,
             proto_path: file.name().to_owned(),
             output_path,
             modules: names::package_modules(&package),
             package,
             messages,
             enums,
+        })
+    }
+
+    fn service(
+        &self,
+        desc: &ServiceDescriptorProto,
+        package: &str,
+        loc: Vec<i32>,
+    ) -> Result<Service, Error> {
+        let full_name = qualify(package, desc.name());
+        // The client's own methods; an rpc must not shadow them.
+        let mut method_names = Scope::default();
+        method_names.reserve("new");
+        method_names.reserve("channel");
+        let mut constants = Scope::default();
+        constants.reserve("NAME");
+        let message = |method: &str, type_name: &str| match self.index.lookup(type_name)? {
+            entry @ index::TypeEntry {
+                kind: TypeKind::Message { map_entry: None },
+                ..
+            } => Ok(entry.path.clone()),
+            _ => Err(Error::Input(format!(
+                "{full_name}.{method}: {type_name} is not a message"
+            ))),
+        };
+        let methods = desc
+            .method
+            .iter()
+            .enumerate()
+            .map(|(i, method)| {
+                let kind = match (method.client_streaming(), method.server_streaming()) {
+                    (false, false) => RpcKind::Unary,
+                    (false, true) => RpcKind::ServerStreaming,
+                    (true, false) => RpcKind::ClientStreaming,
+                    (true, true) => RpcKind::Bidi,
+                };
+                Ok(Method {
+                    proto_name: method.name().to_owned(),
+                    name: method_names.claim(names::value_name(method.name())),
+                    constant: constants.claim(names::constant_name(method.name())),
+                    path: format!("/{full_name}/{}", method.name()),
+                    kind,
+                    input: message(method.name(), method.input_type())?,
+                    output: message(method.name(), method.output_type())?,
+                    doc: self
+                        .comments
+                        .get(&[&loc[..], &[path::SERVICE_METHOD, i as i32]].concat()),
+                })
+            })
+            .collect::<Result<_, Error>>()?;
+        Ok(Service {
+            doc: self.comments.get(&loc),
+            names: self.index.service(&full_name)?.clone(),
+            methods,
+            full_name,
         })
     }
 

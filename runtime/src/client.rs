@@ -1,0 +1,492 @@
+//! The gRPC client: a [`Channel`] (one HTTP/2 connection multiplexing every
+//! call, opened lazily and reopened after a failure) and the calls of the
+//! four shapes that generated clients make on it.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use h2::SendStream;
+use h2::client::{ResponseFuture, SendRequest};
+use http::{HeaderValue, Method, Request as HttpRequest};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::sync::Mutex;
+
+use crate::codec::{DEFAULT_MAX_RECEIVE_SIZE, encode_frame};
+use crate::server::{CALL_DEADLINE, Server};
+use crate::stream::{BidiStreamingCall, ClientStreamingCall, RequestSink, ResponseStream, before};
+use crate::transport::{
+    self, CONNECTION_WINDOW, CONTENT_TYPE, Incoming, STREAM_WINDOW, USER_AGENT, timeout,
+};
+use crate::{Code, Message, Metadata, Request, Response, Status};
+
+/// How a channel reaches its server.
+#[derive(Clone)]
+enum Connector {
+    Tcp(String),
+    InMemory(Server),
+}
+
+/// Builds a [`Channel`].
+pub struct ChannelBuilder {
+    connector: Connector,
+    authority: String,
+    max_receive_message_size: usize,
+}
+
+impl ChannelBuilder {
+    /// The largest response message accepted, 4 MiB by default; larger ones
+    /// fail the call with RESOURCE_EXHAUSTED.
+    pub fn max_receive_message_size(mut self, bytes: usize) -> Self {
+        self.max_receive_message_size = bytes;
+        self
+    }
+
+    /// The channel; it connects on its first call.
+    pub fn connect_lazy(self) -> Channel {
+        Channel {
+            inner: std::sync::Arc::new(Inner {
+                connector: self.connector,
+                authority: self.authority,
+                max_receive_message_size: self.max_receive_message_size,
+                connection: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// The channel, connected now.
+    ///
+    /// # Errors
+    /// UNAVAILABLE when the server cannot be reached.
+    pub async fn connect(self) -> Result<Channel, Status> {
+        let channel = self.connect_lazy();
+        channel.ready().await?;
+        Ok(channel)
+    }
+}
+
+/// A connection to a gRPC server, shared by every client made from it.
+/// Cloning is cheap; clones share the connection.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), rgrpc::Status> {
+/// let channel = rgrpc::Channel::builder("http://127.0.0.1:50051")?.connect().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Channel {
+    inner: std::sync::Arc<Inner>,
+}
+
+struct Inner {
+    connector: Connector,
+    authority: String,
+    max_receive_message_size: usize,
+    /// The current connection and its generation, so that concurrent calls
+    /// that see it fail replace it only once.
+    connection: Mutex<Option<(u64, SendRequest<Bytes>)>>,
+}
+
+impl Channel {
+    /// A builder for a channel to `target`: `host:port` or `http://host:port`.
+    ///
+    /// # Errors
+    /// INVALID_ARGUMENT when the target is not of that form.
+    pub fn builder(target: &str) -> Result<ChannelBuilder, Status> {
+        let address = target
+            .strip_prefix("http://")
+            .unwrap_or(target)
+            .trim_end_matches('/');
+        let valid = address
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        if !valid || address.contains('/') {
+            return Err(Status::invalid_argument(format!(
+                "invalid target {target:?}: expected host:port or http://host:port"
+            )));
+        }
+        Ok(ChannelBuilder {
+            connector: Connector::Tcp(address.to_owned()),
+            authority: address.to_owned(),
+            max_receive_message_size: DEFAULT_MAX_RECEIVE_SIZE,
+        })
+    }
+
+    /// A channel to `server` in this process, without a socket: for tests.
+    pub fn in_memory(server: &Server) -> ChannelBuilder {
+        ChannelBuilder {
+            connector: Connector::InMemory(server.clone()),
+            authority: "in-memory".to_owned(),
+            max_receive_message_size: DEFAULT_MAX_RECEIVE_SIZE,
+        }
+    }
+
+    /// A connection ready for a new stream, connecting or reconnecting as needed.
+    async fn ready(&self) -> Result<SendRequest<Bytes>, Status> {
+        let current = self.inner.connection.lock().await.clone();
+        let failed = match current {
+            Some((generation, sender)) => match sender.ready().await {
+                Ok(sender) => return Ok(sender),
+                Err(_) => Some(generation),
+            },
+            None => None,
+        };
+        let mut connection = self.inner.connection.lock().await;
+        let sender = match &*connection {
+            // Another call reconnected meanwhile.
+            Some((generation, sender)) if Some(*generation) != failed => sender.clone(),
+            _ => {
+                let generation = failed.map_or(0, |g| g + 1);
+                let sender = self.connect().await?;
+                *connection = Some((generation, sender.clone()));
+                sender
+            }
+        };
+        drop(connection);
+        sender
+            .ready()
+            .await
+            .map_err(|err| Status::unavailable(format!("connection failed: {err}")))
+    }
+
+    async fn connect(&self) -> Result<SendRequest<Bytes>, Status> {
+        match &self.inner.connector {
+            Connector::Tcp(address) => {
+                let socket = TcpStream::connect(address).await.map_err(|err| {
+                    Status::unavailable(format!("cannot connect to {address}: {err}"))
+                })?;
+                // Small messages must not wait for Nagle's algorithm.
+                socket.set_nodelay(true).map_err(|err| {
+                    Status::unavailable(format!("cannot configure the connection: {err}"))
+                })?;
+                handshake(socket).await
+            }
+            Connector::InMemory(server) => {
+                let (client, server_side) = tokio::io::duplex(256 * 1024);
+                server.spawn_connection(server_side);
+                handshake(client).await
+            }
+        }
+    }
+
+    /// Opens a stream for a call to `path` and sends the request headers.
+    async fn start(
+        &self,
+        path: &str,
+        metadata: &Metadata,
+        deadline: Option<Instant>,
+    ) -> Result<(SendStream<Bytes>, Receiving), Status> {
+        let mut request = HttpRequest::builder()
+            .method(Method::POST)
+            .uri(format!("http://{}{path}", self.inner.authority))
+            .body(())
+            .map_err(|err| Status::internal(format!("invalid request for {path}: {err}")))?;
+        let headers = request.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static(CONTENT_TYPE),
+        );
+        headers.insert(http::header::TE, HeaderValue::from_static("trailers"));
+        headers.insert(
+            http::header::USER_AGENT,
+            HeaderValue::from_static(USER_AGENT),
+        );
+        if let Some(deadline) = deadline {
+            let value = timeout::encode(transport::remaining(deadline));
+            headers.insert(
+                "grpc-timeout",
+                HeaderValue::from_str(&value).map_err(|e| Status::internal(e.to_string()))?,
+            );
+        }
+        metadata.write_headers(headers);
+        let mut sender = self.ready().await?;
+        let (response, stream) = sender
+            .send_request(request, false)
+            .map_err(|err| transport::h2_status(&err))?;
+        let receiving = Receiving::new(response, deadline, self.inner.max_receive_message_size);
+        Ok((stream, receiving))
+    }
+}
+
+async fn handshake<IO>(io: IO) -> Result<SendRequest<Bytes>, Status>
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, connection) = h2::client::Builder::new()
+        .initial_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW)
+        .handshake(io)
+        .await
+        .map_err(|err| Status::unavailable(format!("HTTP/2 handshake failed: {err}")))?;
+    // The connection runs on its own task; calls see its end as errors.
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(sender)
+}
+
+/// The deadline a call made now should have: its own, or else that of the
+/// call being handled on this task.
+fn effective_deadline<T>(request: &Request<T>) -> Option<Instant> {
+    request.deadline().or_else(|| {
+        if request.inherits_deadline() {
+            CALL_DEADLINE.try_with(|deadline| *deadline).ok().flatten()
+        } else {
+            None
+        }
+    })
+}
+
+/// The receiving side of a client call: response headers, messages, trailers.
+pub(crate) struct Receiving {
+    state: State,
+    deadline: Option<Instant>,
+    max_message_size: usize,
+    headers: Metadata,
+    trailers: Option<Metadata>,
+}
+
+/// What comes next on a response stream: a message or the final status.
+enum Next {
+    Message(Bytes),
+    End(Status),
+}
+
+enum State {
+    Waiting(ResponseFuture),
+    Body(Incoming),
+    Ended(Result<(), Status>),
+}
+
+impl Receiving {
+    fn new(response: ResponseFuture, deadline: Option<Instant>, max_message_size: usize) -> Self {
+        Self {
+            state: State::Waiting(response),
+            deadline,
+            max_message_size,
+            headers: Metadata::new(),
+            trailers: None,
+        }
+    }
+
+    fn end(&mut self, result: Result<(), Status>) -> Result<(), Status> {
+        self.state = State::Ended(result.clone());
+        result
+    }
+
+    /// Waits for the response headers; a trailers-only response ends the call here.
+    async fn await_headers(&mut self) -> Result<(), Status> {
+        let State::Waiting(response) = &mut self.state else {
+            return Ok(());
+        };
+        let response = match before(self.deadline, async {
+            response.await.map_err(|e| transport::h2_status(&e))
+        })
+        .await
+        {
+            Ok(response) => response,
+            Err(status) => return self.end(Err(status)),
+        };
+        let (parts, body) = response.into_parts();
+        if parts.status != http::StatusCode::OK {
+            let code = Code::from_http_status(parts.status.as_u16());
+            return self.end(Err(Status::new(
+                code,
+                format!("unexpected HTTP status {}", parts.status),
+            )));
+        }
+        let grpc = parts
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with(CONTENT_TYPE));
+        if !grpc {
+            return self.end(Err(Status::unknown(format!(
+                "the response is not gRPC (content-type {:?})",
+                parts.headers.get(http::header::CONTENT_TYPE)
+            ))));
+        }
+        if body.is_end_stream() {
+            // Trailers-only: the status is in the headers.
+            let status = transport::read_status(&parts.headers)
+                .unwrap_or_else(|| Status::internal("the response ended without a grpc-status"));
+            self.trailers = Some(status.metadata().clone());
+            return self.end(ok_or(status));
+        }
+        self.headers = Metadata::from_headers(&parts.headers);
+        self.state = State::Body(Incoming::new(body, self.max_message_size));
+        Ok(())
+    }
+
+    /// The response headers.
+    pub(crate) async fn headers(&mut self) -> Result<&Metadata, Status> {
+        self.await_headers().await?;
+        if let State::Ended(Err(status)) = &self.state
+            && self.headers.is_empty()
+        {
+            return Err(status.clone());
+        }
+        Ok(&self.headers)
+    }
+
+    /// The next message, `None` at the end of an OK call.
+    pub(crate) async fn message(&mut self) -> Result<Option<Bytes>, Status> {
+        self.await_headers().await?;
+        let incoming = match &mut self.state {
+            State::Body(incoming) => incoming,
+            State::Ended(result) => return result.clone().map(|()| None),
+            State::Waiting(_) => {
+                return Err(Status::internal("response headers were not received"));
+            }
+        };
+        let next = before(self.deadline, async {
+            match incoming.message().await? {
+                Some(message) => Ok(Next::Message(message)),
+                None => {
+                    let trailers = incoming.trailers().await?;
+                    Ok(Next::End(
+                        trailers
+                            .as_ref()
+                            .and_then(transport::read_status)
+                            .unwrap_or_else(|| {
+                                Status::internal("the response ended without a grpc-status")
+                            }),
+                    ))
+                }
+            }
+        })
+        .await;
+        match next {
+            Ok(Next::Message(message)) => Ok(Some(message)),
+            Ok(Next::End(status)) => {
+                self.trailers = Some(status.metadata().clone());
+                self.end(ok_or(status)).map(|()| None)
+            }
+            Err(status) => self.end(Err(status)).map(|()| None),
+        }
+    }
+
+    /// The trailers, once the call has ended.
+    pub(crate) fn trailers(&self) -> Option<&Metadata> {
+        self.trailers.as_ref()
+    }
+
+    /// The only message of a unary or client-streaming response.
+    pub(crate) async fn single_message<T: Message>(&mut self) -> Result<Response<T>, Status> {
+        let Some(bytes) = self.message().await? else {
+            return Err(Status::internal(
+                "the server ended the call without a response",
+            ));
+        };
+        if self.message().await?.is_some() {
+            return Err(Status::internal("the server sent more than one response"));
+        }
+        let message = T::decode_bytes(&bytes)
+            .map_err(|err| Status::internal(format!("could not decode the response: {err}")))?;
+        let trailers = self.trailers.clone().unwrap_or_default();
+        Ok(Response::from_parts(
+            message,
+            std::mem::take(&mut self.headers),
+            trailers,
+        ))
+    }
+}
+
+/// `Ok` for an OK status, else the status as the error.
+fn ok_or(status: Status) -> Result<(), Status> {
+    if status.code() == Code::Ok {
+        Ok(())
+    } else {
+        Err(status)
+    }
+}
+
+/// Sends the only request message and half-closes.
+async fn send_single<T: Message>(
+    stream: &mut SendStream<Bytes>,
+    message: &T,
+) -> Result<(), h2::Error> {
+    transport::send_data(stream, encode_frame(message)).await?;
+    stream.send_data(Bytes::new(), true)
+}
+
+impl Channel {
+    /// A unary call.
+    #[doc(hidden)]
+    pub async fn unary<Req: Message, Resp: Message>(
+        &self,
+        path: &str,
+        request: Request<Req>,
+    ) -> Result<Response<Resp>, Status> {
+        let deadline = effective_deadline(&request);
+        let (message, metadata, _) = request.into_parts();
+        before(deadline, async {
+            let (mut stream, mut receiving) = self.start(path, &metadata, deadline).await?;
+            if let Err(err) = send_single(&mut stream, &message).await {
+                // The server may have ended the call already: its status says why.
+                return Err(receiving
+                    .message()
+                    .await
+                    .err()
+                    .unwrap_or_else(|| transport::h2_status(&err)));
+            }
+            receiving.single_message().await
+        })
+        .await
+    }
+
+    /// A server-streaming call.
+    #[doc(hidden)]
+    pub async fn server_streaming<Req: Message, Resp: Message>(
+        &self,
+        path: &str,
+        request: Request<Req>,
+    ) -> Result<ResponseStream<Resp>, Status> {
+        let deadline = effective_deadline(&request);
+        let (message, metadata, _) = request.into_parts();
+        before(deadline, async {
+            let (mut stream, mut receiving) = self.start(path, &metadata, deadline).await?;
+            if let Err(err) = send_single(&mut stream, &message).await {
+                return Err(receiving
+                    .message()
+                    .await
+                    .err()
+                    .unwrap_or_else(|| transport::h2_status(&err)));
+            }
+            Ok(ResponseStream::new(receiving))
+        })
+        .await
+    }
+
+    /// A client-streaming call.
+    #[doc(hidden)]
+    pub async fn client_streaming<Req: Message, Resp: Message>(
+        &self,
+        path: &str,
+        options: Request<()>,
+    ) -> Result<ClientStreamingCall<Req, Resp>, Status> {
+        let deadline = effective_deadline(&options);
+        let (stream, receiving) =
+            before(deadline, self.start(path, options.metadata(), deadline)).await?;
+        Ok(ClientStreamingCall::new(
+            RequestSink::new(stream, deadline),
+            ResponseStream::new(receiving),
+        ))
+    }
+
+    /// A bidirectional-streaming call.
+    #[doc(hidden)]
+    pub async fn bidi_streaming<Req: Message, Resp: Message>(
+        &self,
+        path: &str,
+        options: Request<()>,
+    ) -> Result<BidiStreamingCall<Req, Resp>, Status> {
+        let deadline = effective_deadline(&options);
+        let (stream, receiving) =
+            before(deadline, self.start(path, options.metadata(), deadline)).await?;
+        Ok(BidiStreamingCall::new(
+            RequestSink::new(stream, deadline),
+            ResponseStream::new(receiving),
+        ))
+    }
+}

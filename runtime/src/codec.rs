@@ -1,0 +1,248 @@
+//! The gRPC message frame: a compressed flag, a 4-byte big-endian length and
+//! the encoded message (PROTOCOL-HTTP2.md, "Length-Prefixed-Message").
+//! Bytes in, bytes out: no I/O here.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::{Message, Status};
+
+/// The bytes before each message: the compressed flag and the length.
+pub(crate) const HEADER_LEN: usize = 5;
+
+/// The default limit on a received message, as in grpc-go and grpc-java.
+pub const DEFAULT_MAX_RECEIVE_SIZE: usize = 4 * 1024 * 1024;
+
+/// `message` framed: uncompressed flag, length, encoding.
+pub(crate) fn encode_frame<M: Message>(message: &M) -> Bytes {
+    let len = message.encoded_len();
+    let mut buf = Vec::with_capacity(HEADER_LEN + len);
+    buf.push(0);
+    buf.extend_from_slice(&(len as u32).to_be_bytes());
+    message.encode(&mut buf);
+    debug_assert_eq!(buf.len(), HEADER_LEN + len);
+    buf.into()
+}
+
+/// Splits a stream of DATA chunks into messages.
+#[derive(Debug)]
+pub(crate) struct FrameDecoder {
+    /// Bytes of an incomplete frame, carried over from earlier chunks.
+    pending: BytesMut,
+    /// Chunks not yet looked at (usually one).
+    chunks: std::collections::VecDeque<Bytes>,
+    state: State,
+    max_size: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum State {
+    Header,
+    Body { len: usize },
+}
+
+impl FrameDecoder {
+    /// A decoder refusing messages larger than `max_size` bytes.
+    pub(crate) fn new(max_size: usize) -> Self {
+        Self {
+            pending: BytesMut::new(),
+            chunks: Default::default(),
+            state: State::Header,
+            max_size,
+        }
+    }
+
+    /// Adds a DATA chunk.
+    pub(crate) fn push(&mut self, chunk: Bytes) {
+        if !chunk.is_empty() {
+            self.chunks.push_back(chunk);
+        }
+    }
+
+    fn buffered(&self) -> usize {
+        self.pending.len() + self.chunks.iter().map(Bytes::len).sum::<usize>()
+    }
+
+    /// Takes exactly `n` bytes, without copying when one chunk holds them all.
+    fn take(&mut self, n: usize) -> Bytes {
+        if self.pending.is_empty()
+            && let Some(front) = self.chunks.front_mut()
+            && front.len() >= n
+        {
+            let taken = front.split_to(n);
+            if front.is_empty() {
+                self.chunks.pop_front();
+            }
+            return taken;
+        }
+        while self.pending.len() < n {
+            let Some(mut front) = self.chunks.pop_front() else {
+                break;
+            };
+            let wanted = n - self.pending.len();
+            if front.len() > wanted {
+                self.pending.extend_from_slice(&front.split_to(wanted));
+                self.chunks.push_front(front);
+            } else {
+                self.pending.extend_from_slice(&front);
+            }
+        }
+        self.pending.split_to(n).freeze()
+    }
+
+    /// The next complete message, if the chunks so far hold one.
+    ///
+    /// # Errors
+    /// RESOURCE_EXHAUSTED for a message over the limit (checked before
+    /// buffering it), INTERNAL for a compressed message (no `grpc-encoding`
+    /// was agreed) or an invalid flag.
+    pub(crate) fn next(&mut self) -> Result<Option<Bytes>, Status> {
+        loop {
+            match self.state {
+                State::Header => {
+                    if self.buffered() < HEADER_LEN {
+                        return Ok(None);
+                    }
+                    let mut header = self.take(HEADER_LEN);
+                    let flag = header.get_u8();
+                    let len = header.get_u32() as usize;
+                    match flag {
+                        0 => {}
+                        // PROTOCOL-HTTP2.md: a Compressed-Flag of 1 without a
+                        // Message-Encoding is a protocol error: INTERNAL.
+                        1 => {
+                            return Err(Status::internal(
+                                "compressed message received, but no grpc-encoding was negotiated",
+                            ));
+                        }
+                        _ => {
+                            return Err(Status::internal(format!(
+                                "invalid message frame flag {flag}"
+                            )));
+                        }
+                    }
+                    // Oversized messages are RESOURCE_EXHAUSTED, as grpc-go reports them.
+                    if len > self.max_size {
+                        return Err(Status::resource_exhausted(format!(
+                            "received message larger than max ({len} vs. {})",
+                            self.max_size
+                        )));
+                    }
+                    self.state = State::Body { len };
+                }
+                State::Body { len } => {
+                    if self.buffered() < len {
+                        return Ok(None);
+                    }
+                    self.state = State::Header;
+                    return Ok(Some(self.take(len)));
+                }
+            }
+        }
+    }
+
+    /// Checks that the stream did not end inside a frame.
+    ///
+    /// # Errors
+    /// INTERNAL when bytes of an incomplete frame are left.
+    pub(crate) fn finish(&self) -> Result<(), Status> {
+        match (self.state, self.buffered()) {
+            (State::Header, 0) => Ok(()),
+            _ => Err(Status::internal(
+                "stream ended in the middle of a message frame",
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Code;
+    use crate::wkt::StringValue;
+
+    fn frames(messages: &[&str]) -> Vec<u8> {
+        messages
+            .iter()
+            .flat_map(|m| {
+                encode_frame(&StringValue {
+                    value: (*m).into(),
+                    ..Default::default()
+                })
+                .to_vec()
+            })
+            .collect()
+    }
+
+    fn decode_all(decoder: &mut FrameDecoder) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Some(bytes) = decoder.next().unwrap() {
+            out.push(StringValue::decode(&bytes).unwrap().value);
+        }
+        out
+    }
+
+    #[test]
+    fn frames_split_at_every_boundary_decode_the_same() {
+        let wire = frames(&["first", "", "third message"]);
+        for cut in 0..=wire.len() {
+            let mut decoder = FrameDecoder::new(DEFAULT_MAX_RECEIVE_SIZE);
+            decoder.push(Bytes::copy_from_slice(&wire[..cut]));
+            let mut got = decode_all(&mut decoder);
+            decoder.push(Bytes::copy_from_slice(&wire[cut..]));
+            got.extend(decode_all(&mut decoder));
+            assert_eq!(got, ["first", "", "third message"], "cut at {cut}");
+            decoder.finish().unwrap();
+        }
+    }
+
+    #[test]
+    fn byte_at_a_time_decodes() {
+        let wire = frames(&["a", "bc"]);
+        let mut decoder = FrameDecoder::new(DEFAULT_MAX_RECEIVE_SIZE);
+        let mut got = Vec::new();
+        for byte in wire {
+            decoder.push(Bytes::from(vec![byte]));
+            got.extend(decode_all(&mut decoder));
+        }
+        assert_eq!(got, ["a", "bc"]);
+    }
+
+    #[test]
+    fn a_whole_frame_in_one_chunk_is_not_copied() {
+        let wire = Bytes::from(frames(&["zero-copy"]));
+        let mut decoder = FrameDecoder::new(DEFAULT_MAX_RECEIVE_SIZE);
+        decoder.push(wire.clone());
+        let message = decoder.next().unwrap().unwrap();
+        assert_eq!(message.as_ptr(), wire[HEADER_LEN..].as_ptr());
+    }
+
+    #[test]
+    fn oversized_messages_are_resource_exhausted_before_buffering() {
+        let mut decoder = FrameDecoder::new(10);
+        decoder.push(Bytes::from_static(&[0, 0, 0, 0, 11]));
+        let err = decoder.next().unwrap_err();
+        assert_eq!(err.code(), Code::ResourceExhausted);
+        assert_eq!(
+            err.message(),
+            "received message larger than max (11 vs. 10)"
+        );
+    }
+
+    #[test]
+    fn a_compressed_flag_without_encoding_is_internal() {
+        let mut decoder = FrameDecoder::new(DEFAULT_MAX_RECEIVE_SIZE);
+        decoder.push(Bytes::from_static(&[1, 0, 0, 0, 0]));
+        assert_eq!(decoder.next().unwrap_err().code(), Code::Internal);
+        let mut decoder = FrameDecoder::new(DEFAULT_MAX_RECEIVE_SIZE);
+        decoder.push(Bytes::from_static(&[2, 0, 0, 0, 0]));
+        assert_eq!(decoder.next().unwrap_err().code(), Code::Internal);
+    }
+
+    #[test]
+    fn ending_inside_a_frame_is_an_error() {
+        let mut decoder = FrameDecoder::new(DEFAULT_MAX_RECEIVE_SIZE);
+        decoder.push(Bytes::from_static(&[0, 0, 0, 0, 3, b'a']));
+        assert_eq!(decoder.next().unwrap(), None);
+        assert_eq!(decoder.finish().unwrap_err().code(), Code::Internal);
+    }
+}

@@ -1,0 +1,824 @@
+//! The gRPC server: routing by `:path` to the handlers of registered
+//! services, deadlines, cancellation and graceful shutdown, over h2.
+
+use std::collections::{HashMap, HashSet};
+use std::future::{Future, poll_fn};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use h2::server::SendResponse;
+use h2::{RecvStream, SendStream};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, ToSocketAddrs};
+use tokio::sync::{mpsc, watch};
+
+use crate::codec::{DEFAULT_MAX_RECEIVE_SIZE, encode_frame};
+use crate::stream::{RequestStream, ResponseSink};
+use crate::transport::{self, CONNECTION_WINDOW, CONTENT_TYPE, Incoming, STREAM_WINDOW, timeout};
+use crate::{Code, Message, Metadata, Request, Response, Status};
+
+/// A future as the dispatch boundary boxes it.
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+tokio::task_local! {
+    /// The deadline of the call whose handler is running, for calls it makes.
+    pub(crate) static CALL_DEADLINE: Option<Instant>;
+}
+
+/// A gRPC service: what `protoc-gen-rgrpc` generates as `XServer` for each
+/// service, to be added to a [`Server`].
+pub trait Service: Send + 'static {
+    /// The full service name, such as `echo.Echo`.
+    const NAME: &'static str;
+
+    /// Adds a handler for each of the service's methods.
+    #[doc(hidden)]
+    fn register(self, routes: &mut Routes);
+}
+
+/// The handlers of a server, by method path.
+#[derive(Default)]
+pub struct Routes {
+    handlers: HashMap<&'static str, Arc<dyn Handler>>,
+    services: HashSet<&'static str>,
+}
+
+/// What a handler leaves to send when it returns successfully.
+pub(crate) struct Finish {
+    headers: Metadata,
+    message: Option<Bytes>,
+    trailers: Metadata,
+}
+
+/// One call as a handler receives it.
+pub(crate) struct Call {
+    metadata: Metadata,
+    deadline: Option<Instant>,
+    incoming: Incoming,
+    sink: SinkParts,
+}
+
+/// Requests from a [`ResponseSink`] to the call's driver.
+pub(crate) enum Command {
+    /// Send the response headers now.
+    Headers,
+    /// Send a framed message.
+    Message(Bytes),
+}
+
+/// Metadata a [`ResponseSink`] sets, read by the driver when it sends headers and trailers.
+#[derive(Default)]
+pub(crate) struct SinkShared {
+    pub(crate) headers: Metadata,
+    pub(crate) trailers: Metadata,
+}
+
+/// The driver's end of a [`ResponseSink`].
+pub(crate) struct SinkParts {
+    pub(crate) commands: mpsc::Sender<Command>,
+    pub(crate) shared: Arc<Mutex<SinkShared>>,
+}
+
+trait Handler: Send + Sync {
+    fn call(self: Arc<Self>, call: Call) -> BoxFuture<Result<Finish, Status>>;
+}
+
+/// Reads the only message of a unary or server-streaming request.
+async fn single_message<T: Message>(incoming: &mut Incoming) -> Result<T, Status> {
+    let Some(bytes) = incoming.message().await? else {
+        return Err(Status::internal("the request ended without a message"));
+    };
+    if incoming.message().await?.is_some() {
+        return Err(Status::internal(
+            "the request has more than one message for a method that takes one",
+        ));
+    }
+    T::decode_bytes(&bytes)
+        .map_err(|err| Status::internal(format!("could not decode the request: {err}")))
+}
+
+/// The types a [`MethodHandler`] is generic over, as a function type so the
+/// handler is `Send` and `Sync` whatever they are.
+type Signature<Req, Resp, Fut, Shape> = fn(Req, Shape) -> (Resp, Fut);
+
+/// A handler made from a service and a closure calling one of its methods.
+struct MethodHandler<S, F, Fut, Req, Resp, Shape> {
+    service: Arc<S>,
+    method: F,
+    _types: PhantomData<Signature<Req, Resp, Fut, Shape>>,
+}
+
+/// Call shapes, as handler markers.
+struct UnaryShape;
+struct ServerStreamingShape;
+struct ClientStreamingShape;
+struct BidiShape;
+
+impl<S, F, Fut, Req, Resp> Handler for MethodHandler<S, F, Fut, Req, Resp, UnaryShape>
+where
+    S: Send + Sync + 'static,
+    F: Fn(Arc<S>, Request<Req>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
+    Req: Message,
+    Resp: Message,
+{
+    fn call(self: Arc<Self>, call: Call) -> BoxFuture<Result<Finish, Status>> {
+        Box::pin(async move {
+            let Call {
+                metadata,
+                deadline,
+                mut incoming,
+                ..
+            } = call;
+            let message = single_message::<Req>(&mut incoming).await?;
+            let request = Request::from_parts(message, metadata, deadline);
+            let (message, headers, trailers) = (self.method)(self.service.clone(), request)
+                .await?
+                .into_parts();
+            Ok(Finish {
+                headers,
+                message: Some(encode_frame(&message)),
+                trailers,
+            })
+        })
+    }
+}
+
+impl<S, F, Fut, Req, Resp> Handler for MethodHandler<S, F, Fut, Req, Resp, ServerStreamingShape>
+where
+    S: Send + Sync + 'static,
+    F: Fn(Arc<S>, Request<Req>, ResponseSink<Resp>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), Status>> + Send + 'static,
+    Req: Message,
+    Resp: Message,
+{
+    fn call(self: Arc<Self>, call: Call) -> BoxFuture<Result<Finish, Status>> {
+        Box::pin(async move {
+            let Call {
+                metadata,
+                deadline,
+                mut incoming,
+                sink,
+            } = call;
+            let message = single_message::<Req>(&mut incoming).await?;
+            let request = Request::from_parts(message, metadata, deadline);
+            (self.method)(self.service.clone(), request, ResponseSink::new(sink)).await?;
+            Ok(Finish::streamed())
+        })
+    }
+}
+
+impl<S, F, Fut, Req, Resp> Handler for MethodHandler<S, F, Fut, Req, Resp, ClientStreamingShape>
+where
+    S: Send + Sync + 'static,
+    F: Fn(Arc<S>, RequestStream<Req>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
+    Req: Message,
+    Resp: Message,
+{
+    fn call(self: Arc<Self>, call: Call) -> BoxFuture<Result<Finish, Status>> {
+        Box::pin(async move {
+            let Call {
+                metadata,
+                deadline,
+                incoming,
+                ..
+            } = call;
+            let requests = RequestStream::new(incoming, metadata, deadline);
+            let (message, headers, trailers) = (self.method)(self.service.clone(), requests)
+                .await?
+                .into_parts();
+            Ok(Finish {
+                headers,
+                message: Some(encode_frame(&message)),
+                trailers,
+            })
+        })
+    }
+}
+
+impl<S, F, Fut, Req, Resp> Handler for MethodHandler<S, F, Fut, Req, Resp, BidiShape>
+where
+    S: Send + Sync + 'static,
+    F: Fn(Arc<S>, RequestStream<Req>, ResponseSink<Resp>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), Status>> + Send + 'static,
+    Req: Message,
+    Resp: Message,
+{
+    fn call(self: Arc<Self>, call: Call) -> BoxFuture<Result<Finish, Status>> {
+        Box::pin(async move {
+            let Call {
+                metadata,
+                deadline,
+                incoming,
+                sink,
+            } = call;
+            let requests = RequestStream::new(incoming, metadata, deadline);
+            (self.method)(self.service.clone(), requests, ResponseSink::new(sink)).await?;
+            Ok(Finish::streamed())
+        })
+    }
+}
+
+impl Finish {
+    fn streamed() -> Self {
+        Finish {
+            headers: Metadata::new(),
+            message: None,
+            trailers: Metadata::new(),
+        }
+    }
+}
+
+impl Routes {
+    fn add<H: Handler + 'static>(&mut self, path: &'static str, handler: H) {
+        if let Some(service) = path
+            .strip_prefix('/')
+            .and_then(|p| p.rsplit_once('/'))
+            .map(|(s, _)| s)
+        {
+            self.services.insert(service);
+        }
+        self.handlers.insert(path, Arc::new(handler));
+    }
+
+    /// Registers a unary method.
+    #[doc(hidden)]
+    pub fn unary<S, F, Fut, Req, Resp>(&mut self, path: &'static str, service: &Arc<S>, method: F)
+    where
+        S: Send + Sync + 'static,
+        F: Fn(Arc<S>, Request<Req>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
+        Req: Message,
+        Resp: Message,
+    {
+        let handler: MethodHandler<S, F, Fut, Req, Resp, UnaryShape> = MethodHandler {
+            service: service.clone(),
+            method,
+            _types: PhantomData,
+        };
+        self.add(path, handler);
+    }
+
+    /// Registers a server-streaming method.
+    #[doc(hidden)]
+    pub fn server_streaming<S, F, Fut, Req, Resp>(
+        &mut self,
+        path: &'static str,
+        service: &Arc<S>,
+        method: F,
+    ) where
+        S: Send + Sync + 'static,
+        F: Fn(Arc<S>, Request<Req>, ResponseSink<Resp>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), Status>> + Send + 'static,
+        Req: Message,
+        Resp: Message,
+    {
+        let handler: MethodHandler<S, F, Fut, Req, Resp, ServerStreamingShape> = MethodHandler {
+            service: service.clone(),
+            method,
+            _types: PhantomData,
+        };
+        self.add(path, handler);
+    }
+
+    /// Registers a client-streaming method.
+    #[doc(hidden)]
+    pub fn client_streaming<S, F, Fut, Req, Resp>(
+        &mut self,
+        path: &'static str,
+        service: &Arc<S>,
+        method: F,
+    ) where
+        S: Send + Sync + 'static,
+        F: Fn(Arc<S>, RequestStream<Req>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Response<Resp>, Status>> + Send + 'static,
+        Req: Message,
+        Resp: Message,
+    {
+        let handler: MethodHandler<S, F, Fut, Req, Resp, ClientStreamingShape> = MethodHandler {
+            service: service.clone(),
+            method,
+            _types: PhantomData,
+        };
+        self.add(path, handler);
+    }
+
+    /// Registers a bidirectional-streaming method.
+    #[doc(hidden)]
+    pub fn bidi_streaming<S, F, Fut, Req, Resp>(
+        &mut self,
+        path: &'static str,
+        service: &Arc<S>,
+        method: F,
+    ) where
+        S: Send + Sync + 'static,
+        F: Fn(Arc<S>, RequestStream<Req>, ResponseSink<Resp>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), Status>> + Send + 'static,
+        Req: Message,
+        Resp: Message,
+    {
+        let handler: MethodHandler<S, F, Fut, Req, Resp, BidiShape> = MethodHandler {
+            service: service.clone(),
+            method,
+            _types: PhantomData,
+        };
+        self.add(path, handler);
+    }
+
+    /// The handler for `path`, or the UNIMPLEMENTED status grpc-go gives.
+    fn route(&self, path: &str) -> Result<Arc<dyn Handler>, Status> {
+        if let Some(handler) = self.handlers.get(path) {
+            return Ok(handler.clone());
+        }
+        let (service, method) = path
+            .strip_prefix('/')
+            .and_then(|p| p.rsplit_once('/'))
+            .unwrap_or(("", path));
+        Err(if self.services.contains(service) {
+            Status::unimplemented(format!("unknown method {method} for service {service}"))
+        } else {
+            Status::unimplemented(format!("unknown service {service}"))
+        })
+    }
+}
+
+/// Server settings.
+#[derive(Debug, Clone)]
+struct Config {
+    max_receive_message_size: usize,
+}
+
+/// Builds a [`Server`].
+pub struct ServerBuilder {
+    routes: Routes,
+    config: Config,
+}
+
+impl ServerBuilder {
+    /// Adds a service (a generated `XServer` wrapping your implementation).
+    pub fn add_service<S: Service>(mut self, service: S) -> Self {
+        service.register(&mut self.routes);
+        self
+    }
+
+    /// The largest request message accepted, 4 MiB by default; larger ones
+    /// fail the call with RESOURCE_EXHAUSTED.
+    pub fn max_receive_message_size(mut self, bytes: usize) -> Self {
+        self.config.max_receive_message_size = bytes;
+        self
+    }
+
+    /// The server, ready to serve.
+    pub fn build(self) -> Server {
+        Server {
+            inner: Arc::new(Inner {
+                routes: self.routes,
+                config: self.config,
+            }),
+        }
+    }
+}
+
+/// A gRPC server over HTTP/2 (h2 on tokio).
+///
+/// ```no_run
+/// # async fn run(service: impl rgrpc::server::Service) -> std::io::Result<()> {
+/// rgrpc::Server::builder()
+///     .add_service(service)
+///     .build()
+///     .serve("127.0.0.1:50051")
+///     .await
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Server {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    routes: Routes,
+    config: Config,
+}
+
+impl Server {
+    /// A builder with no services and default settings.
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder {
+            routes: Routes::default(),
+            config: Config {
+                max_receive_message_size: DEFAULT_MAX_RECEIVE_SIZE,
+            },
+        }
+    }
+
+    /// Binds `addr` and serves until an I/O error on the listener.
+    ///
+    /// # Errors
+    /// When binding or accepting fails.
+    pub async fn serve(self, addr: impl ToSocketAddrs) -> std::io::Result<()> {
+        let listener = TcpListener::bind(addr).await?;
+        self.serve_with_shutdown(listener, std::future::pending())
+            .await
+    }
+
+    /// Serves connections from `listener` until `shutdown` completes, then
+    /// stops accepting, sends GOAWAY on every connection and waits for the
+    /// calls in flight to finish.
+    ///
+    /// # Errors
+    /// When accepting fails.
+    pub async fn serve_with_shutdown(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let (stop, stopped) = watch::channel(false);
+        let mut connections = tokio::task::JoinSet::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (socket, _) = accepted?;
+                    // Small messages must not wait for Nagle's algorithm.
+                    socket.set_nodelay(true)?;
+                    connections.spawn(self.inner.clone().serve_connection(socket, stopped.clone()));
+                }
+                () = &mut shutdown => break,
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            }
+        }
+        let _ = stop.send(true);
+        while connections.join_next().await.is_some() {}
+        Ok(())
+    }
+
+    /// Serves one connection over any byte stream (used by the in-memory transport).
+    pub(crate) fn spawn_connection<IO>(&self, io: IO)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let (_stop, stopped) = watch::channel(false);
+        let inner = self.inner.clone();
+        tokio::spawn(async move {
+            // The sender lives as long as the connection: it is never stopped.
+            let _stop = _stop;
+            inner.serve_connection(io, stopped).await;
+        });
+    }
+}
+
+impl Inner {
+    async fn serve_connection<IO>(self: Arc<Self>, io: IO, mut stop: watch::Receiver<bool>)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let handshake = h2::server::Builder::new()
+            .initial_window_size(STREAM_WINDOW)
+            .initial_connection_window_size(CONNECTION_WINDOW)
+            .handshake::<_, Bytes>(io)
+            .await;
+        let Ok(mut connection) = handshake else {
+            return;
+        };
+        let mut stopping = *stop.borrow();
+        if stopping {
+            connection.graceful_shutdown();
+        }
+        loop {
+            tokio::select! {
+                accepted = connection.accept() => match accepted {
+                    Some(Ok((request, respond))) => {
+                        tokio::spawn(self.clone().handle(request, respond));
+                    }
+                    Some(Err(_)) | None => return,
+                },
+                changed = stop.changed(), if !stopping => {
+                    if changed.is_err() || *stop.borrow() {
+                        stopping = true;
+                        connection.graceful_shutdown();
+                    }
+                }
+            }
+        }
+    }
+
+    async fn handle(
+        self: Arc<Self>,
+        request: http::Request<RecvStream>,
+        mut respond: SendResponse<Bytes>,
+    ) {
+        let (parts, body) = request.into_parts();
+        if parts.method != Method::POST {
+            let _ = respond.send_response(plain_response(StatusCode::METHOD_NOT_ALLOWED), true);
+            return;
+        }
+        let grpc = parts
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with(CONTENT_TYPE));
+        if !grpc {
+            // PROTOCOL-HTTP2.md: a content type that is not application/grpc gets HTTP 415.
+            let _ = respond.send_response(plain_response(StatusCode::UNSUPPORTED_MEDIA_TYPE), true);
+            return;
+        }
+        let mut out = Out::Pending(respond);
+        let Prepared {
+            handler,
+            metadata,
+            deadline,
+        } = match self.prepare(&parts.headers, parts.uri.path()) {
+            Ok(prepared) => prepared,
+            Err(status) => {
+                out.finish(&status, &Metadata::new());
+                return;
+            }
+        };
+        // One queued message at a time: a handler that sends faster than
+        // the client reads waits in `ResponseSink::send`.
+        let (commands, receiver) = mpsc::channel(1);
+        let shared = Arc::new(Mutex::new(SinkShared::default()));
+        let call = Call {
+            metadata,
+            deadline,
+            incoming: Incoming::new(body, self.config.max_receive_message_size),
+            sink: SinkParts {
+                commands,
+                shared: shared.clone(),
+            },
+        };
+        let handler = Box::pin(CALL_DEADLINE.scope(deadline, handler.call(call)));
+        drive(out, handler, receiver, shared, deadline).await;
+    }
+
+    /// Checks the request headers and finds the handler.
+    fn prepare(&self, headers: &HeaderMap, path: &str) -> Result<Prepared, Status> {
+        let handler = self.routes.route(path)?;
+        if let Some(encoding) = headers.get("grpc-encoding")
+            && encoding != "identity"
+        {
+            return Err(Status::unimplemented(format!(
+                "message encoding {encoding:?} is not supported"
+            )));
+        }
+        let deadline = match headers.get("grpc-timeout") {
+            Some(value) => match timeout::decode(value.as_bytes()) {
+                Some(timeout) => Some(Instant::now() + timeout),
+                None => {
+                    return Err(Status::internal(format!(
+                        "malformed grpc-timeout {value:?}"
+                    )));
+                }
+            },
+            None => None,
+        };
+        Ok(Prepared {
+            handler,
+            metadata: Metadata::from_headers(headers),
+            deadline,
+        })
+    }
+}
+
+/// A call whose headers passed the checks.
+struct Prepared {
+    handler: Arc<dyn Handler>,
+    metadata: Metadata,
+    deadline: Option<Instant>,
+}
+
+fn plain_response(status: StatusCode) -> http::Response<()> {
+    let mut response = http::Response::new(());
+    *response.status_mut() = status;
+    response
+}
+
+/// The response side of a call, owned by its driver alone (h2 keeps one
+/// waker per stream for capacity and reset, so one task must poll both).
+enum Out {
+    Pending(SendResponse<Bytes>),
+    Open(SendStream<Bytes>),
+    Closed,
+}
+
+enum Event {
+    Gone,
+    Capacity(usize),
+}
+
+impl Out {
+    fn response_headers(metadata: &Metadata) -> http::Response<()> {
+        let mut response = http::Response::new(());
+        let headers = response.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static(CONTENT_TYPE),
+        );
+        metadata.write_headers(headers);
+        response
+    }
+
+    /// Sends the response headers if they have not been sent.
+    fn open(&mut self, metadata: &Metadata) -> bool {
+        if let Out::Pending(respond) = self {
+            match respond.send_response(Self::response_headers(metadata), false) {
+                Ok(stream) => *self = Out::Open(stream),
+                Err(_) => *self = Out::Closed,
+            }
+        }
+        matches!(self, Out::Open(_))
+    }
+
+    fn poll_event(&mut self, cx: &mut Context<'_>, want_capacity: bool) -> Poll<Event> {
+        match self {
+            Out::Pending(respond) => respond.poll_reset(cx).map(|_| Event::Gone),
+            Out::Open(stream) => {
+                if stream.poll_reset(cx).is_ready() {
+                    return Poll::Ready(Event::Gone);
+                }
+                if want_capacity {
+                    match stream.poll_capacity(cx) {
+                        Poll::Ready(Some(Ok(capacity))) => {
+                            return Poll::Ready(Event::Capacity(capacity));
+                        }
+                        Poll::Ready(_) => return Poll::Ready(Event::Gone),
+                        Poll::Pending => {}
+                    }
+                }
+                Poll::Pending
+            }
+            Out::Closed => Poll::Ready(Event::Gone),
+        }
+    }
+
+    /// Carries out a sink's command; returns the frame left to send.
+    fn apply(&mut self, command: Command, shared: &Mutex<SinkShared>) -> Option<Bytes> {
+        let headers = take_headers(shared);
+        match command {
+            Command::Headers => {
+                self.open(&headers);
+                None
+            }
+            Command::Message(frame) => self.queue(frame, &headers),
+        }
+    }
+
+    /// Opens the response if needed and asks for capacity for `frame`.
+    fn queue(&mut self, frame: Bytes, headers: &Metadata) -> Option<Bytes> {
+        if !self.open(headers) {
+            return None;
+        }
+        if let Out::Open(stream) = self {
+            stream.reserve_capacity(frame.len());
+        }
+        Some(frame)
+    }
+
+    /// Sends as much of `frame` as `capacity` allows; returns the rest.
+    fn send_some(&mut self, mut frame: Bytes, capacity: usize) -> Option<Bytes> {
+        let Out::Open(stream) = self else {
+            return None;
+        };
+        if capacity == 0 {
+            return Some(frame);
+        }
+        let chunk = frame.split_to(capacity.min(frame.len()));
+        if stream.send_data(chunk, false).is_err() {
+            *self = Out::Closed;
+            return None;
+        }
+        if frame.is_empty() {
+            return None;
+        }
+        stream.reserve_capacity(frame.len());
+        Some(frame)
+    }
+
+    /// Ends the call with `status`: in the trailers, or as a trailers-only
+    /// response when no headers were sent.
+    fn finish(&mut self, status: &Status, headers: &Metadata) {
+        match std::mem::replace(self, Out::Closed) {
+            Out::Pending(mut respond) => {
+                let mut response = Self::response_headers(headers);
+                transport::write_status(status, response.headers_mut());
+                let _ = respond.send_response(response, true);
+            }
+            Out::Open(mut stream) => {
+                let mut trailers = HeaderMap::new();
+                transport::write_status(status, &mut trailers);
+                let _ = stream.send_trailers(trailers);
+            }
+            Out::Closed => {}
+        }
+    }
+}
+
+/// The headers a sink has set and not sent yet.
+fn take_headers(shared: &Mutex<SinkShared>) -> Metadata {
+    std::mem::take(&mut shared.lock().unwrap_or_else(|e| e.into_inner()).headers)
+}
+
+/// The trailers a sink has set.
+fn take_trailers(shared: &Mutex<SinkShared>) -> Metadata {
+    std::mem::take(&mut shared.lock().unwrap_or_else(|e| e.into_inner()).trailers)
+}
+
+/// Runs one call: polls the handler, writes what its sink queues as flow
+/// control allows, and ends the call when the handler returns, the deadline
+/// passes (DEADLINE_EXCEEDED) or the client resets the stream (the handler is
+/// dropped, which is its cancellation).
+async fn drive(
+    mut out: Out,
+    handler: BoxFuture<Result<Finish, Status>>,
+    mut commands: mpsc::Receiver<Command>,
+    shared: Arc<Mutex<SinkShared>>,
+    deadline: Option<Instant>,
+) {
+    let mut handler = Some(handler);
+    let mut finished: Option<Result<Finish, Status>> = None;
+    // A frame waiting for flow-control capacity.
+    let mut pending: Option<Bytes> = None;
+    let mut expired = std::pin::pin!(async move {
+        match deadline {
+            Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+            None => std::future::pending().await,
+        }
+    });
+    loop {
+        if pending.is_none() {
+            // What the sink queued goes out before the handler's result.
+            if let Ok(command) = commands.try_recv() {
+                pending = out.apply(command, &shared);
+                continue;
+            }
+            if let Some(result) = finished.take() {
+                match result {
+                    Ok(Finish {
+                        mut headers,
+                        message: Some(frame),
+                        trailers,
+                    }) => {
+                        headers.extend(take_headers(&shared));
+                        pending = out.queue(frame, &headers);
+                        finished = Some(Ok(Finish {
+                            headers: Metadata::new(),
+                            message: None,
+                            trailers,
+                        }));
+                        continue;
+                    }
+                    Ok(Finish {
+                        mut headers,
+                        message: None,
+                        trailers,
+                    }) => {
+                        headers.extend(take_headers(&shared));
+                        let mut status = Status::new(Code::Ok, "");
+                        *status.metadata_mut() = trailers;
+                        status.metadata_mut().extend(take_trailers(&shared));
+                        out.finish(&status, &headers);
+                    }
+                    Err(mut status) => {
+                        status.metadata_mut().extend(take_trailers(&shared));
+                        out.finish(&status, &take_headers(&shared));
+                    }
+                }
+                return;
+            }
+        }
+        let want_capacity = pending.is_some();
+        let accepting = pending.is_none() && handler.is_some();
+        tokio::select! {
+            biased;
+            event = poll_fn(|cx| out.poll_event(cx, want_capacity)) => match event {
+                Event::Gone => return,
+                Event::Capacity(capacity) => {
+                    if let Some(frame) = pending.take() {
+                        pending = out.send_some(frame, capacity);
+                    }
+                }
+            },
+            () = &mut expired => {
+                drop(handler.take());
+                out.finish(&Status::deadline_exceeded("deadline exceeded"), &Metadata::new());
+                return;
+            }
+            result = poll_fn(|cx| match handler.as_mut() {
+                Some(handler) => handler.as_mut().poll(cx),
+                None => Poll::Pending,
+            }) => {
+                handler = None;
+                finished = Some(result);
+            }
+            Some(command) = commands.recv(), if accepting => {
+                pending = out.apply(command, &shared);
+            }
+        }
+    }
+}

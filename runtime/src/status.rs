@@ -1,0 +1,347 @@
+//! [`Status`] and [`Code`]: how a gRPC call ends.
+
+use std::fmt;
+
+use bytes::Bytes;
+
+use crate::Metadata;
+
+/// A gRPC status code (grpc's doc/statuscodes.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Code {
+    /// Not an error; returned on success.
+    Ok = 0,
+    /// The operation was cancelled, typically by the caller.
+    Cancelled = 1,
+    /// An error with no better code, or from another error space.
+    Unknown = 2,
+    /// The client specified an invalid argument.
+    InvalidArgument = 3,
+    /// The deadline expired before the operation could complete.
+    DeadlineExceeded = 4,
+    /// A requested entity was not found.
+    NotFound = 5,
+    /// The entity that a client attempted to create already exists.
+    AlreadyExists = 6,
+    /// The caller does not have permission to execute the operation.
+    PermissionDenied = 7,
+    /// Some resource has been exhausted (a quota, a message size limit).
+    ResourceExhausted = 8,
+    /// The system is not in a state required for the operation's execution.
+    FailedPrecondition = 9,
+    /// The operation was aborted, typically by a concurrency conflict.
+    Aborted = 10,
+    /// The operation was attempted past the valid range.
+    OutOfRange = 11,
+    /// The operation is not implemented or not supported.
+    Unimplemented = 12,
+    /// An invariant expected by the system is broken.
+    Internal = 13,
+    /// The service is currently unavailable; retrying may help.
+    Unavailable = 14,
+    /// Unrecoverable data loss or corruption.
+    DataLoss = 15,
+    /// The request does not have valid authentication credentials.
+    Unauthenticated = 16,
+}
+
+impl Code {
+    const ALL: [Code; 17] = [
+        Code::Ok,
+        Code::Cancelled,
+        Code::Unknown,
+        Code::InvalidArgument,
+        Code::DeadlineExceeded,
+        Code::NotFound,
+        Code::AlreadyExists,
+        Code::PermissionDenied,
+        Code::ResourceExhausted,
+        Code::FailedPrecondition,
+        Code::Aborted,
+        Code::OutOfRange,
+        Code::Unimplemented,
+        Code::Internal,
+        Code::Unavailable,
+        Code::DataLoss,
+        Code::Unauthenticated,
+    ];
+
+    /// The code for a `grpc-status` number; numbers outside 0..=16 are `Unknown`,
+    /// as the status codes document says clients must treat them.
+    pub fn from_i32(value: i32) -> Code {
+        usize::try_from(value)
+            .ok()
+            .and_then(|i| Code::ALL.get(i).copied())
+            .unwrap_or(Code::Unknown)
+    }
+
+    /// The code's number, as sent in `grpc-status`.
+    pub fn as_i32(self) -> i32 {
+        self as i32
+    }
+
+    /// The code's name in the reference implementations, such as `DEADLINE_EXCEEDED`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Code::Ok => "OK",
+            Code::Cancelled => "CANCELLED",
+            Code::Unknown => "UNKNOWN",
+            Code::InvalidArgument => "INVALID_ARGUMENT",
+            Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+            Code::NotFound => "NOT_FOUND",
+            Code::AlreadyExists => "ALREADY_EXISTS",
+            Code::PermissionDenied => "PERMISSION_DENIED",
+            Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+            Code::FailedPrecondition => "FAILED_PRECONDITION",
+            Code::Aborted => "ABORTED",
+            Code::OutOfRange => "OUT_OF_RANGE",
+            Code::Unimplemented => "UNIMPLEMENTED",
+            Code::Internal => "INTERNAL",
+            Code::Unavailable => "UNAVAILABLE",
+            Code::DataLoss => "DATA_LOSS",
+            Code::Unauthenticated => "UNAUTHENTICATED",
+        }
+    }
+
+    /// The code for a response whose HTTP status is not 200, following the
+    /// table in grpc's doc/http-grpc-status-mapping.md.
+    pub fn from_http_status(status: u16) -> Code {
+        match status {
+            400 => Code::Internal,
+            401 => Code::Unauthenticated,
+            403 => Code::PermissionDenied,
+            404 => Code::Unimplemented,
+            429 | 502 | 503 | 504 => Code::Unavailable,
+            _ => Code::Unknown,
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How a call ended: a [`Code`], a message for people, optional details
+/// (`grpc-status-details-bin`, an encoded `google.rpc.Status`), and the
+/// trailing metadata that came with it.
+#[derive(Clone, PartialEq)]
+pub struct Status(Box<Inner>);
+
+#[derive(Clone, PartialEq)]
+struct Inner {
+    code: Code,
+    message: String,
+    details: Bytes,
+    metadata: Metadata,
+}
+
+macro_rules! constructors {
+    ($($(#[$doc:meta])* $name:ident => $code:ident,)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(message: impl Into<String>) -> Status {
+                Status::new(Code::$code, message)
+            }
+        )*
+    };
+}
+
+impl Status {
+    /// A status with `code` and `message`.
+    pub fn new(code: Code, message: impl Into<String>) -> Status {
+        Status(Box::new(Inner {
+            code,
+            message: message.into(),
+            details: Bytes::new(),
+            metadata: Metadata::new(),
+        }))
+    }
+
+    constructors! {
+        /// `CANCELLED` with `message`.
+        cancelled => Cancelled,
+        /// `UNKNOWN` with `message`.
+        unknown => Unknown,
+        /// `INVALID_ARGUMENT` with `message`.
+        invalid_argument => InvalidArgument,
+        /// `DEADLINE_EXCEEDED` with `message`.
+        deadline_exceeded => DeadlineExceeded,
+        /// `NOT_FOUND` with `message`.
+        not_found => NotFound,
+        /// `ALREADY_EXISTS` with `message`.
+        already_exists => AlreadyExists,
+        /// `PERMISSION_DENIED` with `message`.
+        permission_denied => PermissionDenied,
+        /// `RESOURCE_EXHAUSTED` with `message`.
+        resource_exhausted => ResourceExhausted,
+        /// `FAILED_PRECONDITION` with `message`.
+        failed_precondition => FailedPrecondition,
+        /// `ABORTED` with `message`.
+        aborted => Aborted,
+        /// `OUT_OF_RANGE` with `message`.
+        out_of_range => OutOfRange,
+        /// `UNIMPLEMENTED` with `message`.
+        unimplemented => Unimplemented,
+        /// `INTERNAL` with `message`.
+        internal => Internal,
+        /// `UNAVAILABLE` with `message`.
+        unavailable => Unavailable,
+        /// `DATA_LOSS` with `message`.
+        data_loss => DataLoss,
+        /// `UNAUTHENTICATED` with `message`.
+        unauthenticated => Unauthenticated,
+    }
+
+    /// The code.
+    pub fn code(&self) -> Code {
+        self.0.code
+    }
+
+    /// The message for people.
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    /// The encoded `google.rpc.Status` sent as `grpc-status-details-bin`, or empty.
+    pub fn details(&self) -> &Bytes {
+        &self.0.details
+    }
+
+    /// This status with `details` (an encoded `google.rpc.Status`).
+    pub fn with_details(mut self, details: impl Into<Bytes>) -> Status {
+        self.0.details = details.into();
+        self
+    }
+
+    /// The trailing metadata sent with the status.
+    pub fn metadata(&self) -> &Metadata {
+        &self.0.metadata
+    }
+
+    /// The trailing metadata, to change.
+    pub fn metadata_mut(&mut self) -> &mut Metadata {
+        &mut self.0.metadata
+    }
+}
+
+impl fmt::Debug for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut debug = f.debug_struct("Status");
+        debug
+            .field("code", &self.0.code)
+            .field("message", &self.0.message);
+        if !self.0.details.is_empty() {
+            debug.field("details", &self.0.details);
+        }
+        if !self.0.metadata.is_empty() {
+            debug.field("metadata", &self.0.metadata);
+        }
+        debug.finish()
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.message.is_empty() {
+            write!(f, "{}", self.0.code)
+        } else {
+            write!(f, "{}: {}", self.0.code, self.0.message)
+        }
+    }
+}
+
+impl std::error::Error for Status {}
+
+/// Percent-encodes a `grpc-message`: bytes outside printable ASCII, and `%`
+/// itself, become `%XX` (PROTOCOL-HTTP2.md, "Percent-Encoded").
+pub(crate) fn encode_message(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    for &byte in message.as_bytes() {
+        if (0x20..=0x7e).contains(&byte) && byte != b'%' {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Decodes a percent-encoded `grpc-message`. Malformed escapes are kept as
+/// they are, and invalid UTF-8 is replaced, as the spec asks of receivers.
+pub(crate) fn decode_message(encoded: &[u8]) -> String {
+    let mut bytes = Vec::with_capacity(encoded.len());
+    let mut i = 0;
+    while i < encoded.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            encoded[i],
+            encoded.get(i + 1).and_then(|b| hex(*b)),
+            encoded.get(i + 2).and_then(|b| hex(*b)),
+        ) {
+            (b'%', Some(high), Some(low)) => {
+                bytes.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (byte, _, _) => {
+                bytes.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_unknown_numbers_are_unknown() {
+        for (i, code) in Code::ALL.iter().enumerate() {
+            assert_eq!(Code::from_i32(i as i32), *code);
+            assert_eq!(code.as_i32(), i as i32);
+        }
+        assert_eq!(Code::from_i32(17), Code::Unknown);
+        assert_eq!(Code::from_i32(-1), Code::Unknown);
+        assert_eq!(Code::DeadlineExceeded.to_string(), "DEADLINE_EXCEEDED");
+    }
+
+    #[test]
+    fn http_statuses_map_as_the_spec_says() {
+        assert_eq!(Code::from_http_status(400), Code::Internal);
+        assert_eq!(Code::from_http_status(401), Code::Unauthenticated);
+        assert_eq!(Code::from_http_status(403), Code::PermissionDenied);
+        assert_eq!(Code::from_http_status(404), Code::Unimplemented);
+        for status in [429, 502, 503, 504] {
+            assert_eq!(Code::from_http_status(status), Code::Unavailable);
+        }
+        assert_eq!(Code::from_http_status(500), Code::Unknown);
+    }
+
+    #[test]
+    fn messages_are_percent_encoded_and_decoded() {
+        let message = "\t\ntest with whitespace\r\nand Unicode BMP ☺ and non-BMP 😈\t\n 100%";
+        let encoded = encode_message(message);
+        assert!(
+            encoded.bytes().all(|b| (0x20..=0x7e).contains(&b)),
+            "{encoded}"
+        );
+        assert!(encoded.ends_with(" 100%25"), "{encoded}");
+        assert_eq!(decode_message(encoded.as_bytes()), message);
+        // A malformed escape is kept; invalid UTF-8 is replaced.
+        assert_eq!(decode_message(b"50%zz"), "50%zz");
+        assert_eq!(decode_message(b"%FF"), "\u{fffd}");
+    }
+
+    #[test]
+    fn status_is_small_and_displays_code_and_message() {
+        assert_eq!(std::mem::size_of::<Status>(), std::mem::size_of::<usize>());
+        let status = Status::not_found("no user 7");
+        assert_eq!(status.code(), Code::NotFound);
+        assert_eq!(status.to_string(), "NOT_FOUND: no user 7");
+        assert_eq!(Status::new(Code::Aborted, "").to_string(), "ABORTED");
+    }
+}

@@ -1,0 +1,336 @@
+//! The typed stream handles of the four call shapes, both sides. They are
+//! generic over the message type only; the work is done by the untyped
+//! machinery in `server` and `client`.
+//!
+//! | side | receive | send |
+//! | --- | --- | --- |
+//! | server | [`RequestStream`] | [`ResponseSink`] |
+//! | client | [`ResponseStream`] | [`RequestSink`] |
+//!
+//! End of stream is `Ok(None)` from `recv`, distinct from an error.
+
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use bytes::Bytes;
+use h2::SendStream;
+use tokio::sync::mpsc;
+
+use crate::client::Receiving;
+use crate::codec::encode_frame;
+use crate::server::{Command, SinkParts, SinkShared};
+use crate::transport::{self, Incoming};
+use crate::{Message, Metadata, Response, Status};
+
+fn decode<T: Message>(bytes: &Bytes, what: &str) -> Result<T, Status> {
+    T::decode_bytes(bytes)
+        .map_err(|err| Status::internal(format!("could not decode the {what}: {err}")))
+}
+
+/// Runs `operation` before `deadline`, or fails with DEADLINE_EXCEEDED.
+pub(crate) async fn before<T>(
+    deadline: Option<Instant>,
+    operation: impl Future<Output = Result<T, Status>>,
+) -> Result<T, Status> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline.into(), operation)
+            .await
+            .unwrap_or_else(|_| Err(Status::deadline_exceeded("deadline exceeded"))),
+        None => operation.await,
+    }
+}
+
+/// The server's view of the request messages of a client- or
+/// bidirectional-streaming call.
+pub struct RequestStream<T> {
+    incoming: Incoming,
+    metadata: Metadata,
+    deadline: Option<Instant>,
+    _message: PhantomData<fn() -> T>,
+}
+
+impl<T: Message> RequestStream<T> {
+    pub(crate) fn new(incoming: Incoming, metadata: Metadata, deadline: Option<Instant>) -> Self {
+        Self {
+            incoming,
+            metadata,
+            deadline,
+            _message: PhantomData,
+        }
+    }
+
+    /// The next request message, or `None` once the client has closed its side.
+    ///
+    /// # Errors
+    /// When the client cancelled the call, a message was too large or could not be decoded.
+    pub async fn recv(&mut self) -> Result<Option<T>, Status> {
+        match self.incoming.message().await? {
+            Some(bytes) => decode(&bytes, "request").map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The request metadata.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// The deadline the client gave, if any.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+}
+
+/// The server's side for sending response messages of a server- or
+/// bidirectional-streaming call. It can be moved to another task; once the
+/// handler has returned, sending fails.
+pub struct ResponseSink<T> {
+    commands: mpsc::Sender<Command>,
+    shared: Arc<Mutex<SinkShared>>,
+    _message: PhantomData<fn(T)>,
+}
+
+impl<T: Message> ResponseSink<T> {
+    pub(crate) fn new(parts: SinkParts) -> Self {
+        Self {
+            commands: parts.commands,
+            shared: parts.shared,
+            _message: PhantomData,
+        }
+    }
+
+    fn shared(&self) -> std::sync::MutexGuard<'_, SinkShared> {
+        self.shared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    async fn command(&self, command: Command) -> Result<(), Status> {
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| Status::cancelled("the call has ended"))
+    }
+
+    /// Sends a message, waiting while the client is not reading (flow control).
+    /// The response headers go first if they have not been sent.
+    ///
+    /// # Errors
+    /// CANCELLED once the call has ended (the client went away, the deadline
+    /// passed or the handler returned).
+    pub async fn send(&mut self, message: &T) -> Result<(), Status> {
+        self.command(Command::Message(encode_frame(message))).await
+    }
+
+    /// Adds to the response headers, which are sent with the first message
+    /// or by [`ResponseSink::send_header`].
+    pub fn set_header(&mut self, metadata: Metadata) {
+        self.shared().headers.extend(metadata);
+    }
+
+    /// Sends the response headers now.
+    ///
+    /// # Errors
+    /// As [`ResponseSink::send`].
+    pub async fn send_header(&mut self) -> Result<(), Status> {
+        self.command(Command::Headers).await
+    }
+
+    /// Adds to the trailers sent with the status when the call ends.
+    pub fn set_trailer(&mut self, metadata: Metadata) {
+        self.shared().trailers.extend(metadata);
+    }
+}
+
+/// The client's side for sending request messages of a client- or
+/// bidirectional-streaming call.
+pub struct RequestSink<T> {
+    stream: SendStream<Bytes>,
+    deadline: Option<Instant>,
+    closed: bool,
+    _message: PhantomData<fn(T)>,
+}
+
+impl<T: Message> RequestSink<T> {
+    pub(crate) fn new(stream: SendStream<Bytes>, deadline: Option<Instant>) -> Self {
+        Self {
+            stream,
+            deadline,
+            closed: false,
+            _message: PhantomData,
+        }
+    }
+
+    /// Sends a message, waiting while the server is not reading (flow control).
+    ///
+    /// # Errors
+    /// When the call has ended or failed; the call's status then comes from
+    /// the receiving side (`recv`, `close_and_recv`).
+    pub async fn send(&mut self, message: &T) -> Result<(), Status> {
+        if self.closed {
+            return Err(Status::internal("send after the request stream was closed"));
+        }
+        let frame = encode_frame(message);
+        before(self.deadline, async {
+            transport::send_data(&mut self.stream, frame)
+                .await
+                .map_err(|err| transport::h2_status(&err))
+        })
+        .await
+    }
+
+    /// Closes the sending side (half-close): the server's `recv` then ends.
+    ///
+    /// # Errors
+    /// When the call has already failed.
+    pub async fn close(&mut self) -> Result<(), Status> {
+        if std::mem::replace(&mut self.closed, true) {
+            return Ok(());
+        }
+        self.stream
+            .send_data(Bytes::new(), true)
+            .map_err(|err| transport::h2_status(&err))
+    }
+}
+
+/// The client's view of the response messages of a server- or
+/// bidirectional-streaming call.
+pub struct ResponseStream<T> {
+    receiving: Receiving,
+    _message: PhantomData<fn() -> T>,
+}
+
+impl<T: Message> ResponseStream<T> {
+    pub(crate) fn new(receiving: Receiving) -> Self {
+        Self {
+            receiving,
+            _message: PhantomData,
+        }
+    }
+
+    /// The next response message; `None` once the server ended the call with
+    /// OK, after which [`ResponseStream::trailers`] holds its trailers.
+    ///
+    /// # Errors
+    /// The call's status when it ended with another code.
+    pub async fn recv(&mut self) -> Result<Option<T>, Status> {
+        match self.receiving.message().await? {
+            Some(bytes) => decode(&bytes, "response").map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The response headers, waiting for them if they have not arrived.
+    ///
+    /// # Errors
+    /// The call's status when it failed before sending headers.
+    pub async fn headers(&mut self) -> Result<&Metadata, Status> {
+        self.receiving.headers().await
+    }
+
+    /// The trailers, once the stream has ended.
+    pub fn trailers(&self) -> Option<&Metadata> {
+        self.receiving.trailers()
+    }
+}
+
+/// A client-streaming call in progress: send the requests, then
+/// [`close_and_recv`](ClientStreamingCall::close_and_recv) the one response.
+pub struct ClientStreamingCall<Req, Resp> {
+    requests: RequestSink<Req>,
+    responses: ResponseStream<Resp>,
+}
+
+impl<Req: Message, Resp: Message> ClientStreamingCall<Req, Resp> {
+    pub(crate) fn new(requests: RequestSink<Req>, responses: ResponseStream<Resp>) -> Self {
+        Self {
+            requests,
+            responses,
+        }
+    }
+
+    /// Sends a request message.
+    ///
+    /// # Errors
+    /// As [`RequestSink::send`]; `close_and_recv` then gives the call's status.
+    pub async fn send(&mut self, message: &Req) -> Result<(), Status> {
+        self.requests.send(message).await
+    }
+
+    /// Closes the request stream and waits for the response.
+    ///
+    /// # Errors
+    /// The call's status when it did not end with OK and one response.
+    pub async fn close_and_recv(mut self) -> Result<Response<Resp>, Status> {
+        // A failed close means the call already ended: its status says why.
+        let _ = self.requests.close().await;
+        self.responses.receiving.single_message().await
+    }
+
+    /// The response headers, waiting for them if they have not arrived.
+    ///
+    /// # Errors
+    /// The call's status when it failed before sending headers.
+    pub async fn headers(&mut self) -> Result<&Metadata, Status> {
+        self.responses.headers().await
+    }
+}
+
+/// A bidirectional-streaming call in progress. [`split`](BidiStreamingCall::split)
+/// gives the two directions to two tasks.
+pub struct BidiStreamingCall<Req, Resp> {
+    requests: RequestSink<Req>,
+    responses: ResponseStream<Resp>,
+}
+
+impl<Req: Message, Resp: Message> BidiStreamingCall<Req, Resp> {
+    pub(crate) fn new(requests: RequestSink<Req>, responses: ResponseStream<Resp>) -> Self {
+        Self {
+            requests,
+            responses,
+        }
+    }
+
+    /// Sends a request message.
+    ///
+    /// # Errors
+    /// As [`RequestSink::send`].
+    pub async fn send(&mut self, message: &Req) -> Result<(), Status> {
+        self.requests.send(message).await
+    }
+
+    /// Closes the request stream (half-close); responses keep coming.
+    ///
+    /// # Errors
+    /// When the call has already failed.
+    pub async fn close_send(&mut self) -> Result<(), Status> {
+        self.requests.close().await
+    }
+
+    /// The next response message, or `None` once the server ended with OK.
+    ///
+    /// # Errors
+    /// The call's status when it ended with another code.
+    pub async fn recv(&mut self) -> Result<Option<Resp>, Status> {
+        self.responses.recv().await
+    }
+
+    /// The response headers, waiting for them if they have not arrived.
+    ///
+    /// # Errors
+    /// The call's status when it failed before sending headers.
+    pub async fn headers(&mut self) -> Result<&Metadata, Status> {
+        self.responses.headers().await
+    }
+
+    /// The trailers, once the response stream has ended.
+    pub fn trailers(&self) -> Option<&Metadata> {
+        self.responses.trailers()
+    }
+
+    /// The sending and receiving halves, to use from two tasks.
+    pub fn split(self) -> (RequestSink<Req>, ResponseStream<Resp>) {
+        (self.requests, self.responses)
+    }
+}

@@ -1,0 +1,496 @@
+//! Generated clients against generated servers: the four call shapes,
+//! metadata, status, deadlines, cancellation, limits and shutdown.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use rgrpc::stream::{RequestStream, ResponseSink};
+use rgrpc::{Channel, Code, Metadata, Request, Response, Server, Status};
+use rgrpc_tests::pb::echo::{
+    Echo, EchoClient, EchoRequest, EchoResponse, EchoServer, UnsafeEcho, echo_service,
+};
+use tokio::sync::Notify;
+
+fn request(message: &str) -> EchoRequest {
+    EchoRequest {
+        message: message.into(),
+        ..Default::default()
+    }
+}
+
+fn response(message: impl Into<String>) -> EchoResponse {
+    EchoResponse {
+        message: message.into(),
+        ..Default::default()
+    }
+}
+
+/// Records what the handlers saw, so tests can check the server side.
+#[derive(Default)]
+struct Observed {
+    /// Set when a handler's future is dropped before it finished.
+    cancelled: Notify,
+    cancellations: AtomicUsize,
+    /// Messages a streaming handler has sent.
+    sent: AtomicUsize,
+    /// The time left the last handler saw.
+    remaining: std::sync::Mutex<Option<Duration>>,
+}
+
+/// Counts a cancellation when dropped before `done`.
+struct DropGuard<'a> {
+    observed: &'a Observed,
+    done: bool,
+}
+
+impl Drop for DropGuard<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.observed.cancellations.fetch_add(1, Ordering::SeqCst);
+            self.observed.cancelled.notify_one();
+        }
+    }
+}
+
+/// The echo service, implemented through the Unsafe trait (every method).
+struct EchoService {
+    observed: Arc<Observed>,
+}
+
+fn invalid(err: rgrpc::InvalidMetadata) -> Status {
+    Status::internal(err.to_string())
+}
+
+impl UnsafeEcho for EchoService {
+    async fn echo_message(
+        &self,
+        request: Request<EchoRequest>,
+    ) -> Result<Response<EchoResponse>, Status> {
+        *self.observed.remaining.lock().unwrap() = request.remaining();
+        let text = request.message().message.clone();
+        if let Some(rest) = text.strip_prefix("sleep ") {
+            let mut guard = DropGuard {
+                observed: &self.observed,
+                done: false,
+            };
+            tokio::time::sleep(Duration::from_millis(rest.parse().unwrap())).await;
+            guard.done = true;
+        }
+        if let Some(rest) = text.strip_prefix("fail ") {
+            let mut status = Status::new(
+                Code::from_i32(rest[..2].trim().parse().unwrap()),
+                &rest[2..],
+            );
+            status = status.with_details(vec![1u8, 2, 3]);
+            status
+                .metadata_mut()
+                .insert("reason", "asked")
+                .map_err(invalid)?;
+            return Err(status);
+        }
+        let mut response = Response::new(response(text));
+        // Echo the request metadata back: ASCII in the headers, binary in the trailers.
+        if let Some(value) = request.metadata().get("x-echo") {
+            response
+                .headers_mut()
+                .insert("x-echo", value)
+                .map_err(invalid)?;
+        }
+        if let Some(value) = request.metadata().get_bin("x-echo-bin") {
+            response
+                .trailers_mut()
+                .insert_bin("x-echo-bin", value.clone())
+                .map_err(invalid)?;
+        }
+        Ok(response)
+    }
+
+    async fn echo_server_streaming(
+        &self,
+        request: Request<EchoRequest>,
+        mut responses: ResponseSink<EchoResponse>,
+    ) -> Result<(), Status> {
+        let text = request.message().message.clone();
+        let (count, size) = match text.split_once(' ') {
+            Some((count, size)) => (count.parse().unwrap(), size.parse().unwrap()),
+            None => (3, 0),
+        };
+        let mut headers = Metadata::new();
+        headers.insert("x-stream", "yes").map_err(invalid)?;
+        responses.set_header(headers);
+        let mut trailers = Metadata::new();
+        trailers
+            .insert("x-count", count.to_string())
+            .map_err(invalid)?;
+        responses.set_trailer(trailers);
+        for i in 0..count {
+            let body = if size == 0 {
+                format!("{text} #{i}")
+            } else {
+                "x".repeat(size)
+            };
+            responses.send(&response(body)).await?;
+            self.observed.sent.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
+    async fn echo_client_streaming(
+        &self,
+        mut requests: RequestStream<EchoRequest>,
+    ) -> Result<Response<EchoResponse>, Status> {
+        let mut joined = Vec::new();
+        while let Some(request) = requests.recv().await? {
+            joined.push(request.message);
+        }
+        Ok(Response::new(response(joined.join(","))))
+    }
+
+    async fn echo_bidirectional_streaming(
+        &self,
+        mut requests: RequestStream<EchoRequest>,
+        mut responses: ResponseSink<EchoResponse>,
+    ) -> Result<(), Status> {
+        while let Some(request) = requests.recv().await? {
+            responses
+                .send(&response(request.message.to_uppercase()))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// A service implementing nothing: every method answers UNIMPLEMENTED.
+struct Nothing;
+impl Echo for Nothing {}
+
+fn server(observed: &Arc<Observed>) -> Server {
+    Server::builder()
+        .add_service(EchoServer::new(EchoService {
+            observed: observed.clone(),
+        }))
+        .build()
+}
+
+fn in_memory(observed: &Arc<Observed>) -> EchoClient {
+    EchoClient::new(Channel::in_memory(&server(observed)).connect_lazy())
+}
+
+/// A server on a loopback port, and a client connected to it.
+async fn over_tcp(
+    server: Server,
+) -> (
+    EchoClient,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(async move {
+        server
+            .serve_with_shutdown(listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+    });
+    let channel = Channel::builder(&format!("http://{address}"))
+        .unwrap()
+        .connect_lazy();
+    (EchoClient::new(channel), stop, serving)
+}
+
+#[tokio::test]
+async fn unary_calls_carry_metadata_both_ways() {
+    let observed = Arc::new(Observed::default());
+    for client in [in_memory(&observed), over_tcp(server(&observed)).await.0] {
+        let mut call = Request::new(request("hello"));
+        call.metadata_mut().insert("X-Echo", "ascii value").unwrap();
+        call.metadata_mut()
+            .insert_bin("x-echo-bin", vec![0u8, 255, 7])
+            .unwrap();
+        let response = client.echo_message(call).await.unwrap();
+        assert_eq!(response.message().message, "hello");
+        assert_eq!(response.headers().get("x-echo"), Some("ascii value"));
+        assert_eq!(
+            response
+                .trailers()
+                .get_bin("x-echo-bin")
+                .map(|b| b.to_vec()),
+            Some(vec![0, 255, 7])
+        );
+    }
+}
+
+#[tokio::test]
+async fn server_streaming_ends_with_none_then_trailers() {
+    let observed = Arc::new(Observed::default());
+    let client = in_memory(&observed);
+    let mut stream = client.echo_server_streaming(request("tick")).await.unwrap();
+    assert_eq!(stream.headers().await.unwrap().get("x-stream"), Some("yes"));
+    let mut received = Vec::new();
+    while let Some(message) = stream.recv().await.unwrap() {
+        received.push(message.message);
+    }
+    assert_eq!(received, ["tick #0", "tick #1", "tick #2"]);
+    assert_eq!(stream.trailers().unwrap().get("x-count"), Some("3"));
+    // After the end, recv keeps saying so.
+    assert_eq!(stream.recv().await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn client_streaming_sends_then_closes_and_receives() {
+    let observed = Arc::new(Observed::default());
+    let client = in_memory(&observed);
+    let mut call = client.echo_client_streaming(()).await.unwrap();
+    for word in ["a", "b", "c"] {
+        call.send(&request(word)).await.unwrap();
+    }
+    let response = call.close_and_recv().await.unwrap();
+    assert_eq!(response.message().message, "a,b,c");
+}
+
+#[tokio::test]
+async fn bidirectional_halves_work_from_two_tasks() {
+    let observed = Arc::new(Observed::default());
+    let (client, _stop, _serving) = over_tcp(server(&observed)).await;
+    let call = client.echo_bidirectional_streaming(()).await.unwrap();
+    let (mut requests, mut responses) = call.split();
+    let sender = tokio::spawn(async move {
+        for word in ["one", "two", "three"] {
+            requests.send(&request(word)).await.unwrap();
+        }
+        requests.close().await.unwrap();
+    });
+    let mut received = Vec::new();
+    while let Some(message) = responses.recv().await.unwrap() {
+        received.push(message.message);
+    }
+    sender.await.unwrap();
+    assert_eq!(received, ["ONE", "TWO", "THREE"]);
+}
+
+#[tokio::test]
+async fn methods_left_out_answer_unimplemented() {
+    let server = Server::builder()
+        .add_service(EchoServer::new(Nothing))
+        .build();
+    let client = EchoClient::new(Channel::in_memory(&server).connect_lazy());
+    let err = client.echo_message(request("x")).await.unwrap_err();
+    assert_eq!(
+        (err.code(), err.message()),
+        (Code::Unimplemented, "method EchoMessage not implemented")
+    );
+    let mut stream = client.echo_server_streaming(request("x")).await.unwrap();
+    let err = stream.recv().await.unwrap_err();
+    assert_eq!(err.message(), "method EchoServerStreaming not implemented");
+    let call = client.echo_client_streaming(()).await.unwrap();
+    let err = call.close_and_recv().await.unwrap_err();
+    assert_eq!(err.message(), "method EchoClientStreaming not implemented");
+    let mut call = client.echo_bidirectional_streaming(()).await.unwrap();
+    let err = call.recv().await.unwrap_err();
+    assert_eq!(
+        err.message(),
+        "method EchoBidirectionalStreaming not implemented"
+    );
+}
+
+#[tokio::test]
+async fn unknown_services_and_methods_are_unimplemented() {
+    let observed = Arc::new(Observed::default());
+    let channel = Channel::in_memory(&server(&observed)).connect_lazy();
+    let err = channel
+        .unary::<EchoRequest, EchoResponse>("/echo.Nope/EchoMessage", Request::new(request("x")))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), err.message()),
+        (Code::Unimplemented, "unknown service echo.Nope")
+    );
+    let err = channel
+        .unary::<EchoRequest, EchoResponse>("/echo.Echo/Nope", Request::new(request("x")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.message(), "unknown method Nope for service echo.Echo");
+    assert_eq!(echo_service::NAME, "echo.Echo");
+    assert_eq!(echo_service::ECHO_MESSAGE, "/echo.Echo/EchoMessage");
+}
+
+#[tokio::test]
+async fn error_statuses_keep_code_message_details_and_trailers() {
+    let observed = Arc::new(Observed::default());
+    let client = in_memory(&observed);
+    let err = client
+        .echo_message(request("fail 5 no such thing: ☺ 100%\n"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    assert_eq!(err.message(), "no such thing: ☺ 100%\n");
+    assert_eq!(&err.details()[..], [1, 2, 3]);
+    assert_eq!(err.metadata().get("reason"), Some("asked"));
+}
+
+#[tokio::test]
+async fn the_server_enforces_the_deadline_and_cancels_the_handler() {
+    let observed = Arc::new(Observed::default());
+    let client = in_memory(&observed);
+    let started = Instant::now();
+    let call = Request::new(request("sleep 10000")).with_timeout(Duration::from_millis(100));
+    let err = client.echo_message(call).await.unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    tokio::time::timeout(Duration::from_secs(5), observed.cancelled.notified())
+        .await
+        .expect("the handler is dropped");
+    // The handler saw the deadline the client gave.
+    let remaining = observed.remaining.lock().unwrap().expect("a deadline");
+    assert!(
+        remaining <= Duration::from_millis(100) && remaining > Duration::from_millis(20),
+        "{remaining:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_call_cancels_the_handler_promptly() {
+    let observed = Arc::new(Observed::default());
+    let (client, _stop, _serving) = over_tcp(server(&observed)).await;
+    let call = tokio::spawn(async move { client.echo_message(request("sleep 10000")).await });
+    // Give the call time to reach the handler, then drop it.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    call.abort();
+    tokio::time::timeout(Duration::from_secs(5), observed.cancelled.notified())
+        .await
+        .expect("the server's handler observes the cancellation");
+    assert_eq!(observed.cancellations.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn oversized_messages_are_resource_exhausted() {
+    let observed = Arc::new(Observed::default());
+    let server = Server::builder()
+        .add_service(EchoServer::new(EchoService {
+            observed: observed.clone(),
+        }))
+        .max_receive_message_size(1024)
+        .build();
+    let client = EchoClient::new(Channel::in_memory(&server).connect_lazy());
+    let err = client
+        .echo_message(request(&"x".repeat(2000)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted);
+    assert!(
+        err.message()
+            .starts_with("received message larger than max"),
+        "{}",
+        err.message()
+    );
+    // The client limit applies to responses.
+    let client = EchoClient::new(
+        Channel::in_memory(&server)
+            .max_receive_message_size(100)
+            .connect_lazy(),
+    );
+    let mut stream = client
+        .echo_server_streaming(request("1 500"))
+        .await
+        .unwrap();
+    assert_eq!(
+        stream.recv().await.unwrap_err().code(),
+        Code::ResourceExhausted
+    );
+}
+
+#[tokio::test]
+async fn a_slow_reader_holds_back_a_streaming_server() {
+    let observed = Arc::new(Observed::default());
+    let client = in_memory(&observed);
+    // 400 messages of 64 KiB: far more than the flow-control windows hold.
+    let mut stream = client
+        .echo_server_streaming(request("400 65536"))
+        .await
+        .unwrap();
+    stream.headers().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sent_while_paused = observed.sent.load(Ordering::SeqCst);
+    assert!(
+        sent_while_paused < 100,
+        "the server ran ahead: {sent_while_paused} messages"
+    );
+    let mut received = 0;
+    while stream.recv().await.unwrap().is_some() {
+        received += 1;
+    }
+    assert_eq!(received, 400);
+}
+
+#[tokio::test]
+async fn graceful_shutdown_lets_calls_in_flight_finish() {
+    let observed = Arc::new(Observed::default());
+    let (client, stop, serving) = over_tcp(server(&observed)).await;
+    let call = tokio::spawn({
+        let client = client.clone();
+        async move { client.echo_message(request("sleep 300")).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.send(()).unwrap();
+    let response = call.await.unwrap().unwrap();
+    assert_eq!(response.message().message, "sleep 300");
+    tokio::time::timeout(Duration::from_secs(5), serving)
+        .await
+        .expect("the server stops")
+        .unwrap();
+    assert_eq!(observed.cancellations.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_server_that_is_down_is_unavailable_and_the_channel_reconnects() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    let channel = Channel::builder(&address.to_string())
+        .unwrap()
+        .connect_lazy();
+    let client = EchoClient::new(channel);
+    let err = client.echo_message(request("x")).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable);
+
+    let observed = Arc::new(Observed::default());
+    let listener = tokio::net::TcpListener::bind(address).await.unwrap();
+    tokio::spawn(server(&observed).serve_with_shutdown(listener, std::future::pending()));
+    assert_eq!(
+        client
+            .echo_message(request("back"))
+            .await
+            .unwrap()
+            .message()
+            .message,
+        "back"
+    );
+}
+
+#[test]
+fn invalid_targets_are_rejected() {
+    for target in [
+        "",
+        "localhost",
+        "http://",
+        "http://host:port",
+        "host:99999",
+        "host:1/path",
+    ] {
+        assert_eq!(
+            Channel::builder(target).err().map(|s| s.code()),
+            Some(Code::InvalidArgument),
+            "{target}"
+        );
+    }
+    assert!(Channel::builder("localhost:50051").is_ok());
+    assert!(Channel::builder("http://[::1]:50051").is_ok());
+}
