@@ -218,7 +218,10 @@ mod tests {
     fn timeouts_use_the_finest_unit_that_fits_and_round_up() {
         assert_eq!(timeout::encode(Duration::from_nanos(1)), "1n");
         // 99,999,999 ns is the most that fits eight digits; 100 ms does not.
-        assert_eq!(timeout::encode(Duration::from_nanos(99_999_999)), "99999999n");
+        assert_eq!(
+            timeout::encode(Duration::from_nanos(99_999_999)),
+            "99999999n"
+        );
         assert_eq!(timeout::encode(Duration::from_millis(100)), "100000u");
         assert_eq!(timeout::encode(Duration::from_millis(150)), "150000u");
         assert_eq!(timeout::encode(Duration::from_secs(1000)), "1000000m");
