@@ -281,3 +281,24 @@ fn buf_generate_with_the_repository_template() {
         );
     }
 }
+
+#[test]
+fn a_type_from_a_file_left_out_of_the_run_is_an_error() {
+    let out = scratch("missing-import");
+    let output = protoc(&out, None, &["coverage/split_a.proto"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "coverage.split.Alpha.beta uses coverage.split.Beta from coverage/split_b.proto, which is not being generated"
+        ),
+        "{stderr}"
+    );
+    // Well-known types come from the runtime and need no generating.
+    let output = protoc(&out, None, &["chat.proto"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -366,6 +366,15 @@ impl Receiving {
         }
     }
 
+    /// Gives up on the response; what follows reports CANCELLED. Dropping
+    /// the response stream resets the HTTP/2 stream once the sending side is
+    /// gone too.
+    pub(crate) fn cancel(&mut self) {
+        if !matches!(self.state, State::Ended(_)) {
+            self.state = State::Ended(Err(cancelled()));
+        }
+    }
+
     /// The trailers, once the call has ended.
     pub(crate) fn trailers(&self) -> Option<&Metadata> {
         self.trailers.as_ref()
@@ -390,6 +399,11 @@ impl Receiving {
             trailers,
         ))
     }
+}
+
+/// The status of a call the client cancelled.
+pub(crate) fn cancelled() -> Status {
+    Status::cancelled("the call was cancelled by the client")
 }
 
 /// `Ok` for an OK status, else the status as the error.

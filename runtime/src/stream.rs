@@ -17,7 +17,7 @@ use bytes::Bytes;
 use h2::SendStream;
 use tokio::sync::mpsc;
 
-use crate::client::Receiving;
+use crate::client::{Receiving, cancelled};
 use crate::codec::encode_frame;
 use crate::server::{Command, SinkParts, SinkShared};
 use crate::transport::{self, Incoming};
@@ -149,6 +149,7 @@ pub struct RequestSink<T> {
     stream: SendStream<Bytes>,
     deadline: Option<Instant>,
     closed: bool,
+    cancelled: bool,
     _message: PhantomData<fn(T)>,
 }
 
@@ -158,6 +159,7 @@ impl<T: Message> RequestSink<T> {
             stream,
             deadline,
             closed: false,
+            cancelled: false,
             _message: PhantomData,
         }
     }
@@ -168,6 +170,9 @@ impl<T: Message> RequestSink<T> {
     /// When the call has ended or failed; the call's status then comes from
     /// the receiving side (`recv`, `close_and_recv`).
     pub async fn send(&mut self, message: &T) -> Result<(), Status> {
+        if self.cancelled {
+            return Err(cancelled());
+        }
         if self.closed {
             return Err(Status::internal("send after the request stream was closed"));
         }
@@ -178,6 +183,14 @@ impl<T: Message> RequestSink<T> {
                 .map_err(|err| transport::h2_status(&err))
         })
         .await
+    }
+
+    /// Cancels the call: the stream is reset (RST_STREAM CANCEL) and the
+    /// server's handler is dropped. Later sends fail with CANCELLED.
+    pub fn cancel(&mut self) {
+        self.closed = true;
+        self.cancelled = true;
+        self.stream.send_reset(h2::Reason::CANCEL);
     }
 
     /// Closes the sending side (half-close): the server's `recv` then ends.
@@ -233,6 +246,12 @@ impl<T: Message> ResponseStream<T> {
     pub fn trailers(&self) -> Option<&Metadata> {
         self.receiving.trailers()
     }
+
+    /// Cancels the call: nothing more is received (`recv` reports
+    /// CANCELLED) and the stream is reset once the sending side is gone.
+    pub fn cancel(&mut self) {
+        self.receiving.cancel();
+    }
 }
 
 /// A client-streaming call in progress: send the requests, then
@@ -274,6 +293,12 @@ impl<Req: Message, Resp: Message> ClientStreamingCall<Req, Resp> {
     /// The call's status when it failed before sending headers.
     pub async fn headers(&mut self) -> Result<&Metadata, Status> {
         self.responses.headers().await
+    }
+
+    /// Cancels the call (RST_STREAM CANCEL); `close_and_recv` then reports CANCELLED.
+    pub fn cancel(&mut self) {
+        self.requests.cancel();
+        self.responses.cancel();
     }
 }
 
@@ -327,6 +352,12 @@ impl<Req: Message, Resp: Message> BidiStreamingCall<Req, Resp> {
     /// The trailers, once the response stream has ended.
     pub fn trailers(&self) -> Option<&Metadata> {
         self.responses.trailers()
+    }
+
+    /// Cancels the call (RST_STREAM CANCEL); `recv` then reports CANCELLED.
+    pub fn cancel(&mut self) {
+        self.requests.cancel();
+        self.responses.cancel();
     }
 
     /// The sending and receiving halves, to use from two tasks.

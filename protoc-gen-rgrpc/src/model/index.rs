@@ -26,6 +26,8 @@ pub struct TypeEntry {
     pub path: RustPath,
     /// For messages with nested types or oneofs: the module holding them.
     pub nested_module: Option<String>,
+    /// The .proto file that defines it.
+    pub file: String,
     /// What kind of type it is.
     pub kind: TypeKind,
 }
@@ -81,6 +83,8 @@ struct Builder<'a> {
     index: Index,
     /// Message -> every message type its fields hold.
     holds: HashMap<String, HashSet<String>>,
+    /// The file whose types are being indexed.
+    file: String,
 }
 
 impl Index {
@@ -97,6 +101,7 @@ impl Index {
                 required: HashSet::new(),
             },
             holds: HashMap::new(),
+            file: String::new(),
         };
         // Package modules first: a type or nested module never takes a package's name.
         for file in files {
@@ -110,6 +115,7 @@ impl Index {
             }
         }
         for file in files {
+            builder.file = file.name().to_owned();
             let (root, modules) = builder.root(file.package());
             let closed = file.syntax() != "proto3";
             for message in &file.message_type {
@@ -367,6 +373,7 @@ impl Builder<'_> {
             TypeEntry {
                 path,
                 nested_module,
+                file: self.file.clone(),
                 kind,
             },
         );

@@ -332,6 +332,7 @@ impl Model {
                 index: &index,
                 file,
                 comments: Comments::of(file),
+                generated: files_to_generate,
             }
             .build(options)?;
             if let Some(first) = outputs.insert(built.output_path.clone(), name.clone()) {
@@ -351,9 +352,27 @@ struct FileBuilder<'a> {
     index: &'a Index,
     file: &'a FileDescriptorProto,
     comments: Comments,
+    /// The files generated in this run: the module tree holds only these.
+    generated: &'a [String],
 }
 
 impl FileBuilder<'_> {
+    /// The type `type_name`, used by `user`; it must be generated in this run
+    /// (or be a well-known type the runtime ships), or the code would not compile.
+    fn resolve(&self, type_name: &str, user: &str) -> Result<&index::TypeEntry, Error> {
+        let entry = self.index.lookup(type_name)?;
+        if entry.path.root == names::Root::Local && !self.generated.contains(&entry.file) {
+            return Err(Error::Input(format!(
+                "{user} uses {} from {}, which is not being generated; \
+                 generate {} in the same run (add it to the files given to protoc)",
+                type_name.trim_start_matches('.'),
+                entry.file,
+                entry.file
+            )));
+        }
+        Ok(entry)
+    }
+
     fn build(&self, options: &Options) -> Result<File, Error> {
         let file = self.file;
         match file.syntax() {
@@ -424,7 +443,9 @@ impl FileBuilder<'_> {
         method_names.reserve("channel");
         let mut constants = Scope::default();
         constants.reserve("NAME");
-        let message = |method: &str, type_name: &str| match self.index.lookup(type_name)? {
+        let message = |method: &str, type_name: &str| match self
+            .resolve(type_name, &format!("{full_name}.{method}"))?
+        {
             entry @ index::TypeEntry {
                 kind: TypeKind::Message { map_entry: None },
                 ..
@@ -665,7 +686,8 @@ impl FileBuilder<'_> {
             Type::Sint32 => Scalar::SInt32,
             Type::Sint64 => Scalar::SInt64,
             Type::Enum => {
-                let entry = self.index.lookup(field.type_name())?;
+                let entry =
+                    self.resolve(field.type_name(), &format!("{message}.{}", field.name()))?;
                 let TypeKind::Enum { closed, .. } = &entry.kind else {
                     return Err(Error::Input(format!(
                         "{message}.{}: {} is not an enum",
@@ -679,7 +701,8 @@ impl FileBuilder<'_> {
                 });
             }
             Type::Message | Type::Group => {
-                let entry = self.index.lookup(field.type_name())?;
+                let entry =
+                    self.resolve(field.type_name(), &format!("{message}.{}", field.name()))?;
                 return Ok(FieldType::Message {
                     path: entry.path.clone(),
                     boxed: inline
