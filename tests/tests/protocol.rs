@@ -1,0 +1,399 @@
+//! Protocol edge cases against a peer that speaks raw HTTP/2: malformed
+//! requests reach the server and malformed responses reach the client, and
+//! each ends as a clean gRPC status, never a panic or a hang.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use h2::RecvStream;
+use http::{HeaderMap, Request, Response, StatusCode};
+use rgrpc::{Channel, Code, Message, Server};
+use rgrpc_tests::pb::echo::{Echo, EchoClient, EchoRequest, EchoResponse, EchoServer};
+use tokio::net::{TcpListener, TcpStream};
+
+struct Upper;
+
+impl Echo for Upper {
+    async fn echo_message(
+        &self,
+        request: rgrpc::Request<EchoRequest>,
+    ) -> Result<rgrpc::Response<EchoResponse>, rgrpc::Status> {
+        let message = request.into_message().message.to_uppercase();
+        Ok(rgrpc::Response::new(EchoResponse {
+            message,
+            ..Default::default()
+        }))
+    }
+}
+
+/// A running rgrpc server and a raw HTTP/2 connection to it.
+async fn raw_connection() -> h2::client::SendRequest<Bytes> {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = Server::builder()
+        .add_service(EchoServer::new(Upper))
+        .max_receive_message_size(1000)
+        .build();
+    tokio::spawn(server.serve_with_shutdown(listener, std::future::pending()));
+    let (sender, connection) = h2::client::handshake(TcpStream::connect(address).await.unwrap())
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    sender
+}
+
+/// What came back: HTTP status, then the gRPC status from trailers (or trailers-only headers).
+struct Answer {
+    http: StatusCode,
+    code: Option<i32>,
+    message: String,
+    body: Vec<u8>,
+}
+
+fn grpc_status(headers: &HeaderMap) -> (Option<i32>, String) {
+    let code = headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok()?.parse().ok());
+    let message = headers
+        .get("grpc-message")
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
+        .unwrap_or_default();
+    (code, message)
+}
+
+/// Sends a request with `headers` and `body` (then END_STREAM) and reads the whole answer.
+async fn send(headers: &[(&str, &str)], method: &str, body: &[u8]) -> Answer {
+    let mut sender = raw_connection().await.ready().await.unwrap();
+    let mut request = Request::builder()
+        .method(method)
+        .uri("http://localhost/echo.Echo/EchoMessage");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let (response, mut stream) = sender
+        .send_request(request.body(()).unwrap(), false)
+        .unwrap();
+    stream
+        .send_data(Bytes::copy_from_slice(body), true)
+        .unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(5), async {
+        let response = response.await.unwrap();
+        let http = response.status();
+        let (mut code, mut message) = grpc_status(response.headers());
+        let mut body_stream: RecvStream = response.into_body();
+        let mut body = Vec::new();
+        while let Some(chunk) = body_stream.data().await {
+            let chunk = chunk.unwrap();
+            let _ = body_stream.flow_control().release_capacity(chunk.len());
+            body.extend_from_slice(&chunk);
+        }
+        if let Some(trailers) = body_stream.trailers().await.unwrap() {
+            (code, message) = grpc_status(&trailers);
+        }
+        Answer {
+            http,
+            code,
+            message,
+            body,
+        }
+    })
+    .await;
+    answer.expect("the server answers instead of hanging")
+}
+
+const GRPC: (&str, &str) = ("content-type", "application/grpc");
+
+fn frame(flag: u8, message: &[u8]) -> Vec<u8> {
+    let mut frame = vec![flag];
+    frame.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    frame.extend_from_slice(message);
+    frame
+}
+
+fn hello() -> Vec<u8> {
+    EchoRequest {
+        message: "hello".into(),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+#[tokio::test]
+async fn a_well_formed_raw_request_works() {
+    let answer = send(&[GRPC, ("te", "trailers")], "POST", &frame(0, &hello())).await;
+    assert_eq!((answer.http, answer.code), (StatusCode::OK, Some(0)));
+    let response = EchoResponse::decode(&answer.body[5..]).unwrap();
+    assert_eq!(response.message, "HELLO");
+}
+
+#[tokio::test]
+async fn malformed_requests_get_clean_statuses() {
+    let cases = [
+        Case::new(
+            "invalid grpc-timeout",
+            &[GRPC, ("grpc-timeout", "1x")],
+            frame(0, &hello()),
+            13,
+            "malformed grpc-timeout",
+        ),
+        Case::new(
+            "too long grpc-timeout",
+            &[GRPC, ("grpc-timeout", "123456789S")],
+            frame(0, &hello()),
+            13,
+            "malformed grpc-timeout",
+        ),
+        Case::new(
+            "compressed flag without encoding",
+            &[GRPC],
+            frame(1, &hello()),
+            13,
+            "compressed message received",
+        ),
+        Case::new(
+            "invalid frame flag",
+            &[GRPC],
+            frame(7, &hello()),
+            13,
+            "invalid message frame flag",
+        ),
+        Case::new(
+            "truncated frame",
+            &[GRPC],
+            frame(0, &hello())[..8].to_vec(),
+            13,
+            "stream ended in the middle of a message frame",
+        ),
+        Case::new(
+            "oversize message",
+            &[GRPC],
+            frame(0, &[0x0a; 2000]),
+            8,
+            "received message larger than max",
+        ),
+        Case::new(
+            "undecodable message",
+            &[GRPC],
+            frame(0, &[0xff, 0xff]),
+            13,
+            "could not decode the request",
+        ),
+        Case::new(
+            "no message",
+            &[GRPC],
+            Vec::new(),
+            13,
+            "the request ended without a message",
+        ),
+        Case::new(
+            "two messages",
+            &[GRPC],
+            [frame(0, &hello()), frame(0, &hello())].concat(),
+            13,
+            "more than one message",
+        ),
+        Case::new(
+            "unsupported encoding",
+            &[GRPC, ("grpc-encoding", "gzip")],
+            frame(1, &hello()),
+            12,
+            "not supported",
+        ),
+    ];
+    for case in cases {
+        let answer = send(case.headers, "POST", &case.body).await;
+        let what = case.what;
+        assert_eq!(answer.http, StatusCode::OK, "{what}");
+        assert_eq!(answer.code, Some(case.code), "{what}: {}", answer.message);
+        assert!(
+            answer.message.contains(case.message),
+            "{what}: {:?}",
+            answer.message
+        );
+    }
+}
+
+/// A malformed request and the status it must get.
+struct Case {
+    what: &'static str,
+    headers: &'static [(&'static str, &'static str)],
+    body: Vec<u8>,
+    code: i32,
+    message: &'static str,
+}
+
+impl Case {
+    fn new(
+        what: &'static str,
+        headers: &'static [(&'static str, &'static str)],
+        body: Vec<u8>,
+        code: i32,
+        message: &'static str,
+    ) -> Self {
+        Case {
+            what,
+            headers,
+            body,
+            code,
+            message,
+        }
+    }
+}
+
+#[tokio::test]
+async fn non_grpc_requests_get_http_errors() {
+    let answer = send(&[("content-type", "text/plain")], "POST", b"hi").await;
+    assert_eq!(answer.http, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let answer = send(&[GRPC], "GET", b"").await;
+    assert_eq!(answer.http, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+/// A fake server that answers every request with `respond`, and a client of it.
+async fn fake_server<F, Fut>(respond: F) -> EchoClient
+where
+    F: Fn(h2::server::SendResponse<Bytes>) -> Fut + Send + Sync + Clone + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let respond = respond.clone();
+            tokio::spawn(async move {
+                let mut connection = h2::server::handshake(socket).await.unwrap();
+                while let Some(Ok((_request, sender))) = connection.accept().await {
+                    tokio::spawn(respond.clone()(sender));
+                }
+            });
+        }
+    });
+    EchoClient::new(
+        Channel::builder(&address.to_string())
+            .unwrap()
+            .connect_lazy(),
+    )
+}
+
+fn grpc_response(status: u16, content_type: &str) -> Response<()> {
+    Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .body(())
+        .unwrap()
+}
+
+fn trailers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (name, value) in pairs {
+        map.insert(*name, value.parse().unwrap());
+    }
+    map
+}
+
+async fn call(client: &EchoClient) -> rgrpc::Status {
+    let request = rgrpc::Request::new(EchoRequest::default()).with_timeout(Duration::from_secs(5));
+    client
+        .echo_message(request)
+        .await
+        .expect_err("the fake server's answer is malformed")
+}
+
+#[tokio::test]
+async fn non_grpc_http_statuses_map_to_codes() {
+    for (http, code) in [
+        (503, Code::Unavailable),
+        (404, Code::Unimplemented),
+        (401, Code::Unauthenticated),
+        (500, Code::Unknown),
+    ] {
+        let client = fake_server(move |mut sender| async move {
+            let _ = sender.send_response(grpc_response(http, "text/html"), true);
+        })
+        .await;
+        assert_eq!(call(&client).await.code(), code, "HTTP {http}");
+    }
+}
+
+#[tokio::test]
+async fn malformed_responses_are_clean_errors() {
+    // A 200 that is not gRPC.
+    let client = fake_server(|mut sender| async move {
+        let _ = sender.send_response(grpc_response(200, "text/html"), true);
+    })
+    .await;
+    assert_eq!(call(&client).await.code(), Code::Unknown);
+
+    // A response that ends without trailers.
+    let client = fake_server(|mut sender| async move {
+        let mut stream = sender
+            .send_response(grpc_response(200, "application/grpc"), false)
+            .unwrap();
+        let _ = stream.send_data(Bytes::from(frame(0, b"")), true);
+    })
+    .await;
+    let status = call(&client).await;
+    assert_eq!(
+        (status.code(), status.message()),
+        (Code::Internal, "the response ended without a grpc-status")
+    );
+
+    // A grpc-status that is not a number.
+    let client = fake_server(|mut sender| async move {
+        let mut stream = sender
+            .send_response(grpc_response(200, "application/grpc"), false)
+            .unwrap();
+        let _ = stream.send_trailers(trailers(&[("grpc-status", "abc")]));
+    })
+    .await;
+    assert_eq!(call(&client).await.code(), Code::Unknown);
+
+    // A frame cut short before OK trailers.
+    let client = fake_server(|mut sender| async move {
+        let mut stream = sender
+            .send_response(grpc_response(200, "application/grpc"), false)
+            .unwrap();
+        let _ = stream.send_data(Bytes::from(frame(0, b"abcdef")[..7].to_vec()), false);
+        let _ = stream.send_trailers(trailers(&[("grpc-status", "0")]));
+    })
+    .await;
+    assert_eq!(call(&client).await.code(), Code::Internal);
+
+    // A message that does not decode.
+    let client = fake_server(|mut sender| async move {
+        let mut stream = sender
+            .send_response(grpc_response(200, "application/grpc"), false)
+            .unwrap();
+        let _ = stream.send_data(Bytes::from(frame(0, &[0xff, 0xff])), false);
+        let _ = stream.send_trailers(trailers(&[("grpc-status", "0")]));
+    })
+    .await;
+    let status = call(&client).await;
+    assert_eq!(status.code(), Code::Internal);
+    assert!(
+        status
+            .message()
+            .starts_with("could not decode the response"),
+        "{}",
+        status.message()
+    );
+
+    // A stream reset by the server.
+    let client = fake_server(|mut sender| async move {
+        sender.send_reset(h2::Reason::REFUSED_STREAM);
+    })
+    .await;
+    assert_eq!(call(&client).await.code(), Code::Unavailable);
+}
+
+#[tokio::test]
+async fn a_silent_server_hits_the_deadline_not_a_hang() {
+    let client = fake_server(|sender| async move {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        drop(sender);
+    })
+    .await;
+    let request =
+        rgrpc::Request::new(EchoRequest::default()).with_timeout(Duration::from_millis(200));
+    let status = client.echo_message(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::DeadlineExceeded);
+}
