@@ -2,10 +2,8 @@
 
 fn main() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../proto");
-    let files = [
-        format!("{root}/echo.proto"),
-        format!("{root}/user/v1/user.proto"),
-    ];
+    let files =
+        ["echo.proto", "chat.proto", "user/v1/user.proto"].map(|file| format!("{root}/{file}"));
     if let Err(err) = rgrpc_build::compile_protos(&files, &[root]) {
         panic!("generating the examples' code: {err}");
     }

@@ -1,0 +1,84 @@
+//! The examples run to completion and say what they should.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs an example binary, failing if it takes more than 60 seconds.
+fn run(binary: &str) -> String {
+    let mut child = Command::new(binary)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the example starts");
+    let started = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            child.kill().ok();
+            panic!("{binary} did not finish within 60 seconds");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let output = child.wait_with_output().expect("output");
+    assert!(output.status.success(), "{binary} failed");
+    String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+fn assert_lines(output: &str, expected: &[&str]) {
+    for line in expected {
+        assert!(
+            output.lines().any(|l| l == *line),
+            "missing line {line:?} in:\n{output}"
+        );
+    }
+}
+
+#[test]
+fn echo_runs_all_four_shapes() {
+    let output = run(env!("CARGO_BIN_EXE_echo"));
+    assert_lines(
+        &output,
+        &[
+            "response: \"hello, rgrpc\"",
+            "headers:  {\"location\": Ascii(\"loopback\")}",
+            "trailers: {\"handled-by\": Ascii(\"echo_message\")}",
+            "received: \"tick #3\"",
+            "trailers: Some({\"sent\": Ascii(\"3\")})",
+            "response: \"one two three\"",
+            "received: \"done\"",
+            "server stopped",
+        ],
+    );
+}
+
+#[test]
+fn user_shows_each_error() {
+    let output = run(env!("CARGO_BIN_EXE_user"));
+    assert_lines(
+        &output,
+        &[
+            "create without a token: UNAUTHENTICATED: an authorization header is required",
+            "create without a name: INVALID_ARGUMENT: name: must not be empty",
+            "create with a bad e-mail: INVALID_ARGUMENT: email: \"bob\" is not an e-mail address",
+            "get user 42: NOT_FOUND: user \"42\" not found",
+            "get user 1 within 10 ms: DEADLINE_EXCEEDED: not enough time left for the lookup",
+        ],
+    );
+    assert!(
+        output.contains("get user 1: User { id: \"1\", name: \"Ada\""),
+        "{output}"
+    );
+}
+
+#[test]
+fn chat_runs_every_method() {
+    let output = run(env!("CARGO_BIN_EXE_chat"));
+    assert_lines(
+        &output,
+        &[
+            "say_hello:      \"Hello, Ada!\"",
+            "upload_stream:  3 chunks, 31 bytes",
+            "chat_stream:    Cy hears Bob: \"hi all\"",
+            "broadcast:      Ada sees Cy: \"hello Bob\"",
+        ],
+    );
+}
