@@ -175,6 +175,7 @@ impl Channel {
         path: &str,
         metadata: &Metadata,
         deadline: Option<Instant>,
+        max_receive_message_size: Option<usize>,
     ) -> Result<(SendStream<Bytes>, Receiving), Status> {
         let mut request = HttpRequest::builder()
             .method(Method::POST)
@@ -203,7 +204,8 @@ impl Channel {
         let (response, stream) = sender
             .send_request(request, false)
             .map_err(|err| transport::h2_status(&err))?;
-        let receiving = Receiving::new(response, deadline, self.inner.max_receive_message_size);
+        let limit = max_receive_message_size.unwrap_or(self.inner.max_receive_message_size);
+        let receiving = Receiving::new(response, deadline, limit);
         Ok((stream, receiving))
     }
 }
@@ -433,9 +435,10 @@ impl Channel {
         request: Request<Req>,
     ) -> Result<Response<Resp>, Status> {
         let deadline = effective_deadline(&request);
+        let limit = request.max_receive_message_size();
         let (message, metadata, _) = request.into_parts();
         before(deadline, async {
-            let (mut stream, mut receiving) = self.start(path, &metadata, deadline).await?;
+            let (mut stream, mut receiving) = self.start(path, &metadata, deadline, limit).await?;
             if let Err(err) = send_single(&mut stream, &message).await {
                 // The server may have ended the call already: its status says why.
                 return Err(receiving
@@ -457,9 +460,10 @@ impl Channel {
         request: Request<Req>,
     ) -> Result<ResponseStream<Resp>, Status> {
         let deadline = effective_deadline(&request);
+        let limit = request.max_receive_message_size();
         let (message, metadata, _) = request.into_parts();
         before(deadline, async {
-            let (mut stream, mut receiving) = self.start(path, &metadata, deadline).await?;
+            let (mut stream, mut receiving) = self.start(path, &metadata, deadline, limit).await?;
             if let Err(err) = send_single(&mut stream, &message).await {
                 return Err(receiving
                     .message()
@@ -480,8 +484,16 @@ impl Channel {
         options: Request<()>,
     ) -> Result<ClientStreamingCall<Req, Resp>, Status> {
         let deadline = effective_deadline(&options);
-        let (stream, receiving) =
-            before(deadline, self.start(path, options.metadata(), deadline)).await?;
+        let (stream, receiving) = before(
+            deadline,
+            self.start(
+                path,
+                options.metadata(),
+                deadline,
+                options.max_receive_message_size(),
+            ),
+        )
+        .await?;
         Ok(ClientStreamingCall::new(
             RequestSink::new(stream, deadline),
             ResponseStream::new(receiving),
@@ -496,8 +508,16 @@ impl Channel {
         options: Request<()>,
     ) -> Result<BidiStreamingCall<Req, Resp>, Status> {
         let deadline = effective_deadline(&options);
-        let (stream, receiving) =
-            before(deadline, self.start(path, options.metadata(), deadline)).await?;
+        let (stream, receiving) = before(
+            deadline,
+            self.start(
+                path,
+                options.metadata(),
+                deadline,
+                options.max_receive_message_size(),
+            ),
+        )
+        .await?;
         Ok(BidiStreamingCall::new(
             RequestSink::new(stream, deadline),
             ResponseStream::new(receiving),

@@ -15,6 +15,7 @@ pub struct Request<T> {
     metadata: Metadata,
     deadline: Option<Instant>,
     inherit_deadline: bool,
+    max_receive_message_size: Option<usize>,
 }
 
 impl<T> Request<T> {
@@ -25,6 +26,7 @@ impl<T> Request<T> {
             metadata: Metadata::new(),
             deadline: None,
             inherit_deadline: true,
+            max_receive_message_size: None,
         }
     }
 
@@ -34,6 +36,7 @@ impl<T> Request<T> {
             metadata,
             deadline,
             inherit_deadline: true,
+            max_receive_message_size: None,
         }
     }
 
@@ -91,6 +94,17 @@ impl<T> Request<T> {
     pub fn without_inherited_deadline(mut self) -> Self {
         self.inherit_deadline = false;
         self
+    }
+
+    /// Limits the response messages of this call (on the client), instead of
+    /// the channel's limit; larger ones fail the call with RESOURCE_EXHAUSTED.
+    pub fn with_max_receive_message_size(mut self, bytes: usize) -> Self {
+        self.max_receive_message_size = Some(bytes);
+        self
+    }
+
+    pub(crate) fn max_receive_message_size(&self) -> Option<usize> {
+        self.max_receive_message_size
     }
 
     pub(crate) fn inherits_deadline(&self) -> bool {

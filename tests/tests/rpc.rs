@@ -494,3 +494,73 @@ fn invalid_targets_are_rejected() {
     assert!(Channel::builder("localhost:50051").is_ok());
     assert!(Channel::builder("http://[::1]:50051").is_ok());
 }
+
+/// Calls the echo service from inside its own handler, without a timeout of
+/// its own (or, for a name starting with "alone", refusing to inherit one).
+struct Relay {
+    echo: EchoClient,
+}
+
+impl rgrpc_tests::pb::chat::ChatService for Relay {
+    async fn say_hello(
+        &self,
+        request: Request<rgrpc_tests::pb::chat::HelloRequest>,
+    ) -> Result<Response<rgrpc_tests::pb::chat::HelloReply>, Status> {
+        let mut inner = Request::new(self::request("relayed"));
+        if request.message().name.starts_with("alone") {
+            inner = inner.without_inherited_deadline();
+        }
+        self.echo.echo_message(inner).await?;
+        Ok(Response::new(Default::default()))
+    }
+}
+
+#[tokio::test]
+async fn calls_made_in_a_handler_inherit_its_deadline() {
+    use rgrpc_tests::pb::chat::{ChatServiceClient, ChatServiceServer, HelloRequest};
+    let observed = Arc::new(Observed::default());
+    let relay = Relay {
+        echo: in_memory(&observed),
+    };
+    let server = Server::builder()
+        .add_service(ChatServiceServer::new(relay))
+        .build();
+    let client = ChatServiceClient::new(Channel::in_memory(&server).connect_lazy());
+
+    let call = Request::new(HelloRequest::default()).with_timeout(Duration::from_secs(2));
+    client.say_hello(call).await.unwrap();
+    let remaining = observed
+        .remaining
+        .lock()
+        .unwrap()
+        .expect("the inner call has a deadline");
+    assert!(
+        remaining <= Duration::from_secs(2) && remaining > Duration::from_secs(1),
+        "{remaining:?}"
+    );
+
+    let call = Request::new(HelloRequest {
+        name: "alone".into(),
+        ..Default::default()
+    })
+    .with_timeout(Duration::from_secs(2));
+    client.say_hello(call).await.unwrap();
+    assert_eq!(
+        *observed.remaining.lock().unwrap(),
+        None,
+        "told not to inherit"
+    );
+}
+
+#[tokio::test]
+async fn the_receive_limit_can_be_set_per_call() {
+    let observed = Arc::new(Observed::default());
+    let client = in_memory(&observed);
+    let call = Request::new(request(&"x".repeat(500))).with_max_receive_message_size(100);
+    assert_eq!(
+        client.echo_message(call).await.unwrap_err().code(),
+        Code::ResourceExhausted
+    );
+    let call = Request::new(request(&"x".repeat(50))).with_max_receive_message_size(100);
+    assert!(client.echo_message(call).await.is_ok());
+}
