@@ -418,12 +418,9 @@ fn ok_or(status: Status) -> Result<(), Status> {
 }
 
 /// Sends the only request message and half-closes.
-async fn send_single<T: Message>(
-    stream: &mut SendStream<Bytes>,
-    message: &T,
-) -> Result<(), h2::Error> {
-    transport::send_data(stream, encode_frame(message)).await?;
-    stream.send_data(Bytes::new(), true)
+fn send_single<T: Message>(stream: &mut SendStream<Bytes>, message: &T) -> Result<(), h2::Error> {
+    // One message, whole, with END_STREAM: h2 buffers it until the window allows.
+    stream.send_data(encode_frame(message), true)
 }
 
 impl Channel {
@@ -439,7 +436,7 @@ impl Channel {
         let (message, metadata, _) = request.into_parts();
         before(deadline, async {
             let (mut stream, mut receiving) = self.start(path, &metadata, deadline, limit).await?;
-            if let Err(err) = send_single(&mut stream, &message).await {
+            if let Err(err) = send_single(&mut stream, &message) {
                 // The server may have ended the call already: its status says why.
                 return Err(receiving
                     .message()
@@ -464,7 +461,7 @@ impl Channel {
         let (message, metadata, _) = request.into_parts();
         before(deadline, async {
             let (mut stream, mut receiving) = self.start(path, &metadata, deadline, limit).await?;
-            if let Err(err) = send_single(&mut stream, &message).await {
+            if let Err(err) = send_single(&mut stream, &message) {
                 return Err(receiving
                     .message()
                     .await

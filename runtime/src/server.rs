@@ -603,7 +603,11 @@ fn plain_response(status: StatusCode) -> http::Response<()> {
 /// waker per stream for capacity and reset, so one task must poll both).
 enum Out {
     Pending(SendResponse<Bytes>),
-    Open(SendStream<Bytes>),
+    /// Headers sent; `sent_data` once a message has gone to h2.
+    Open {
+        stream: SendStream<Bytes>,
+        sent_data: bool,
+    },
     Closed,
 }
 
@@ -628,17 +632,22 @@ impl Out {
     fn open(&mut self, metadata: &Metadata) -> bool {
         if let Out::Pending(respond) = self {
             match respond.send_response(Self::response_headers(metadata), false) {
-                Ok(stream) => *self = Out::Open(stream),
+                Ok(stream) => {
+                    *self = Out::Open {
+                        stream,
+                        sent_data: false,
+                    }
+                }
                 Err(_) => *self = Out::Closed,
             }
         }
-        matches!(self, Out::Open(_))
+        matches!(self, Out::Open { .. })
     }
 
     fn poll_event(&mut self, cx: &mut Context<'_>, want_capacity: bool) -> Poll<Event> {
         match self {
             Out::Pending(respond) => respond.poll_reset(cx).map(|_| Event::Gone),
-            Out::Open(stream) => {
+            Out::Open { stream, .. } => {
                 if stream.poll_reset(cx).is_ready() {
                     return Poll::Ready(Event::Gone);
                 }
@@ -669,20 +678,29 @@ impl Out {
         }
     }
 
-    /// Opens the response if needed and asks for capacity for `frame`.
+    /// Opens the response if needed and sends `frame`, or asks for capacity
+    /// for it and returns it to send when capacity comes. The first message
+    /// goes to h2 at once (see `transport::send_data`).
     fn queue(&mut self, frame: Bytes, headers: &Metadata) -> Option<Bytes> {
         if !self.open(headers) {
             return None;
         }
-        if let Out::Open(stream) = self {
-            stream.reserve_capacity(frame.len());
+        let Out::Open { stream, sent_data } = self else {
+            return None;
+        };
+        if !std::mem::replace(sent_data, true) {
+            if stream.send_data(frame, false).is_err() {
+                *self = Out::Closed;
+            }
+            return None;
         }
+        stream.reserve_capacity(frame.len());
         Some(frame)
     }
 
     /// Sends as much of `frame` as `capacity` allows; returns the rest.
     fn send_some(&mut self, mut frame: Bytes, capacity: usize) -> Option<Bytes> {
-        let Out::Open(stream) = self else {
+        let Out::Open { stream, .. } = self else {
             return None;
         };
         if capacity == 0 {
@@ -709,7 +727,7 @@ impl Out {
                 transport::write_status(status, response.headers_mut());
                 let _ = respond.send_response(response, true);
             }
-            Out::Open(mut stream) => {
+            Out::Open { mut stream, .. } => {
                 let mut trailers = HeaderMap::new();
                 transport::write_status(status, &mut trailers);
                 let _ = stream.send_trailers(trailers);

@@ -150,6 +150,8 @@ pub struct RequestSink<T> {
     deadline: Option<Instant>,
     closed: bool,
     cancelled: bool,
+    /// Whether a message has been sent (see `transport::send_data`).
+    started: bool,
     _message: PhantomData<fn(T)>,
 }
 
@@ -160,6 +162,7 @@ impl<T: Message> RequestSink<T> {
             deadline,
             closed: false,
             cancelled: false,
+            started: false,
             _message: PhantomData,
         }
     }
@@ -177,8 +180,9 @@ impl<T: Message> RequestSink<T> {
             return Err(Status::internal("send after the request stream was closed"));
         }
         let frame = encode_frame(message);
+        let first = !std::mem::replace(&mut self.started, true);
         before(self.deadline, async {
-            transport::send_data(&mut self.stream, frame)
+            transport::send_data(&mut self.stream, frame, first)
                 .await
                 .map_err(|err| transport::h2_status(&err))
         })

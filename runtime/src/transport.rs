@@ -135,12 +135,21 @@ pub(crate) fn h2_status(err: &h2::Error) -> Status {
     Status::internal(format!("HTTP/2 error: {err}"))
 }
 
-/// Sends `data` on `stream`, waiting for flow-control capacity so that a slow
-/// receiver slows the sender instead of data piling up.
+/// Sends `data` on `stream`, the next part of a message stream.
+///
+/// Later data waits for flow-control capacity, so that a slow receiver slows
+/// the sender instead of data piling up. The `first` data of a stream goes to
+/// h2 at once: its HEADERS are not out yet, so h2 cannot grant capacity
+/// before its connection task has run, and waiting would add that round trip
+/// to every call. h2 buffers that one message until the window allows it.
 pub(crate) async fn send_data(
     stream: &mut SendStream<Bytes>,
     mut data: Bytes,
+    first: bool,
 ) -> Result<(), h2::Error> {
+    if first {
+        return stream.send_data(data, false);
+    }
     while !data.is_empty() {
         stream.reserve_capacity(data.len());
         match poll_fn(|cx| stream.poll_capacity(cx)).await {
