@@ -1,6 +1,7 @@
-//! Generates the benchmark messages twice from the same .proto files: with
-//! rgrpc (into `rgrpc/`) and with prost-build (into `prost/`). prost-build is
-//! given descriptors from the embedded parser, so no protoc is needed.
+//! Generates the benchmark code from the same .proto files with rgrpc (into
+//! `rgrpc/`), prost-build (into `prost/`) and tonic-prost-build (echo.proto,
+//! into `tonic/`). The peers are given descriptors from the embedded parser,
+//! so no protoc is needed.
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,15 @@ fn main() {
         .out_dir(&prost_out)
         .compile_fds(prost_types::FileDescriptorSet { file: descriptors })
         .unwrap_or_else(|err| panic!("prost-build: {err}"));
+    // tonic's messages and services for echo.proto, from the same descriptors.
+    let (echo, _) = rgrpc_build::parse_protos(&[root.join("echo.proto")], &[&root])
+        .unwrap_or_else(|err| panic!("parse: {err}"));
+    let tonic_out = out.join("tonic");
+    std::fs::create_dir_all(&tonic_out).expect("tonic output dir");
+    tonic_prost_build::configure()
+        .out_dir(&tonic_out)
+        .compile_fds(prost_types::FileDescriptorSet { file: echo })
+        .unwrap_or_else(|err| panic!("tonic-prost-build: {err}"));
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());
     }
