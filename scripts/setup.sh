@@ -13,11 +13,17 @@
 #            libraries are not touched). The conformance_test_runner shipped by
 #            the npm package needs GLIBC_2.38 / GLIBCXX_3.4.32; bookworm has 2.36.
 #            scripts/conformance-runner runs it through that private loader.
+#   4. python: tools/venv (python3 -m venv) with the exact pins of
+#            tests/interop/python/requirements.txt (grpcio, grpcio-tools), and
+#            the grpc.testing stubs generated from /usr/share/grpc-proto into
+#            tools/interop-python-gen/ (each redone only when its inputs change)
+#            for the Python interop peer that scripts/interop.sh runs.
 #
 # Environment overrides:
 #   DEBIAN_MIRROR   Debian archive URL to fetch trixie packages from
 #                   (default: the mirror(s) already configured for apt here)
-#   SETUP_SKIP_APT=1, SETUP_SKIP_NPM=1, SETUP_SKIP_GLIBC=1   skip a step
+#   SETUP_SKIP_APT=1, SETUP_SKIP_NPM=1, SETUP_SKIP_GLIBC=1, SETUP_SKIP_PYTHON=1
+#                   skip a step
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,6 +31,13 @@ TOOLS="$ROOT/tools"
 GLIBC_DIR="$TOOLS/glibc"
 GLIBC_LDSO="$GLIBC_DIR/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
 NPM_STAMP="$TOOLS/node_modules/.setup-stamp"
+PY_REQUIREMENTS="$ROOT/tests/interop/python/requirements.txt"
+VENV="$TOOLS/venv"
+VENV_STAMP="$VENV/.setup-stamp"
+PY_GEN="$TOOLS/interop-python-gen"
+PY_GEN_STAMP="$PY_GEN/.setup-stamp"
+GRPC_PROTO_ROOT=/usr/share/grpc-proto
+GRPC_TESTING_PROTOS=(grpc/testing/test.proto grpc/testing/messages.proto grpc/testing/empty.proto)
 
 APT_PACKAGES=(protobuf-compiler libprotobuf-dev grpc-proto)
 TRIXIE_PACKAGES=(libc6 libstdc++6 libgcc-s1)
@@ -216,4 +229,78 @@ if [ "${SETUP_SKIP_GLIBC:-0}" != 1 ]; then
     elif [ ! -x "$GLIBC_LDSO" ]; then
         fetch_trixie_libs
     fi
+fi
+
+# ---------------------------------------------------------------------------
+# 4. Python interop peer: tools/venv (grpcio, grpcio-tools) and the
+#    grpc.testing stubs in tools/interop-python-gen
+# ---------------------------------------------------------------------------
+
+# The requirements and the interpreter the venv is made from: a new pin or a
+# new python3 rebuilds the venv.
+venv_wanted_stamp() {
+    { cat "$PY_REQUIREMENTS"; python3 -c 'import sys; print(sys.version); print(sys.base_prefix)'; } \
+        | sha256sum | cut -d' ' -f1
+}
+
+# The venv (and so the protoc in grpcio-tools) and the .proto files.
+py_gen_wanted_stamp() {
+    { echo "grpc_tools.protoc --python_out --grpc_python_out ${GRPC_TESTING_PROTOS[*]}"
+      cat "$VENV_STAMP"
+      (cd "$GRPC_PROTO_ROOT" && cat "${GRPC_TESTING_PROTOS[@]}"); } | sha256sum | cut -d' ' -f1
+}
+
+setup_python_venv() {
+    if ! command -v python3 >/dev/null 2>&1; then
+        log "python3 not found; installing Debian's python3 and python3-venv"
+        apt_ensure python3 python3-venv
+    fi
+    local want have
+    want="$(venv_wanted_stamp)"
+    have="$(cat "$VENV_STAMP" 2>/dev/null || true)"
+    if [ "$want" = "$have" ] && "$VENV/bin/python" -c '' >/dev/null 2>&1; then
+        return 0
+    fi
+    log "python venv in tools/venv from tests/interop/python/requirements.txt"
+    rm -rf "$VENV"
+    if ! python3 -m venv "$VENV" </dev/null; then
+        # Debian's own python3 makes venvs only with python3-venv (ensurepip).
+        log "python3 -m venv failed; installing Debian's python3-venv and trying again"
+        rm -rf "$VENV"
+        apt_ensure python3-venv
+        python3 -m venv "$VENV" </dev/null
+    fi
+    # Wheels only: a missing wheel fails here at once instead of compiling
+    # grpcio from source for half an hour.
+    "$VENV/bin/python" -m pip install --no-input --quiet --disable-pip-version-check \
+        --only-binary=:all: --require-virtualenv -r "$PY_REQUIREMENTS" </dev/null
+    printf '%s\n' "$want" >"$VENV_STAMP"
+}
+
+setup_python_stubs() {
+    local p want have work
+    for p in "${GRPC_TESTING_PROTOS[@]}"; do
+        [ -r "$GRPC_PROTO_ROOT/$p" ] || die "$GRPC_PROTO_ROOT/$p is missing (Debian package grpc-proto)"
+    done
+    want="$(py_gen_wanted_stamp)"
+    have="$(cat "$PY_GEN_STAMP" 2>/dev/null || true)"
+    [ "$want" = "$have" ] && return 0
+    log "generating grpc.testing Python stubs in tools/interop-python-gen"
+    rm -rf "$TOOLS"/.interop-python-gen.*  # left by an interrupted run
+    work="$(mktemp -d "$TOOLS/.interop-python-gen.XXXXXX")"
+    if ! "$VENV/bin/python" -m grpc_tools.protoc -I"$GRPC_PROTO_ROOT" \
+        --python_out="$work" --grpc_python_out="$work" "${GRPC_TESTING_PROTOS[@]}" </dev/null; then
+        rm -rf "$work"
+        die "grpc_tools.protoc failed on ${GRPC_TESTING_PROTOS[*]}"
+    fi
+    printf '%s\n' "$want" >"$work/.setup-stamp"
+    chmod 755 "$work"
+    rm -rf "$PY_GEN"
+    mv "$work" "$PY_GEN"
+}
+
+if [ "${SETUP_SKIP_PYTHON:-0}" != 1 ]; then
+    [ -f "$PY_REQUIREMENTS" ] || die "tests/interop/python/requirements.txt is missing"
+    setup_python_venv
+    setup_python_stubs
 fi

@@ -5,7 +5,9 @@
 #
 # Installs what the tests need (scripts/setup.sh, idempotent), then checks
 # formatting and lints, runs every Rust test (unit, integration, snapshots,
-# the plugin through protoc, doctests) and the protobuf conformance suite.
+# the plugin through protoc and buf, end-to-end RPC, doctests), the protobuf
+# conformance suite, and the gRPC interop tests against Python grpcio in both
+# directions.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,3 +29,6 @@ cargo test --workspace --locked
 
 step "protobuf conformance"
 scripts/conformance.sh
+
+step "interoperability with Python grpcio"
+scripts/interop.sh
