@@ -14,13 +14,20 @@ pub const DEFAULT_MAX_RECEIVE_SIZE: usize = 4 * 1024 * 1024;
 
 /// `message` framed: uncompressed flag, length, encoding.
 pub(crate) fn encode_frame<M: Message>(message: &M) -> Bytes {
+    let mut buf = Vec::new();
+    encode_frame_into(message, &mut buf);
+    buf.into()
+}
+
+/// Appends `message`, framed, to `buf`.
+pub(crate) fn encode_frame_into<M: Message>(message: &M, buf: &mut Vec<u8>) {
     let len = message.encoded_len();
-    let mut buf = Vec::with_capacity(HEADER_LEN + len);
+    buf.reserve(HEADER_LEN + len);
     buf.push(0);
     buf.extend_from_slice(&(len as u32).to_be_bytes());
-    message.encode(&mut buf);
-    debug_assert_eq!(buf.len(), HEADER_LEN + len);
-    buf.into()
+    let start = buf.len();
+    message.encode(buf);
+    debug_assert_eq!(buf.len() - start, len);
 }
 
 /// Splits a stream of DATA chunks into messages.

@@ -9,17 +9,16 @@
 //!
 //! End of stream is `Ok(None)` from `recv`, distinct from an error.
 
+use std::future::poll_fn;
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
 use h2::SendStream;
-use tokio::sync::mpsc;
 
 use crate::client::{Receiving, cancelled};
 use crate::codec::encode_frame;
-use crate::server::{Command, SinkParts, SinkShared};
+use crate::server::SinkShared;
 use crate::transport::{self, Incoming};
 use crate::{Message, Metadata, Response, Status};
 
@@ -86,47 +85,35 @@ impl<T: Message> RequestStream<T> {
 /// bidirectional-streaming call. It can be moved to another task; once the
 /// handler has returned, sending fails.
 pub struct ResponseSink<T> {
-    commands: mpsc::Sender<Command>,
-    shared: Arc<Mutex<SinkShared>>,
+    shared: SinkShared,
     _message: PhantomData<fn(T)>,
 }
 
 impl<T: Message> ResponseSink<T> {
-    pub(crate) fn new(parts: SinkParts) -> Self {
+    pub(crate) fn new(shared: SinkShared) -> Self {
         Self {
-            commands: parts.commands,
-            shared: parts.shared,
+            shared,
             _message: PhantomData,
         }
     }
 
-    fn shared(&self) -> std::sync::MutexGuard<'_, SinkShared> {
-        self.shared
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    async fn command(&self, command: Command) -> Result<(), Status> {
-        self.commands
-            .send(command)
-            .await
-            .map_err(|_| Status::cancelled("the call has ended"))
-    }
-
-    /// Sends a message, waiting while the client is not reading (flow control).
-    /// The response headers go first if they have not been sent.
+    /// Sends a message. Messages go out in batches; `send` waits while the
+    /// client is not reading (flow control), so a fast handler cannot run
+    /// ahead of a slow client. The response headers go first if they have
+    /// not been sent.
     ///
     /// # Errors
     /// CANCELLED once the call has ended (the client went away, the deadline
     /// passed or the handler returned).
     pub async fn send(&mut self, message: &T) -> Result<(), Status> {
-        self.command(Command::Message(encode_frame(message))).await
+        poll_fn(|cx| self.shared.poll_room(cx)).await?;
+        self.shared.push(message)
     }
 
     /// Adds to the response headers, which are sent with the first message
     /// or by [`ResponseSink::send_header`].
     pub fn set_header(&mut self, metadata: Metadata) {
-        self.shared().headers.extend(metadata);
+        self.shared.add_headers(metadata);
     }
 
     /// Sends the response headers now.
@@ -134,12 +121,12 @@ impl<T: Message> ResponseSink<T> {
     /// # Errors
     /// As [`ResponseSink::send`].
     pub async fn send_header(&mut self) -> Result<(), Status> {
-        self.command(Command::Headers).await
+        self.shared.send_headers()
     }
 
     /// Adds to the trailers sent with the status when the call ends.
     pub fn set_trailer(&mut self, metadata: Metadata) {
-        self.shared().trailers.extend(metadata);
+        self.shared.add_trailers(metadata);
     }
 }
 

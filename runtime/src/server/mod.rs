@@ -1,26 +1,30 @@
 //! The gRPC server: routing by `:path` to the handlers of registered
 //! services, deadlines, cancellation and graceful shutdown, over h2.
 
+mod call;
+
+pub(crate) use call::Shared as SinkShared;
+use call::{Finish, Shared};
+
 use std::collections::{HashMap, HashSet};
-use std::future::{Future, poll_fn};
+use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use h2::RecvStream;
 use h2::server::SendResponse;
-use h2::{RecvStream, SendStream};
-use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, Method, StatusCode};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, ToSocketAddrs};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use crate::codec::{DEFAULT_MAX_RECEIVE_SIZE, encode_frame};
 use crate::stream::{RequestStream, ResponseSink};
-use crate::transport::{self, CONNECTION_WINDOW, CONTENT_TYPE, Incoming, STREAM_WINDOW, timeout};
-use crate::{Code, Message, Metadata, Request, Response, Status};
+use crate::transport::{CONNECTION_WINDOW, CONTENT_TYPE, Incoming, STREAM_WINDOW, timeout};
+use crate::{Message, Metadata, Request, Response, Status};
 
 /// A future as the dispatch boundary boxes it.
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -48,40 +52,12 @@ pub struct Routes {
     services: HashSet<&'static str>,
 }
 
-/// What a handler leaves to send when it returns successfully.
-pub(crate) struct Finish {
-    headers: Metadata,
-    message: Option<Bytes>,
-    trailers: Metadata,
-}
-
 /// One call as a handler receives it.
 pub(crate) struct Call {
     metadata: Metadata,
     deadline: Option<Instant>,
     incoming: Incoming,
-    sink: SinkParts,
-}
-
-/// Requests from a [`ResponseSink`] to the call's driver.
-pub(crate) enum Command {
-    /// Send the response headers now.
-    Headers,
-    /// Send a framed message.
-    Message(Bytes),
-}
-
-/// Metadata a [`ResponseSink`] sets, read by the driver when it sends headers and trailers.
-#[derive(Default)]
-pub(crate) struct SinkShared {
-    pub(crate) headers: Metadata,
-    pub(crate) trailers: Metadata,
-}
-
-/// The driver's end of a [`ResponseSink`].
-pub(crate) struct SinkParts {
-    pub(crate) commands: mpsc::Sender<Command>,
-    pub(crate) shared: Arc<Mutex<SinkShared>>,
+    sink: Shared,
 }
 
 trait Handler: Send + Sync {
@@ -222,16 +198,6 @@ where
             (self.method)(self.service.clone(), requests, ResponseSink::new(sink)).await?;
             Ok(Finish::streamed())
         })
-    }
-}
-
-impl Finish {
-    fn streamed() -> Self {
-        Finish {
-            headers: Metadata::new(),
-            message: None,
-            trailers: Metadata::new(),
-        }
     }
 }
 
@@ -528,33 +494,23 @@ impl Inner {
             let _ = respond.send_response(plain_response(StatusCode::UNSUPPORTED_MEDIA_TYPE), true);
             return;
         }
-        let mut out = Out::Pending(respond);
         let Prepared {
             handler,
             metadata,
             deadline,
         } = match self.prepare(&parts.headers, parts.uri.path()) {
             Ok(prepared) => prepared,
-            Err(status) => {
-                out.finish(&status, &Metadata::new());
-                return;
-            }
+            Err(status) => return call::reject(respond, &status),
         };
-        // One queued message at a time: a handler that sends faster than
-        // the client reads waits in `ResponseSink::send`.
-        let (commands, receiver) = mpsc::channel(1);
-        let shared = Arc::new(Mutex::new(SinkShared::default()));
+        let shared = Shared::default();
         let call = Call {
             metadata,
             deadline,
             incoming: Incoming::new(body, self.config.max_receive_message_size),
-            sink: SinkParts {
-                commands,
-                shared: shared.clone(),
-            },
+            sink: shared.clone(),
         };
         let handler = Box::pin(CALL_DEADLINE.scope(deadline, handler.call(call)));
-        drive(out, handler, receiver, shared, deadline).await;
+        call::drive(respond, handler, shared, deadline).await;
     }
 
     /// Checks the request headers and finds the handler.
@@ -597,246 +553,4 @@ fn plain_response(status: StatusCode) -> http::Response<()> {
     let mut response = http::Response::new(());
     *response.status_mut() = status;
     response
-}
-
-/// The response side of a call, owned by its driver alone (h2 keeps one
-/// waker per stream for capacity and reset, so one task must poll both).
-enum Out {
-    Pending(SendResponse<Bytes>),
-    /// Headers sent; `sent_data` once a message has gone to h2.
-    Open {
-        stream: SendStream<Bytes>,
-        sent_data: bool,
-    },
-    Closed,
-}
-
-enum Event {
-    Gone,
-    Capacity(usize),
-}
-
-impl Out {
-    fn response_headers(metadata: &Metadata) -> http::Response<()> {
-        let mut response = http::Response::new(());
-        let headers = response.headers_mut();
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static(CONTENT_TYPE),
-        );
-        metadata.write_headers(headers);
-        response
-    }
-
-    /// Sends the response headers if they have not been sent.
-    fn open(&mut self, metadata: &Metadata) -> bool {
-        if let Out::Pending(respond) = self {
-            match respond.send_response(Self::response_headers(metadata), false) {
-                Ok(stream) => {
-                    *self = Out::Open {
-                        stream,
-                        sent_data: false,
-                    }
-                }
-                Err(_) => *self = Out::Closed,
-            }
-        }
-        matches!(self, Out::Open { .. })
-    }
-
-    fn poll_event(&mut self, cx: &mut Context<'_>, want_capacity: bool) -> Poll<Event> {
-        match self {
-            Out::Pending(respond) => respond.poll_reset(cx).map(|_| Event::Gone),
-            Out::Open { stream, .. } => {
-                if stream.poll_reset(cx).is_ready() {
-                    return Poll::Ready(Event::Gone);
-                }
-                if want_capacity {
-                    match stream.poll_capacity(cx) {
-                        Poll::Ready(Some(Ok(capacity))) => {
-                            return Poll::Ready(Event::Capacity(capacity));
-                        }
-                        Poll::Ready(_) => return Poll::Ready(Event::Gone),
-                        Poll::Pending => {}
-                    }
-                }
-                Poll::Pending
-            }
-            Out::Closed => Poll::Ready(Event::Gone),
-        }
-    }
-
-    /// Carries out a sink's command; returns the frame left to send.
-    fn apply(&mut self, command: Command, shared: &Mutex<SinkShared>) -> Option<Bytes> {
-        let headers = take_headers(shared);
-        match command {
-            Command::Headers => {
-                self.open(&headers);
-                None
-            }
-            Command::Message(frame) => self.queue(frame, &headers),
-        }
-    }
-
-    /// Opens the response if needed and sends `frame`, or asks for capacity
-    /// for it and returns it to send when capacity comes. The first message
-    /// goes to h2 at once (see `transport::send_data`).
-    fn queue(&mut self, frame: Bytes, headers: &Metadata) -> Option<Bytes> {
-        if !self.open(headers) {
-            return None;
-        }
-        let Out::Open { stream, sent_data } = self else {
-            return None;
-        };
-        if !std::mem::replace(sent_data, true) {
-            if stream.send_data(frame, false).is_err() {
-                *self = Out::Closed;
-            }
-            return None;
-        }
-        stream.reserve_capacity(frame.len());
-        Some(frame)
-    }
-
-    /// Sends as much of `frame` as `capacity` allows; returns the rest.
-    fn send_some(&mut self, mut frame: Bytes, capacity: usize) -> Option<Bytes> {
-        let Out::Open { stream, .. } = self else {
-            return None;
-        };
-        if capacity == 0 {
-            return Some(frame);
-        }
-        let chunk = frame.split_to(capacity.min(frame.len()));
-        if stream.send_data(chunk, false).is_err() {
-            *self = Out::Closed;
-            return None;
-        }
-        if frame.is_empty() {
-            return None;
-        }
-        stream.reserve_capacity(frame.len());
-        Some(frame)
-    }
-
-    /// Ends the call with `status`: in the trailers, or as a trailers-only
-    /// response when no headers were sent.
-    fn finish(&mut self, status: &Status, headers: &Metadata) {
-        match std::mem::replace(self, Out::Closed) {
-            Out::Pending(mut respond) => {
-                let mut response = Self::response_headers(headers);
-                transport::write_status(status, response.headers_mut());
-                let _ = respond.send_response(response, true);
-            }
-            Out::Open { mut stream, .. } => {
-                let mut trailers = HeaderMap::new();
-                transport::write_status(status, &mut trailers);
-                let _ = stream.send_trailers(trailers);
-            }
-            Out::Closed => {}
-        }
-    }
-}
-
-/// The headers a sink has set and not sent yet.
-fn take_headers(shared: &Mutex<SinkShared>) -> Metadata {
-    std::mem::take(&mut shared.lock().unwrap_or_else(|e| e.into_inner()).headers)
-}
-
-/// The trailers a sink has set.
-fn take_trailers(shared: &Mutex<SinkShared>) -> Metadata {
-    std::mem::take(&mut shared.lock().unwrap_or_else(|e| e.into_inner()).trailers)
-}
-
-/// Runs one call: polls the handler, writes what its sink queues as flow
-/// control allows, and ends the call when the handler returns, the deadline
-/// passes (DEADLINE_EXCEEDED) or the client resets the stream (the handler is
-/// dropped, which is its cancellation).
-async fn drive(
-    mut out: Out,
-    handler: BoxFuture<Result<Finish, Status>>,
-    mut commands: mpsc::Receiver<Command>,
-    shared: Arc<Mutex<SinkShared>>,
-    deadline: Option<Instant>,
-) {
-    let mut handler = Some(handler);
-    let mut finished: Option<Result<Finish, Status>> = None;
-    // A frame waiting for flow-control capacity.
-    let mut pending: Option<Bytes> = None;
-    let mut expired = std::pin::pin!(async move {
-        match deadline {
-            Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
-            None => std::future::pending().await,
-        }
-    });
-    loop {
-        if pending.is_none() {
-            // What the sink queued goes out before the handler's result.
-            if let Ok(command) = commands.try_recv() {
-                pending = out.apply(command, &shared);
-                continue;
-            }
-            if let Some(result) = finished.take() {
-                match result {
-                    Ok(Finish {
-                        mut headers,
-                        message: Some(frame),
-                        trailers,
-                    }) => {
-                        headers.extend(take_headers(&shared));
-                        pending = out.queue(frame, &headers);
-                        finished = Some(Ok(Finish {
-                            headers: Metadata::new(),
-                            message: None,
-                            trailers,
-                        }));
-                        continue;
-                    }
-                    Ok(Finish {
-                        mut headers,
-                        message: None,
-                        trailers,
-                    }) => {
-                        headers.extend(take_headers(&shared));
-                        let mut status = Status::new(Code::Ok, "");
-                        *status.metadata_mut() = trailers;
-                        status.metadata_mut().extend(take_trailers(&shared));
-                        out.finish(&status, &headers);
-                    }
-                    Err(mut status) => {
-                        status.metadata_mut().extend(take_trailers(&shared));
-                        out.finish(&status, &take_headers(&shared));
-                    }
-                }
-                return;
-            }
-        }
-        let want_capacity = pending.is_some();
-        let accepting = pending.is_none() && handler.is_some();
-        tokio::select! {
-            biased;
-            event = poll_fn(|cx| out.poll_event(cx, want_capacity)) => match event {
-                Event::Gone => return,
-                Event::Capacity(capacity) => {
-                    if let Some(frame) = pending.take() {
-                        pending = out.send_some(frame, capacity);
-                    }
-                }
-            },
-            () = &mut expired => {
-                drop(handler.take());
-                out.finish(&Status::deadline_exceeded("deadline exceeded"), &Metadata::new());
-                return;
-            }
-            result = poll_fn(|cx| match handler.as_mut() {
-                Some(handler) => handler.as_mut().poll(cx),
-                None => Poll::Pending,
-            }) => {
-                handler = None;
-                finished = Some(result);
-            }
-            Some(command) = commands.recv(), if accepting => {
-                pending = out.apply(command, &shared);
-            }
-        }
-    }
 }

@@ -1,0 +1,419 @@
+//! One call on the server: the state a [`ResponseSink`](crate::stream::ResponseSink)
+//! shares with the call's driver, the response side of the h2 stream, and the
+//! driver that ties the handler, the deadline and the client together.
+//!
+//! A sink encodes messages straight into a shared buffer; the driver takes the
+//! whole buffer and writes it as one DATA frame, so a handler sending many
+//! small messages costs one write per batch, not per message. The sink waits
+//! only when the buffer passes [`HIGH_WATER`], which the driver empties only
+//! as flow control lets it write: a client that reads slowly holds the
+//! handler back, and nothing buffers without bound.
+
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use bytes::Bytes;
+use h2::SendStream;
+use h2::server::SendResponse;
+use http::{HeaderMap, HeaderValue};
+
+use crate::codec::encode_frame_into;
+use crate::transport::{self, CONTENT_TYPE};
+use crate::{Code, Message, Metadata, Status};
+
+/// Bytes of encoded messages a sink may queue before it waits for the driver.
+const HIGH_WATER: usize = 32 * 1024;
+
+/// What a handler leaves to send when it returns successfully.
+pub(crate) struct Finish {
+    pub(crate) headers: Metadata,
+    pub(crate) message: Option<Bytes>,
+    pub(crate) trailers: Metadata,
+}
+
+impl Finish {
+    /// The end of a streaming call: everything was sent through the sink.
+    pub(crate) fn streamed() -> Self {
+        Finish {
+            headers: Metadata::new(),
+            message: None,
+            trailers: Metadata::new(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    headers: Metadata,
+    trailers: Metadata,
+    /// Framed messages the driver has not taken yet.
+    outgoing: Vec<u8>,
+    /// The headers are to go now (`send_header`), messages or not.
+    send_headers: bool,
+    /// The driver, waiting for something to send.
+    driver: Option<Waker>,
+    /// The sink, waiting for the driver to take `outgoing`.
+    sink: Option<Waker>,
+    /// The call has ended: the sink can send nothing more.
+    closed: bool,
+}
+
+/// The state a call's sink and driver share.
+#[derive(Clone, Default)]
+pub(crate) struct Shared(Arc<Mutex<State>>);
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Ready when the sink may queue a message: the buffer is below the high
+    /// water mark. CANCELLED once the call has ended.
+    pub(crate) fn poll_room(&self, cx: &mut Context<'_>) -> Poll<Result<(), Status>> {
+        let mut state = self.lock();
+        if state.closed {
+            return Poll::Ready(Err(Status::cancelled("the call has ended")));
+        }
+        if state.outgoing.len() < HIGH_WATER {
+            return Poll::Ready(Ok(()));
+        }
+        state.sink = Some(cx.waker().clone());
+        Poll::Pending
+    }
+
+    /// Queues `message`, framed.
+    pub(crate) fn push<M: Message>(&self, message: &M) -> Result<(), Status> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(Status::cancelled("the call has ended"));
+        }
+        encode_frame_into(message, &mut state.outgoing);
+        if let Some(driver) = state.driver.take() {
+            driver.wake();
+        }
+        Ok(())
+    }
+
+    /// Asks for the response headers to go now.
+    pub(crate) fn send_headers(&self) -> Result<(), Status> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(Status::cancelled("the call has ended"));
+        }
+        state.send_headers = true;
+        if let Some(driver) = state.driver.take() {
+            driver.wake();
+        }
+        Ok(())
+    }
+
+    /// Adds to the headers not sent yet.
+    pub(crate) fn add_headers(&self, metadata: Metadata) {
+        self.lock().headers.extend(metadata);
+    }
+
+    /// Adds to the trailers.
+    pub(crate) fn add_trailers(&self, metadata: Metadata) {
+        self.lock().trailers.extend(metadata);
+    }
+
+    fn take_headers(&self) -> Metadata {
+        std::mem::take(&mut self.lock().headers)
+    }
+
+    fn take_trailers(&self) -> Metadata {
+        std::mem::take(&mut self.lock().trailers)
+    }
+
+    /// What the sink has queued, if anything, without waiting.
+    fn take_outgoing(&self) -> Option<Outgoing> {
+        let mut state = self.lock();
+        if state.outgoing.is_empty() && !state.send_headers {
+            return None;
+        }
+        state.send_headers = false;
+        let data = std::mem::take(&mut state.outgoing);
+        if let Some(sink) = state.sink.take() {
+            sink.wake();
+        }
+        Some(Outgoing {
+            headers: std::mem::take(&mut state.headers),
+            data: (!data.is_empty()).then(|| data.into()),
+        })
+    }
+
+    /// Waits for the sink to queue something.
+    fn poll_outgoing(&self, cx: &mut Context<'_>) -> Poll<Outgoing> {
+        if let Some(outgoing) = self.take_outgoing() {
+            return Poll::Ready(outgoing);
+        }
+        self.lock().driver = Some(cx.waker().clone());
+        Poll::Pending
+    }
+
+    /// Ends the sink's part: later sends fail, and a waiting send wakes to fail.
+    fn close(&self) {
+        let mut state = self.lock();
+        state.closed = true;
+        if let Some(sink) = state.sink.take() {
+            sink.wake();
+        }
+    }
+}
+
+/// What the driver takes from the sink in one go.
+struct Outgoing {
+    headers: Metadata,
+    data: Option<Bytes>,
+}
+
+/// The response side of a call, owned by its driver alone (h2 keeps one
+/// waker per stream for capacity and reset, so one task must poll both).
+enum Out {
+    Pending(SendResponse<Bytes>),
+    /// Headers sent; `sent_data` once data has gone to h2.
+    Open {
+        stream: SendStream<Bytes>,
+        sent_data: bool,
+    },
+    Closed,
+}
+
+enum Event {
+    Gone,
+    Capacity(usize),
+}
+
+impl Out {
+    fn response_headers(metadata: &Metadata) -> http::Response<()> {
+        let mut response = http::Response::new(());
+        let headers = response.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static(CONTENT_TYPE),
+        );
+        metadata.write_headers(headers);
+        response
+    }
+
+    /// Sends the response headers if they have not been sent.
+    fn open(&mut self, metadata: &Metadata) -> bool {
+        if let Out::Pending(respond) = self {
+            match respond.send_response(Self::response_headers(metadata), false) {
+                Ok(stream) => {
+                    *self = Out::Open {
+                        stream,
+                        sent_data: false,
+                    }
+                }
+                Err(_) => *self = Out::Closed,
+            }
+        }
+        matches!(self, Out::Open { .. })
+    }
+
+    fn poll_event(&mut self, cx: &mut Context<'_>, want_capacity: bool) -> Poll<Event> {
+        match self {
+            Out::Pending(respond) => respond.poll_reset(cx).map(|_| Event::Gone),
+            Out::Open { stream, .. } => {
+                if stream.poll_reset(cx).is_ready() {
+                    return Poll::Ready(Event::Gone);
+                }
+                if want_capacity {
+                    match stream.poll_capacity(cx) {
+                        Poll::Ready(Some(Ok(capacity))) => {
+                            return Poll::Ready(Event::Capacity(capacity));
+                        }
+                        Poll::Ready(_) => return Poll::Ready(Event::Gone),
+                        Poll::Pending => {}
+                    }
+                }
+                Poll::Pending
+            }
+            Out::Closed => Poll::Ready(Event::Gone),
+        }
+    }
+
+    /// Opens the response if needed and sends `data`, or asks for capacity
+    /// for it and returns it to send when capacity comes. The first data goes
+    /// to h2 at once (see `transport::send_data`).
+    fn queue(&mut self, data: Bytes, headers: &Metadata) -> Option<Bytes> {
+        if !self.open(headers) {
+            return None;
+        }
+        let Out::Open { stream, sent_data } = self else {
+            return None;
+        };
+        if !std::mem::replace(sent_data, true) {
+            if stream.send_data(data, false).is_err() {
+                *self = Out::Closed;
+            }
+            return None;
+        }
+        stream.reserve_capacity(data.len());
+        Some(data)
+    }
+
+    /// Sends what the sink queued; returns data left waiting for capacity.
+    fn apply(&mut self, Outgoing { headers, data }: Outgoing) -> Option<Bytes> {
+        match data {
+            Some(data) => self.queue(data, &headers),
+            None => {
+                self.open(&headers);
+                None
+            }
+        }
+    }
+
+    /// Sends as much of `data` as `capacity` allows; returns the rest.
+    fn send_some(&mut self, mut data: Bytes, capacity: usize) -> Option<Bytes> {
+        let Out::Open { stream, .. } = self else {
+            return None;
+        };
+        if capacity == 0 {
+            return Some(data);
+        }
+        let chunk = data.split_to(capacity.min(data.len()));
+        if stream.send_data(chunk, false).is_err() {
+            *self = Out::Closed;
+            return None;
+        }
+        if data.is_empty() {
+            return None;
+        }
+        stream.reserve_capacity(data.len());
+        Some(data)
+    }
+
+    /// Ends the call with `status`: in the trailers, or as a trailers-only
+    /// response when no headers were sent.
+    fn finish(&mut self, status: &Status, headers: &Metadata) {
+        match std::mem::replace(self, Out::Closed) {
+            Out::Pending(mut respond) => {
+                let mut response = Self::response_headers(headers);
+                transport::write_status(status, response.headers_mut());
+                let _ = respond.send_response(response, true);
+            }
+            Out::Open { mut stream, .. } => {
+                let mut trailers = HeaderMap::new();
+                transport::write_status(status, &mut trailers);
+                let _ = stream.send_trailers(trailers);
+            }
+            Out::Closed => {}
+        }
+    }
+}
+
+/// Answers a call that cannot be handled with `status`, trailers-only.
+pub(crate) fn reject(respond: SendResponse<Bytes>, status: &Status) {
+    Out::Pending(respond).finish(status, &Metadata::new());
+}
+
+/// Runs one call: polls the handler, writes what its sink queues as flow
+/// control allows, and ends the call when the handler returns, the deadline
+/// passes (DEADLINE_EXCEEDED) or the client resets the stream (the handler is
+/// dropped, which is its cancellation).
+pub(crate) async fn drive(
+    respond: SendResponse<Bytes>,
+    handler: Pin<Box<dyn Future<Output = Result<Finish, Status>> + Send>>,
+    shared: Shared,
+    deadline: Option<Instant>,
+) {
+    let mut out = Out::Pending(respond);
+    run(&mut out, handler, &shared, deadline).await;
+    shared.close();
+}
+
+async fn run(
+    out: &mut Out,
+    handler: Pin<Box<dyn Future<Output = Result<Finish, Status>> + Send>>,
+    shared: &Shared,
+    deadline: Option<Instant>,
+) {
+    let mut handler = Some(handler);
+    let mut finished: Option<Result<Finish, Status>> = None;
+    // Data waiting for flow-control capacity.
+    let mut pending: Option<Bytes> = None;
+    let mut expired = std::pin::pin!(async move {
+        match deadline {
+            Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+            None => std::future::pending().await,
+        }
+    });
+    loop {
+        if pending.is_none() {
+            // What the sink queued goes out before the handler's result.
+            if let Some(outgoing) = shared.take_outgoing() {
+                pending = out.apply(outgoing);
+                continue;
+            }
+            if let Some(result) = finished.take() {
+                match result {
+                    Ok(Finish {
+                        mut headers,
+                        message: Some(frame),
+                        trailers,
+                    }) => {
+                        headers.extend(shared.take_headers());
+                        pending = out.queue(frame, &headers);
+                        finished = Some(Ok(Finish {
+                            headers: Metadata::new(),
+                            message: None,
+                            trailers,
+                        }));
+                        continue;
+                    }
+                    Ok(Finish {
+                        mut headers,
+                        message: None,
+                        trailers,
+                    }) => {
+                        headers.extend(shared.take_headers());
+                        let mut status = Status::new(Code::Ok, "");
+                        *status.metadata_mut() = trailers;
+                        status.metadata_mut().extend(shared.take_trailers());
+                        out.finish(&status, &headers);
+                    }
+                    Err(mut status) => {
+                        status.metadata_mut().extend(shared.take_trailers());
+                        out.finish(&status, &shared.take_headers());
+                    }
+                }
+                return;
+            }
+        }
+        let want_capacity = pending.is_some();
+        let accepting = pending.is_none() && handler.is_some();
+        tokio::select! {
+            biased;
+            event = poll_fn(|cx| out.poll_event(cx, want_capacity)) => match event {
+                Event::Gone => return,
+                Event::Capacity(capacity) => {
+                    if let Some(data) = pending.take() {
+                        pending = out.send_some(data, capacity);
+                    }
+                }
+            },
+            () = &mut expired => {
+                drop(handler.take());
+                out.finish(&Status::deadline_exceeded("deadline exceeded"), &Metadata::new());
+                return;
+            }
+            result = poll_fn(|cx| match handler.as_mut() {
+                Some(handler) => handler.as_mut().poll(cx),
+                None => Poll::Pending,
+            }) => {
+                handler = None;
+                finished = Some(result);
+            }
+            outgoing = poll_fn(|cx| shared.poll_outgoing(cx)), if accepting => {
+                pending = out.apply(outgoing);
+            }
+        }
+    }
+}
