@@ -333,6 +333,14 @@ impl Receiving {
 
     /// The next message, `None` at the end of an OK call.
     pub(crate) async fn message(&mut self) -> Result<Option<Bytes>, Status> {
+        // A message already received needs no waiting (nor deadline).
+        if let State::Body(incoming) = &mut self.state {
+            match incoming.buffered_message() {
+                Ok(Some(message)) => return Ok(Some(message)),
+                Ok(None) => {}
+                Err(status) => return self.end(Err(status)).map(|()| None),
+            }
+        }
         self.await_headers().await?;
         let incoming = match &mut self.state {
             State::Body(incoming) => incoming,

@@ -96,6 +96,27 @@ impl FrameDecoder {
         self.pending.split_to(n).freeze()
     }
 
+    /// Reads the 5-byte header, known to be buffered: in place when one
+    /// chunk holds it (the common case), else through `take`.
+    fn header(&mut self) -> (u8, usize) {
+        if self.pending.is_empty()
+            && let Some(front) = self.chunks.front_mut()
+            && front.len() >= HEADER_LEN
+        {
+            let header = (
+                front[0],
+                u32::from_be_bytes([front[1], front[2], front[3], front[4]]) as usize,
+            );
+            front.advance(HEADER_LEN);
+            if front.is_empty() {
+                self.chunks.pop_front();
+            }
+            return header;
+        }
+        let mut header = self.take(HEADER_LEN);
+        (header.get_u8(), header.get_u32() as usize)
+    }
+
     /// The next complete message, if the chunks so far hold one.
     ///
     /// # Errors
@@ -109,9 +130,7 @@ impl FrameDecoder {
                     if self.buffered() < HEADER_LEN {
                         return Ok(None);
                     }
-                    let mut header = self.take(HEADER_LEN);
-                    let flag = header.get_u8();
-                    let len = header.get_u32() as usize;
+                    let (flag, len) = self.header();
                     match flag {
                         0 => {}
                         // PROTOCOL-HTTP2.md: a Compressed-Flag of 1 without a

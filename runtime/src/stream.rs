@@ -106,8 +106,7 @@ impl<T: Message> ResponseSink<T> {
     /// CANCELLED once the call has ended (the client went away, the deadline
     /// passed or the handler returned).
     pub async fn send(&mut self, message: &T) -> Result<(), Status> {
-        poll_fn(|cx| self.shared.poll_room(cx)).await?;
-        self.shared.push(message)
+        poll_fn(|cx| self.shared.poll_push(cx, message)).await
     }
 
     /// Adds to the response headers, which are sent with the first message

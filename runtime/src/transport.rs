@@ -183,6 +183,11 @@ impl Incoming {
         }
     }
 
+    /// A message already buffered, without waiting.
+    pub(crate) fn buffered_message(&mut self) -> Result<Option<Bytes>, Status> {
+        self.decoder.next()
+    }
+
     /// The next message, or `None` at the end of the stream.
     ///
     /// Flow-control capacity is given back only as data is read here, so a

@@ -72,31 +72,26 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Ready when the sink may queue a message: the buffer is below the high
-    /// water mark. CANCELLED once the call has ended.
-    pub(crate) fn poll_room(&self, cx: &mut Context<'_>) -> Poll<Result<(), Status>> {
+    /// Queues `message`, framed, once the buffer is below the high water
+    /// mark. CANCELLED once the call has ended.
+    pub(crate) fn poll_push<M: Message>(
+        &self,
+        cx: &mut Context<'_>,
+        message: &M,
+    ) -> Poll<Result<(), Status>> {
         let mut state = self.lock();
         if state.closed {
             return Poll::Ready(Err(Status::cancelled("the call has ended")));
         }
-        if state.outgoing.len() < HIGH_WATER {
-            return Poll::Ready(Ok(()));
-        }
-        state.sink = Some(cx.waker().clone());
-        Poll::Pending
-    }
-
-    /// Queues `message`, framed.
-    pub(crate) fn push<M: Message>(&self, message: &M) -> Result<(), Status> {
-        let mut state = self.lock();
-        if state.closed {
-            return Err(Status::cancelled("the call has ended"));
+        if state.outgoing.len() >= HIGH_WATER {
+            state.sink = Some(cx.waker().clone());
+            return Poll::Pending;
         }
         encode_frame_into(message, &mut state.outgoing);
         if let Some(driver) = state.driver.take() {
             driver.wake();
         }
-        Ok(())
+        Poll::Ready(Ok(()))
     }
 
     /// Asks for the response headers to go now.
