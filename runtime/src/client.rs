@@ -297,11 +297,7 @@ impl Receiving {
                 format!("unexpected HTTP status {}", parts.status),
             )));
         }
-        let grpc = parts
-            .headers
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with(CONTENT_TYPE));
+        let grpc = transport::is_grpc(&parts.headers);
         if !grpc {
             return self.end(Err(Status::unknown(format!(
                 "the response is not gRPC (content-type {:?})",
@@ -481,6 +477,25 @@ impl Channel {
         .await
     }
 
+    /// Starts a call whose requests are streamed: both halves.
+    async fn start_streaming<Req: Message, Resp: Message>(
+        &self,
+        path: &str,
+        options: Request<()>,
+    ) -> Result<(RequestSink<Req>, ResponseStream<Resp>), Status> {
+        let deadline = effective_deadline(&options);
+        let limit = options.max_receive_message_size();
+        let (stream, receiving) = before(
+            deadline,
+            self.start(path, options.metadata(), deadline, limit),
+        )
+        .await?;
+        Ok((
+            RequestSink::new(stream, deadline),
+            ResponseStream::new(receiving),
+        ))
+    }
+
     /// A client-streaming call.
     #[doc(hidden)]
     pub async fn client_streaming<Req: Message, Resp: Message>(
@@ -488,21 +503,8 @@ impl Channel {
         path: &str,
         options: Request<()>,
     ) -> Result<ClientStreamingCall<Req, Resp>, Status> {
-        let deadline = effective_deadline(&options);
-        let (stream, receiving) = before(
-            deadline,
-            self.start(
-                path,
-                options.metadata(),
-                deadline,
-                options.max_receive_message_size(),
-            ),
-        )
-        .await?;
-        Ok(ClientStreamingCall::new(
-            RequestSink::new(stream, deadline),
-            ResponseStream::new(receiving),
-        ))
+        let (requests, responses) = self.start_streaming(path, options).await?;
+        Ok(ClientStreamingCall::new(requests, responses))
     }
 
     /// A bidirectional-streaming call.
@@ -512,20 +514,7 @@ impl Channel {
         path: &str,
         options: Request<()>,
     ) -> Result<BidiStreamingCall<Req, Resp>, Status> {
-        let deadline = effective_deadline(&options);
-        let (stream, receiving) = before(
-            deadline,
-            self.start(
-                path,
-                options.metadata(),
-                deadline,
-                options.max_receive_message_size(),
-            ),
-        )
-        .await?;
-        Ok(BidiStreamingCall::new(
-            RequestSink::new(stream, deadline),
-            ResponseStream::new(receiving),
-        ))
+        let (requests, responses) = self.start_streaming(path, options).await?;
+        Ok(BidiStreamingCall::new(requests, responses))
     }
 }

@@ -71,6 +71,14 @@ pub(crate) mod timeout {
     }
 }
 
+/// True when the `content-type` is gRPC's (with or without a `+proto` suffix).
+pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(CONTENT_TYPE))
+}
+
 /// The status as trailers (or in a trailers-only response's headers).
 pub(crate) fn write_status(status: &Status, headers: &mut HeaderMap) {
     headers.insert("grpc-status", HeaderValue::from(status.code().as_i32()));

@@ -23,7 +23,7 @@ use tokio::sync::watch;
 
 use crate::codec::{DEFAULT_MAX_RECEIVE_SIZE, encode_frame};
 use crate::stream::{RequestStream, ResponseSink};
-use crate::transport::{CONNECTION_WINDOW, CONTENT_TYPE, Incoming, STREAM_WINDOW, timeout};
+use crate::transport::{self, CONNECTION_WINDOW, Incoming, STREAM_WINDOW, timeout};
 use crate::{Message, Metadata, Request, Response, Status};
 
 /// A future as the dispatch boundary boxes it.
@@ -87,6 +87,16 @@ struct MethodHandler<S, F, Fut, Req, Resp, Shape> {
     service: Arc<S>,
     method: F,
     _types: PhantomData<Signature<Req, Resp, Fut, Shape>>,
+}
+
+impl<S, F, Fut, Req, Resp, Shape> MethodHandler<S, F, Fut, Req, Resp, Shape> {
+    fn new(service: &Arc<S>, method: F) -> Self {
+        MethodHandler {
+            service: service.clone(),
+            method,
+            _types: PhantomData,
+        }
+    }
 }
 
 /// Call shapes, as handler markers.
@@ -223,12 +233,10 @@ impl Routes {
         Req: Message,
         Resp: Message,
     {
-        let handler: MethodHandler<S, F, Fut, Req, Resp, UnaryShape> = MethodHandler {
-            service: service.clone(),
-            method,
-            _types: PhantomData,
-        };
-        self.add(path, handler);
+        self.add(
+            path,
+            MethodHandler::<_, _, _, _, _, UnaryShape>::new(service, method),
+        );
     }
 
     /// Registers a server-streaming method.
@@ -245,12 +253,10 @@ impl Routes {
         Req: Message,
         Resp: Message,
     {
-        let handler: MethodHandler<S, F, Fut, Req, Resp, ServerStreamingShape> = MethodHandler {
-            service: service.clone(),
-            method,
-            _types: PhantomData,
-        };
-        self.add(path, handler);
+        self.add(
+            path,
+            MethodHandler::<_, _, _, _, _, ServerStreamingShape>::new(service, method),
+        );
     }
 
     /// Registers a client-streaming method.
@@ -267,12 +273,10 @@ impl Routes {
         Req: Message,
         Resp: Message,
     {
-        let handler: MethodHandler<S, F, Fut, Req, Resp, ClientStreamingShape> = MethodHandler {
-            service: service.clone(),
-            method,
-            _types: PhantomData,
-        };
-        self.add(path, handler);
+        self.add(
+            path,
+            MethodHandler::<_, _, _, _, _, ClientStreamingShape>::new(service, method),
+        );
     }
 
     /// Registers a bidirectional-streaming method.
@@ -289,12 +293,10 @@ impl Routes {
         Req: Message,
         Resp: Message,
     {
-        let handler: MethodHandler<S, F, Fut, Req, Resp, BidiShape> = MethodHandler {
-            service: service.clone(),
-            method,
-            _types: PhantomData,
-        };
-        self.add(path, handler);
+        self.add(
+            path,
+            MethodHandler::<_, _, _, _, _, BidiShape>::new(service, method),
+        );
     }
 
     /// The handler for `path`, or the UNIMPLEMENTED status grpc-go gives.
@@ -484,11 +486,7 @@ impl Inner {
             let _ = respond.send_response(plain_response(StatusCode::METHOD_NOT_ALLOWED), true);
             return;
         }
-        let grpc = parts
-            .headers
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with(CONTENT_TYPE));
+        let grpc = transport::is_grpc(&parts.headers);
         if !grpc {
             // PROTOCOL-HTTP2.md: a content type that is not application/grpc gets HTTP 415.
             let _ = respond.send_response(plain_response(StatusCode::UNSUPPORTED_MEDIA_TYPE), true);
