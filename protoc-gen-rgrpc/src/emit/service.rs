@@ -238,7 +238,7 @@ pub fn service(ctx: &Ctx<'_>, service: &Service) -> TokenStream {
         }
 
         impl<T: #service_trait> #server<T> {
-            /// Wraps `implementation` for [`rgrpc::Server`](::rgrpc::Server).
+            /// Wraps `implementation` for [`rgrpc::Server`].
             pub fn new(implementation: T) -> Self {
                 Self { implementation }
             }
