@@ -564,3 +564,74 @@ async fn the_receive_limit_can_be_set_per_call() {
     let call = Request::new(request(&"x".repeat(50))).with_max_receive_message_size(100);
     assert!(client.echo_message(call).await.is_ok());
 }
+
+/// A streaming handler that hands its sink to a task and returns at once.
+struct Detached {
+    result: Arc<tokio::sync::Mutex<Option<Result<(), Status>>>>,
+    done: Arc<Notify>,
+}
+
+impl Echo for Detached {
+    async fn echo_server_streaming(
+        &self,
+        _request: Request<EchoRequest>,
+        mut responses: ResponseSink<EchoResponse>,
+    ) -> Result<(), Status> {
+        let (result, done) = (self.result.clone(), self.done.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            *result.lock().await = Some(responses.send(&response("too late")).await);
+            done.notify_one();
+        });
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_sink_used_after_its_handler_returned_reports_cancelled() {
+    let result = Arc::new(tokio::sync::Mutex::new(None));
+    let done = Arc::new(Notify::new());
+    let server = Server::builder()
+        .add_service(EchoServer::new(Detached {
+            result: result.clone(),
+            done: done.clone(),
+        }))
+        .build();
+    let client = EchoClient::new(Channel::in_memory(&server).connect_lazy());
+    let mut stream = client.echo_server_streaming(request("x")).await.unwrap();
+    assert_eq!(
+        stream.recv().await.unwrap(),
+        None,
+        "the call ended when the handler returned"
+    );
+    tokio::time::timeout(Duration::from_secs(5), done.notified())
+        .await
+        .unwrap();
+    let sent = result.lock().await.take().unwrap();
+    assert_eq!(sent.unwrap_err().code(), Code::Cancelled);
+}
+
+#[tokio::test]
+async fn a_client_leaving_a_stream_stops_the_handler() {
+    let observed = Arc::new(Observed::default());
+    let (client, _stop, _serving) = over_tcp(server(&observed)).await;
+    // An endless stream, as far as the client reads it.
+    let mut stream = client
+        .echo_server_streaming(request("1000000 1024"))
+        .await
+        .unwrap();
+    for _ in 0..10 {
+        stream.recv().await.unwrap().unwrap();
+    }
+    drop(stream);
+    // The handler's sends fail once the stream is reset, so it stops.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sent = observed.sent.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        observed.sent.load(Ordering::SeqCst),
+        sent,
+        "the handler kept sending after the client left"
+    );
+    assert!(sent < 1_000_000);
+}
