@@ -431,11 +431,11 @@ impl Server {
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let (_stop, stopped) = watch::channel(false);
         let inner = self.inner.clone();
         tokio::spawn(async move {
-            // The sender lives as long as the connection: it is never stopped.
-            let _stop = _stop;
+            // In-memory connections take no part in a graceful shutdown: the
+            // stop signal is never sent, and its sender lives as long as they do.
+            let (_never_sent, stopped) = watch::channel(false);
             inner.serve_connection(io, stopped).await;
         });
     }
