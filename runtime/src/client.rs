@@ -428,6 +428,28 @@ fn send_single<T: Message>(stream: &mut SendStream<Bytes>, message: &T) -> Resul
 }
 
 impl Channel {
+    /// Starts a call whose request is one message: sends it and half-closes.
+    /// When sending fails, the server may have ended the call already, and
+    /// its status says why.
+    async fn send_request<Req: Message>(
+        &self,
+        path: &str,
+        message: &Req,
+        metadata: &Metadata,
+        deadline: Option<Instant>,
+        limit: Option<usize>,
+    ) -> Result<Receiving, Status> {
+        let (mut stream, mut receiving) = self.start(path, metadata, deadline, limit).await?;
+        if let Err(err) = send_single(&mut stream, message) {
+            return Err(receiving
+                .message()
+                .await
+                .err()
+                .unwrap_or_else(|| transport::h2_status(&err)));
+        }
+        Ok(receiving)
+    }
+
     /// A unary call.
     #[doc(hidden)]
     pub async fn unary<Req: Message, Resp: Message>(
@@ -439,15 +461,9 @@ impl Channel {
         let limit = request.max_receive_message_size();
         let (message, metadata, _) = request.into_parts();
         before(deadline, async {
-            let (mut stream, mut receiving) = self.start(path, &metadata, deadline, limit).await?;
-            if let Err(err) = send_single(&mut stream, &message) {
-                // The server may have ended the call already: its status says why.
-                return Err(receiving
-                    .message()
-                    .await
-                    .err()
-                    .unwrap_or_else(|| transport::h2_status(&err)));
-            }
+            let mut receiving = self
+                .send_request(path, &message, &metadata, deadline, limit)
+                .await?;
             receiving.single_message().await
         })
         .await
@@ -463,18 +479,12 @@ impl Channel {
         let deadline = effective_deadline(&request);
         let limit = request.max_receive_message_size();
         let (message, metadata, _) = request.into_parts();
-        before(deadline, async {
-            let (mut stream, mut receiving) = self.start(path, &metadata, deadline, limit).await?;
-            if let Err(err) = send_single(&mut stream, &message) {
-                return Err(receiving
-                    .message()
-                    .await
-                    .err()
-                    .unwrap_or_else(|| transport::h2_status(&err)));
-            }
-            Ok(ResponseStream::new(receiving))
-        })
-        .await
+        let receiving = before(
+            deadline,
+            self.send_request(path, &message, &metadata, deadline, limit),
+        )
+        .await?;
+        Ok(ResponseStream::new(receiving))
     }
 
     /// Starts a call whose requests are streamed: both halves.

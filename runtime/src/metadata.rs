@@ -245,11 +245,11 @@ impl Metadata {
                 match value
                     .as_bytes()
                     .split(|b| *b == b',')
-                    .map(|part| BASE64.decode(part.trim_ascii()))
-                    .collect::<Result<Vec<_>, _>>()
+                    .map(decode_binary)
+                    .collect::<Option<Vec<_>>>()
                 {
-                    Ok(parts) => MetadataValue::Binary(parts.concat().into()),
-                    Err(_) => continue,
+                    Some(parts) => MetadataValue::Binary(parts.concat().into()),
+                    None => continue,
                 }
             } else {
                 match value.to_str() {
@@ -270,7 +270,7 @@ impl Metadata {
                 HeaderName::from_bytes(key.as_bytes()),
                 match value {
                     MetadataValue::Ascii(text) => HeaderValue::from_str(text),
-                    MetadataValue::Binary(bytes) => HeaderValue::from_str(&BASE64.encode(bytes)),
+                    MetadataValue::Binary(bytes) => HeaderValue::from_str(&encode_binary(bytes)),
                 },
             ) else {
                 continue;

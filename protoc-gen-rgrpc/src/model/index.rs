@@ -149,11 +149,6 @@ impl Index {
             .ok_or_else(|| Error::Input(format!("service {full_name} is not in the request")))
     }
 
-    /// The message named `full_name`.
-    pub fn message(&self, full_name: &str) -> Result<&TypeEntry, Error> {
-        self.lookup(full_name)
-    }
-
     /// The enum generated for oneof `oneof` of `message`.
     pub fn oneof(&self, message: &str, oneof: &str) -> Result<&RustPath, Error> {
         self.oneofs

@@ -494,7 +494,7 @@ impl FileBuilder<'_> {
         loc: Vec<i32>,
     ) -> Result<Message, Error> {
         let full_name = qualify(parent, desc.name());
-        let entry = self.index.message(&full_name)?;
+        let entry = self.index.lookup(&full_name)?;
         let proto3 = self.file.syntax() == "proto3";
 
         let mut fields = Scope::default();

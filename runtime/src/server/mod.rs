@@ -213,11 +213,7 @@ where
 
 impl Routes {
     fn add<H: Handler + 'static>(&mut self, path: &'static str, handler: H) {
-        if let Some(service) = path
-            .strip_prefix('/')
-            .and_then(|p| p.rsplit_once('/'))
-            .map(|(s, _)| s)
-        {
+        if let Some((service, _)) = split_path(path) {
             self.services.insert(service);
         }
         self.handlers.insert(path, Arc::new(handler));
@@ -304,16 +300,18 @@ impl Routes {
         if let Some(handler) = self.handlers.get(path) {
             return Ok(handler.clone());
         }
-        let (service, method) = path
-            .strip_prefix('/')
-            .and_then(|p| p.rsplit_once('/'))
-            .unwrap_or(("", path));
+        let (service, method) = split_path(path).unwrap_or(("", path));
         Err(if self.services.contains(service) {
             Status::unimplemented(format!("unknown method {method} for service {service}"))
         } else {
             Status::unimplemented(format!("unknown service {service}"))
         })
     }
+}
+
+/// `/pkg.Service/Method` as the service and the method.
+fn split_path(path: &str) -> Option<(&str, &str)> {
+    path.strip_prefix('/')?.rsplit_once('/')
 }
 
 /// Server settings.
