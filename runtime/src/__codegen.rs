@@ -23,8 +23,8 @@ use crate::Enumeration;
 use crate::message::field_name;
 pub use crate::wire::{DecodeError, Decoder, Sizes, UnknownFields, WireType, Writer};
 use crate::wire::{
-    DecodeErrorKind, put_varint, tag, tag_len, unzigzag32, unzigzag64, varint_len, zigzag32,
-    zigzag64,
+    DecodeErrorKind, count_varints, put_varint, tag, tag_len, unzigzag32, unzigzag64, varint_len,
+    zigzag32, zigzag64,
 };
 
 /// The version of this interface; generated code states the one it was written for.
@@ -192,19 +192,19 @@ pub trait Scalar: Kind {
     /// Merges a packed run of a repeated field.
     #[inline]
     fn merge_packed(d: &mut Decoder<'_>, values: &mut Vec<Self::Value>) -> Result<(), DecodeError> {
-        d.delimited(|d| {
-            // For fixed-width values the length gives the count; it was checked
-            // against the input, so this reserves no more than the input justifies.
-            match Self::WIRE {
-                WireType::Fixed32 => values.reserve(d.remaining() / 4),
-                WireType::Fixed64 => values.reserve(d.remaining() / 8),
-                _ => {}
-            }
-            while !d.at_end() {
-                values.push(Self::read(d)?);
-            }
-            Ok(())
-        })
+        // The run is read through a decoder of its own, which lives in registers.
+        let mut run = Decoder::new(d.slice()?);
+        // The count is exact, and bounded by the length, which was checked
+        // against the input: nothing is reserved that the input does not justify.
+        values.reserve(match Self::WIRE {
+            WireType::Fixed32 => run.remaining() / 4,
+            WireType::Fixed64 => run.remaining() / 8,
+            _ => count_varints(run.mark()),
+        });
+        while !run.at_end() {
+            values.push(Self::read(&mut run)?);
+        }
+        Ok(())
     }
 }
 

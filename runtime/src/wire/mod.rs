@@ -13,7 +13,9 @@ mod writer;
 pub use decoder::Decoder;
 pub use error::{DecodeError, DecodeErrorKind};
 pub use unknown::UnknownFields;
-pub use varint::{get_varint, put_varint, unzigzag32, unzigzag64, varint_len, zigzag32, zigzag64};
+pub use varint::{
+    count_varints, get_varint, put_varint, unzigzag32, unzigzag64, varint_len, zigzag32, zigzag64,
+};
 pub use writer::{Sizes, Writer};
 
 /// How deeply messages and groups may nest before decoding fails, as in the

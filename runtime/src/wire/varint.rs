@@ -71,6 +71,19 @@ fn get_varint_short(buf: &[u8]) -> Result<(u64, usize), DecodeErrorKind> {
     }
 }
 
+/// The number of varints that `bytes` ends: the bytes with the top bit clear.
+///
+/// For a packed run of varints this is the exact number of values.
+pub fn count_varints(bytes: &[u8]) -> usize {
+    // Blocks of 64 are summed in a byte each, which the compiler vectorizes.
+    let mut blocks = bytes.chunks_exact(64);
+    let mut count = 0;
+    for block in &mut blocks {
+        count += usize::from(block.iter().map(|&b| u8::from(b < 0x80)).sum::<u8>());
+    }
+    count + blocks.remainder().iter().filter(|&&b| b < 0x80).count()
+}
+
 /// Maps signed to unsigned so that small magnitudes stay small (`sint32`).
 #[inline]
 pub const fn zigzag32(value: i32) -> u32 {
@@ -166,6 +179,22 @@ mod tests {
         let mut high_bits = [0xff; 10];
         high_bits[9] = 0x02;
         assert_eq!(get_varint(&high_bits), Err(DecodeErrorKind::VarintOverflow));
+    }
+
+    #[test]
+    fn count_varints_counts_every_value_of_a_packed_run() {
+        // Runs long enough to cross several 64-byte blocks, cut at every length.
+        let mut run = Vec::new();
+        let mut ends = vec![0];
+        for (value, _) in boundary_values().into_iter().cycle().take(90) {
+            put_varint(&mut run, value);
+            ends.push(run.len());
+        }
+        for (count, &end) in ends.iter().enumerate() {
+            assert_eq!(count_varints(&run[..end]), count, "{end} bytes");
+        }
+        assert_eq!(count_varints(&[0x80; 200]), 0);
+        assert_eq!(count_varints(&[0x7f; 200]), 200);
     }
 
     #[test]
