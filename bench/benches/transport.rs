@@ -2,7 +2,7 @@
 //! with canned responses) serving the same echo.proto over loopback, in one
 //! run, in one process.
 //!
-//! `cargo bench -p rgrpc-bench --bench transport`. Samples of the three
+//! `cargo bench -p rgrpc-bench --bench transport [unary|streaming]`. Samples of the three
 //! alternate; each figure is the median of `RGRPC_BENCH_SAMPLES` samples
 //! (default 3) of `RGRPC_BENCH_SECONDS` seconds (default 1).
 //!
@@ -416,6 +416,13 @@ fn main() {
             .and_then(|s| s.parse().ok())
             .unwrap_or(1.0),
     );
+    // `unary` or `streaming` runs only that part.
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |part: &str| args.is_empty() || args.iter().any(|a| a == part);
+    let (unary, streaming) = (wanted("unary"), wanted("streaming"));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -491,7 +498,7 @@ fn main() {
             "{:<24} {:>12} {:>12} {:>12} {:>8} {:>8}   {:>17} {:>17}",
             "unary", "rgrpc req/s", "tonic req/s", "raw req/s", "vs tonic", "vs raw", "rgrpc p50/p99 µs", "tonic p50/p99 µs"
         );
-        for size in [32, 4096] {
+        for size in [32, 4096].into_iter().filter(|_| unary) {
             for in_flight in [1, 16, 64] {
                 let raw = if size == 32 { &raw_small } else { &raw_large };
                 // Warm-up: connections and buffers.
@@ -528,7 +535,7 @@ fn main() {
             "\n{:<24} {:>12} {:>12} {:>12} {:>8} {:>8}   {:>10} {:>10}",
             "server streaming", "rgrpc msg/s", "tonic msg/s", "raw msg/s", "vs tonic", "vs raw", "rgrpc MB/s", "tonic MB/s"
         );
-        for size in [64, 16 * 1024] {
+        for size in [64, 16 * 1024].into_iter().filter(|_| streaming) {
             for target in [&rgrpc, &tonic, &raw_small] {
                 stream_run(target.clone(), size, Duration::from_millis(100)).await;
             }

@@ -8,15 +8,16 @@ use bytes::Bytes;
 use h2::SendStream;
 use h2::client::{ResponseFuture, SendRequest};
 use http::{HeaderValue, Method, Request as HttpRequest};
+use std::sync::{Mutex, PoisonError};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio::sync::Mutex;
 
 use crate::codec::{DEFAULT_MAX_RECEIVE_SIZE, encode_frame};
 use crate::server::{CALL_DEADLINE, Server};
 use crate::stream::{BidiStreamingCall, ClientStreamingCall, RequestSink, ResponseStream, before};
 use crate::transport::{
-    self, CONNECTION_WINDOW, CONTENT_TYPE, Incoming, STREAM_WINDOW, USER_AGENT, timeout,
+    self, CONNECTION_WINDOW, CONTENT_TYPE, Incoming, MAX_FRAME_SIZE, STREAM_WINDOW, USER_AGENT,
+    timeout,
 };
 use crate::{Code, Message, Metadata, Request, Response, Status};
 
@@ -50,6 +51,7 @@ impl ChannelBuilder {
                 authority: self.authority,
                 max_receive_message_size: self.max_receive_message_size,
                 connection: Mutex::new(None),
+                connecting: tokio::sync::Mutex::new(()),
             }),
         }
     }
@@ -83,8 +85,10 @@ struct Inner {
     authority: String,
     max_receive_message_size: usize,
     /// The current connection and its generation, so that concurrent calls
-    /// that see it fail replace it only once.
+    /// that see it fail replace it only once. Held only to copy or replace it.
     connection: Mutex<Option<(u64, SendRequest<Bytes>)>>,
+    /// Held while connecting, so that one call connects and the others wait for it.
+    connecting: tokio::sync::Mutex<()>,
 }
 
 impl Channel {
@@ -123,30 +127,42 @@ impl Channel {
 
     /// A connection ready for a new stream, connecting or reconnecting as needed.
     async fn ready(&self) -> Result<SendRequest<Bytes>, Status> {
-        let current = self.inner.connection.lock().await.clone();
-        let failed = match current {
+        let failed = match self.current() {
             Some((generation, sender)) => match sender.ready().await {
                 Ok(sender) => return Ok(sender),
                 Err(_) => Some(generation),
             },
             None => None,
         };
-        let mut connection = self.inner.connection.lock().await;
-        let sender = match &*connection {
+        let connecting = self.inner.connecting.lock().await;
+        let sender = match self.current() {
             // Another call reconnected meanwhile.
-            Some((generation, sender)) if Some(*generation) != failed => sender.clone(),
+            Some((generation, sender)) if Some(generation) != failed => sender,
             _ => {
                 let generation = failed.map_or(0, |g| g + 1);
                 let sender = self.connect().await?;
-                *connection = Some((generation, sender.clone()));
+                *self.connection() = Some((generation, sender.clone()));
                 sender
             }
         };
-        drop(connection);
+        drop(connecting);
         sender
             .ready()
             .await
             .map_err(|err| Status::unavailable(format!("connection failed: {err}")))
+    }
+
+    /// The current connection, if any, and its generation.
+    fn current(&self) -> Option<(u64, SendRequest<Bytes>)> {
+        self.connection().clone()
+    }
+
+    fn connection(&self) -> std::sync::MutexGuard<'_, Option<(u64, SendRequest<Bytes>)>> {
+        // The lock is never held across a panic-prone step; a poisoned one still holds a valid value.
+        self.inner
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     async fn connect(&self) -> Result<SendRequest<Bytes>, Status> {
@@ -217,6 +233,7 @@ where
     let (sender, connection) = h2::client::Builder::new()
         .initial_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
+        .max_frame_size(MAX_FRAME_SIZE)
         .handshake(io)
         .await
         .map_err(|err| Status::unavailable(format!("HTTP/2 handshake failed: {err}")))?;

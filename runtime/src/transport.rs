@@ -26,6 +26,11 @@ pub(crate) const USER_AGENT: &str = concat!("rgrpc/", env!("CARGO_PKG_VERSION"))
 pub(crate) const STREAM_WINDOW: u32 = 1024 * 1024;
 pub(crate) const CONNECTION_WINDOW: u32 = 4 * 1024 * 1024;
 
+/// The largest DATA frame payload rgrpc accepts: above HTTP/2's 16 KiB
+/// default, so that a peer can send a message of several kilobytes, with its
+/// prefix, in one frame instead of splitting it.
+pub(crate) const MAX_FRAME_SIZE: u32 = 256 * 1024;
+
 /// `grpc-timeout`: at most eight digits and a unit (PROTOCOL-HTTP2.md).
 pub(crate) mod timeout {
     use std::time::Duration;

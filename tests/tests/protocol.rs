@@ -397,3 +397,71 @@ async fn a_silent_server_hits_the_deadline_not_a_hang() {
     let status = client.echo_message(request).await.unwrap_err();
     assert_eq!(status.code(), Code::DeadlineExceeded);
 }
+
+/// Reads one HTTP/2 SETTINGS frame and returns its parameters.
+async fn read_settings(socket: &mut TcpStream) -> Vec<(u16, u32)> {
+    use tokio::io::AsyncReadExt;
+    let mut header = [0; 9];
+    socket.read_exact(&mut header).await.unwrap();
+    assert_eq!(header[3], 0x4, "the first frame is SETTINGS");
+    let len = usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
+    let mut payload = vec![0; len];
+    socket.read_exact(&mut payload).await.unwrap();
+    payload
+        .chunks_exact(6)
+        .map(|p| {
+            (
+                u16::from_be_bytes([p[0], p[1]]),
+                u32::from_be_bytes([p[2], p[3], p[4], p[5]]),
+            )
+        })
+        .collect()
+}
+
+/// SETTINGS_INITIAL_WINDOW_SIZE and SETTINGS_MAX_FRAME_SIZE as rgrpc tunes them.
+const TUNED: [(u16, u32); 2] = [(0x4, 1024 * 1024), (0x5, 256 * 1024)];
+
+#[tokio::test]
+async fn both_ends_advertise_large_windows_and_frames() {
+    use tokio::io::AsyncWriteExt;
+    const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+    // The server's settings, as a client sees them.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = Server::builder()
+        .add_service(EchoServer::new(Upper))
+        .build();
+    tokio::spawn(server.serve_with_shutdown(listener, std::future::pending()));
+    let mut socket = TcpStream::connect(address).await.unwrap();
+    socket.write_all(PREFACE).await.unwrap();
+    socket
+        .write_all(&[0, 0, 0, 0x4, 0, 0, 0, 0, 0])
+        .await
+        .unwrap();
+    let settings = read_settings(&mut socket).await;
+    for tuned in TUNED {
+        assert!(settings.contains(&tuned), "{settings:?} lacks {tuned:?}");
+    }
+
+    // The client's settings, as a server sees them.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let client = EchoClient::new(
+        Channel::builder(&address.to_string())
+            .unwrap()
+            .connect_lazy(),
+    );
+    let call = tokio::spawn(async move { client.echo_message(EchoRequest::default()).await });
+    let (mut socket, _) = listener.accept().await.unwrap();
+    let mut preface = [0; PREFACE.len()];
+    tokio::io::AsyncReadExt::read_exact(&mut socket, &mut preface)
+        .await
+        .unwrap();
+    assert_eq!(preface, PREFACE);
+    let settings = read_settings(&mut socket).await;
+    for tuned in TUNED {
+        assert!(settings.contains(&tuned), "{settings:?} lacks {tuned:?}");
+    }
+    call.abort();
+}

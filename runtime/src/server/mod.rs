@@ -23,7 +23,7 @@ use tokio::sync::watch;
 
 use crate::codec::{DEFAULT_MAX_RECEIVE_SIZE, encode_frame};
 use crate::stream::{RequestStream, ResponseSink};
-use crate::transport::{self, CONNECTION_WINDOW, Incoming, STREAM_WINDOW, timeout};
+use crate::transport::{self, CONNECTION_WINDOW, Incoming, MAX_FRAME_SIZE, STREAM_WINDOW, timeout};
 use crate::{Message, Metadata, Request, Response, Status};
 
 /// A future as the dispatch boundary boxes it.
@@ -447,6 +447,7 @@ impl Inner {
         let handshake = h2::server::Builder::new()
             .initial_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
+            .max_frame_size(MAX_FRAME_SIZE)
             .handshake::<_, Bytes>(io)
             .await;
         let Ok(mut connection) = handshake else {
