@@ -132,7 +132,10 @@ impl Shared {
             return None;
         }
         state.send_headers = false;
-        let data = std::mem::take(&mut state.outgoing);
+        // The next batch gets a buffer of its own, as large as this one was,
+        // so that a handler streaming steadily fills it without reallocating.
+        let capacity = state.outgoing.len().min(2 * HIGH_WATER);
+        let data = std::mem::replace(&mut state.outgoing, Vec::with_capacity(capacity));
         if let Some(sink) = state.sink.take() {
             sink.wake();
         }
