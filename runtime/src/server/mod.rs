@@ -453,10 +453,16 @@ impl Inner {
         let Ok(mut connection) = handshake else {
             return;
         };
-        let mut stopping = *stop.borrow();
-        if stopping {
-            connection.graceful_shutdown();
-        }
+        // One wait for the stop signal, made once: a new one per accepted
+        // call would register and unregister with the signal each time.
+        let mut stopped = std::pin::pin!(async move {
+            while !*stop.borrow_and_update() {
+                if stop.changed().await.is_err() {
+                    break;
+                }
+            }
+        });
+        let mut stopping = false;
         loop {
             tokio::select! {
                 accepted = connection.accept() => match accepted {
@@ -465,11 +471,9 @@ impl Inner {
                     }
                     Some(Err(_)) | None => return,
                 },
-                changed = stop.changed(), if !stopping => {
-                    if changed.is_err() || *stop.borrow() {
-                        stopping = true;
-                        connection.graceful_shutdown();
-                    }
+                () = &mut stopped, if !stopping => {
+                    stopping = true;
+                    connection.graceful_shutdown();
                 }
             }
         }
