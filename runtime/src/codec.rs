@@ -21,13 +21,10 @@ pub(crate) fn encode_frame<M: Message>(message: &M) -> Bytes {
 
 /// Appends `message`, framed, to `buf`.
 pub(crate) fn encode_frame_into<M: Message>(message: &M, buf: &mut Vec<u8>) {
-    let len = message.encoded_len();
-    buf.reserve(HEADER_LEN + len);
-    buf.push(0);
-    buf.extend_from_slice(&(len as u32).to_be_bytes());
-    let start = buf.len();
-    message.encode(buf);
-    debug_assert_eq!(buf.len() - start, len);
+    crate::message::encode_after(message, buf, HEADER_LEN, |len, buf| {
+        buf.push(0);
+        buf.extend_from_slice(&(len as u32).to_be_bytes());
+    });
 }
 
 /// Splits a stream of DATA chunks into messages.

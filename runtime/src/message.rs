@@ -53,10 +53,7 @@ pub trait Message: Default + Clone + PartialEq + fmt::Debug + Send + Sync + 'sta
 
     /// Appends the message's encoding to `buf`.
     fn encode(&self, buf: &mut Vec<u8>) {
-        let mut sizes = Sizes::new();
-        let len = self.compute_size(&mut sizes);
-        buf.reserve(len);
-        self.write_fields(&mut Writer::new(buf, &sizes));
+        encode_after(self, buf, 0, |_, _| {});
     }
 
     /// The message's encoding.
@@ -95,6 +92,23 @@ pub trait Message: Default + Clone + PartialEq + fmt::Debug + Send + Sync + 'sta
     fn merge(&mut self, buf: &[u8]) -> Result<(), DecodeError> {
         merge_all(self, &mut Decoder::new(buf))
     }
+}
+
+/// Appends `header_len` bytes written by `header`, which is given the
+/// message's encoded length, and then the message's encoding: one size pass
+/// serves both.
+#[inline]
+pub(crate) fn encode_after<M: Message>(
+    message: &M,
+    buf: &mut Vec<u8>,
+    header_len: usize,
+    header: impl FnOnce(usize, &mut Vec<u8>),
+) {
+    let mut sizes = Sizes::new();
+    let len = message.compute_size(&mut sizes);
+    buf.reserve(header_len + len);
+    header(len, buf);
+    message.write_fields(&mut Writer::new(buf, &sizes));
 }
 
 fn merge_all<M: Message>(message: &mut M, d: &mut Decoder<'_>) -> Result<(), DecodeError> {
