@@ -8,7 +8,7 @@ use bytes::Bytes;
 use h2::SendStream;
 use h2::client::{ResponseFuture, SendRequest};
 use http::{HeaderValue, Method, Request as HttpRequest};
-use std::sync::{Mutex, PoisonError};
+use std::sync::Mutex;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
@@ -141,7 +141,7 @@ impl Channel {
             _ => {
                 let generation = failed.map_or(0, |g| g + 1);
                 let sender = self.connect().await?;
-                *self.connection() = Some((generation, sender.clone()));
+                *crate::lock(&self.inner.connection) = Some((generation, sender.clone()));
                 sender
             }
         };
@@ -154,15 +154,7 @@ impl Channel {
 
     /// The current connection, if any, and its generation.
     fn current(&self) -> Option<(u64, SendRequest<Bytes>)> {
-        self.connection().clone()
-    }
-
-    fn connection(&self) -> std::sync::MutexGuard<'_, Option<(u64, SendRequest<Bytes>)>> {
-        // The lock is never held across a panic-prone step; a poisoned one still holds a valid value.
-        self.inner
-            .connection
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        crate::lock(&self.inner.connection).clone()
     }
 
     async fn connect(&self) -> Result<SendRequest<Bytes>, Status> {

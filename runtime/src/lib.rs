@@ -36,3 +36,11 @@ pub use request::{Request, Response};
 pub use server::{Server, ServerBuilder, Service};
 pub use status::{Code, Status};
 pub use wire::{DecodeError, UnknownFields};
+
+/// Locks `mutex`. No lock in the runtime is held across a step that can
+/// panic halfway, so a poisoned lock still guards a consistent value.
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

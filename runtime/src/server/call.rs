@@ -67,9 +67,7 @@ pub(crate) struct Shared(Arc<Mutex<State>>);
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::lock(&self.0)
     }
 
     /// Queues `message`, framed, once the buffer is below the high water
