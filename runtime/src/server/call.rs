@@ -51,6 +51,9 @@ struct State {
     trailers: Metadata,
     /// Framed messages the driver has not taken yet.
     outgoing: Vec<u8>,
+    /// How many bytes the driver took last time: a handler streaming
+    /// steadily fills the next buffer as far, so it starts that large.
+    last_batch: usize,
     /// The headers are to go now (`send_header`), messages or not.
     send_headers: bool,
     /// The driver, waiting for something to send.
@@ -84,6 +87,10 @@ impl Shared {
         if state.outgoing.len() >= HIGH_WATER {
             state.sink = Some(cx.waker().clone());
             return Poll::Pending;
+        }
+        if state.outgoing.capacity() == 0 {
+            let batch = state.last_batch.min(2 * HIGH_WATER);
+            state.outgoing.reserve(batch);
         }
         encode_frame_into(message, &mut state.outgoing);
         if let Some(driver) = state.driver.take() {
@@ -130,10 +137,10 @@ impl Shared {
             return None;
         }
         state.send_headers = false;
-        // The next batch gets a buffer of its own, as large as this one was,
-        // so that a handler streaming steadily fills it without reallocating.
-        let capacity = state.outgoing.len().min(2 * HIGH_WATER);
-        let data = std::mem::replace(&mut state.outgoing, Vec::with_capacity(capacity));
+        let data = std::mem::take(&mut state.outgoing);
+        if !data.is_empty() {
+            state.last_batch = data.len();
+        }
         if let Some(sink) = state.sink.take() {
             sink.wake();
         }
