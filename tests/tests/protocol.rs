@@ -9,6 +9,7 @@ use h2::RecvStream;
 use http::{HeaderMap, Request, Response, StatusCode};
 use rgrpc::{Channel, Code, Message, Server};
 use rgrpc_tests::pb::echo::{Echo, EchoClient, EchoRequest, EchoResponse, EchoServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 struct Upper;
@@ -400,7 +401,6 @@ async fn a_silent_server_hits_the_deadline_not_a_hang() {
 
 /// Reads one HTTP/2 SETTINGS frame and returns its parameters.
 async fn read_settings(socket: &mut TcpStream) -> Vec<(u16, u32)> {
-    use tokio::io::AsyncReadExt;
     let mut header = [0; 9];
     socket.read_exact(&mut header).await.unwrap();
     assert_eq!(header[3], 0x4, "the first frame is SETTINGS");
@@ -423,7 +423,6 @@ const TUNED: [(u16, u32); 2] = [(0x4, 1024 * 1024), (0x5, 256 * 1024)];
 
 #[tokio::test]
 async fn both_ends_advertise_large_windows_and_frames() {
-    use tokio::io::AsyncWriteExt;
     const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
     // The server's settings, as a client sees them.
@@ -455,9 +454,7 @@ async fn both_ends_advertise_large_windows_and_frames() {
     let call = tokio::spawn(async move { client.echo_message(EchoRequest::default()).await });
     let (mut socket, _) = listener.accept().await.unwrap();
     let mut preface = [0; PREFACE.len()];
-    tokio::io::AsyncReadExt::read_exact(&mut socket, &mut preface)
-        .await
-        .unwrap();
+    socket.read_exact(&mut preface).await.unwrap();
     assert_eq!(preface, PREFACE);
     let settings = read_settings(&mut socket).await;
     for tuned in TUNED {
