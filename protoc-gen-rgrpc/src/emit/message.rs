@@ -315,6 +315,7 @@ fn codec(ctx: &Ctx<'_>, message: &Message) -> TokenStream {
                 self.#unknown.as_bytes().len() #(+ #size_terms)*
             }
 
+            #[inline]
             fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
                 #write_imports
                 #(#write_statements)*

@@ -155,11 +155,9 @@ impl<'a> Decoder<'a> {
     /// Reads a length-delimited value as UTF-8 text.
     #[inline]
     pub fn string(&mut self) -> Result<String, DecodeError> {
-        let slice = self.slice()?;
-        match std::str::from_utf8(slice) {
-            Ok(text) => Ok(text.to_owned()),
-            Err(_) => Err(DecodeErrorKind::InvalidUtf8.into()),
-        }
+        // Checked after the copy: the copy is aligned, which the check's
+        // word-at-a-time fast path needs, and the input often is not.
+        String::from_utf8(self.slice()?.to_vec()).map_err(|_| DecodeErrorKind::InvalidUtf8.into())
     }
 
     /// Enters one more level of nesting, failing past [`RECURSION_LIMIT`].

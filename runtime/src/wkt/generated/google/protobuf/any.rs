@@ -143,6 +143,7 @@ impl ::rgrpc::Message for Any {
             + ::rgrpc::__codegen::Bytes::implicit_len(2, &self.value, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Scalar as _;
         ::rgrpc::__codegen::String::write_implicit(w, 1, &self.type_url);

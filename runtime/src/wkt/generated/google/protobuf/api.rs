@@ -81,6 +81,7 @@ impl ::rgrpc::Message for Api {
             + ::rgrpc::__codegen::Enum::<Syntax>::implicit_len(7, &self.syntax, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::{Kind as _, Scalar as _};
         ::rgrpc::__codegen::String::write_implicit(w, 1, &self.name);
@@ -188,6 +189,7 @@ impl ::rgrpc::Message for Method {
             + ::rgrpc::__codegen::Enum::<Syntax>::implicit_len(7, &self.syntax, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::{Kind as _, Scalar as _};
         ::rgrpc::__codegen::String::write_implicit(w, 1, &self.name);
@@ -364,6 +366,7 @@ impl ::rgrpc::Message for Mixin {
             + ::rgrpc::__codegen::String::implicit_len(2, &self.root, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Scalar as _;
         ::rgrpc::__codegen::String::write_implicit(w, 1, &self.name);

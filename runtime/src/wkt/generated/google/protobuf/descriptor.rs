@@ -24,6 +24,7 @@ impl ::rgrpc::Message for FileDescriptorSet {
             >::repeated_len(1, &self.file, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Kind as _;
         ::rgrpc::__codegen::Message::<
@@ -162,6 +163,7 @@ impl ::rgrpc::Message for FileDescriptorProto {
             + ::rgrpc::__codegen::String::optional_len(12, &self.syntax, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Kind as _;
         ::rgrpc::__codegen::String::write_optional(w, 1, &self.name);
@@ -371,6 +373,7 @@ impl ::rgrpc::Message for DescriptorProto {
             + ::rgrpc::__codegen::String::repeated_len(10, &self.reserved_name, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Kind as _;
         ::rgrpc::__codegen::String::write_optional(w, 1, &self.name);
@@ -539,6 +542,7 @@ pub mod descriptor_proto {
                 >::optional_len(3, &self.options, sizes)
         }
 
+        #[inline]
         fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
             use ::rgrpc::__codegen::Kind as _;
             ::rgrpc::__codegen::Int32::write_optional(w, 1, &self.start);
@@ -618,6 +622,7 @@ pub mod descriptor_proto {
                 + ::rgrpc::__codegen::Int32::optional_len(2, &self.end, sizes)
         }
 
+        #[inline]
         fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
             use ::rgrpc::__codegen::Kind as _;
             ::rgrpc::__codegen::Int32::write_optional(w, 1, &self.start);
@@ -668,6 +673,7 @@ impl ::rgrpc::Message for ExtensionRangeOptions {
             >::repeated_len(999, &self.uninterpreted_option, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Kind as _;
         ::rgrpc::__codegen::Message::<
@@ -859,6 +865,7 @@ impl ::rgrpc::Message for FieldDescriptorProto {
             + ::rgrpc::__codegen::Bool::optional_len(17, &self.proto3_optional, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Kind as _;
         ::rgrpc::__codegen::String::write_optional(w, 1, &self.name);
@@ -1170,6 +1177,7 @@ impl ::rgrpc::Message for OneofDescriptorProto {
             >::optional_len(2, &self.options, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Kind as _;
         ::rgrpc::__codegen::String::write_optional(w, 1, &self.name);
@@ -1262,6 +1270,7 @@ impl ::rgrpc::Message for EnumDescriptorProto {
             + ::rgrpc::__codegen::String::repeated_len(5, &self.reserved_name, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Kind as _;
         ::rgrpc::__codegen::String::write_optional(w, 1, &self.name);
@@ -1369,6 +1378,7 @@ pub mod enum_descriptor_proto {
                 + ::rgrpc::__codegen::Int32::optional_len(2, &self.end, sizes)
         }
 
+        #[inline]
         fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
             use ::rgrpc::__codegen::Kind as _;
             ::rgrpc::__codegen::Int32::write_optional(w, 1, &self.start);
@@ -1441,6 +1451,7 @@ impl ::rgrpc::Message for EnumValueDescriptorProto {
             >::optional_len(3, &self.options, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Kind as _;
         ::rgrpc::__codegen::String::write_optional(w, 1, &self.name);
@@ -1524,6 +1535,7 @@ impl ::rgrpc::Message for ServiceDescriptorProto {
             >::optional_len(3, &self.options, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Kind as _;
         ::rgrpc::__codegen::String::write_optional(w, 1, &self.name);
@@ -1647,6 +1659,7 @@ impl ::rgrpc::Message for MethodDescriptorProto {
             + ::rgrpc::__codegen::Bool::optional_len(6, &self.server_streaming, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Kind as _;
         ::rgrpc::__codegen::String::write_optional(w, 1, &self.name);
@@ -2009,6 +2022,7 @@ impl ::rgrpc::Message for FileOptions {
             >::repeated_len(999, &self.uninterpreted_option, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Kind as _;
         ::rgrpc::__codegen::String::write_optional(w, 1, &self.java_package);
@@ -2383,6 +2397,7 @@ impl ::rgrpc::Message for MessageOptions {
             >::repeated_len(999, &self.uninterpreted_option, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Kind as _;
         ::rgrpc::__codegen::Bool::write_optional(w, 1, &self.message_set_wire_format);
@@ -2595,6 +2610,7 @@ impl ::rgrpc::Message for FieldOptions {
             >::repeated_len(999, &self.uninterpreted_option, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Kind as _;
         ::rgrpc::__codegen::Enum::<
@@ -2806,6 +2822,7 @@ impl ::rgrpc::Message for OneofOptions {
             >::repeated_len(999, &self.uninterpreted_option, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Kind as _;
         ::rgrpc::__codegen::Message::<
@@ -2892,6 +2909,7 @@ impl ::rgrpc::Message for EnumOptions {
             >::repeated_len(999, &self.uninterpreted_option, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Kind as _;
         ::rgrpc::__codegen::Bool::write_optional(w, 2, &self.allow_alias);
@@ -2976,6 +2994,7 @@ impl ::rgrpc::Message for EnumValueOptions {
             >::repeated_len(999, &self.uninterpreted_option, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Kind as _;
         ::rgrpc::__codegen::Bool::write_optional(w, 1, &self.deprecated);
@@ -3054,6 +3073,7 @@ impl ::rgrpc::Message for ServiceOptions {
             >::repeated_len(999, &self.uninterpreted_option, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Kind as _;
         ::rgrpc::__codegen::Bool::write_optional(w, 33, &self.deprecated);
@@ -3146,6 +3166,7 @@ impl ::rgrpc::Message for MethodOptions {
             >::repeated_len(999, &self.uninterpreted_option, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Kind as _;
         ::rgrpc::__codegen::Bool::write_optional(w, 33, &self.deprecated);
@@ -3355,6 +3376,7 @@ impl ::rgrpc::Message for UninterpretedOption {
             + ::rgrpc::__codegen::String::optional_len(8, &self.aggregate_value, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Kind as _;
         ::rgrpc::__codegen::Message::<
@@ -3485,6 +3507,7 @@ pub mod uninterpreted_option {
                 + ::rgrpc::__codegen::Bool::optional_len(2, &self.is_extension, sizes)
         }
 
+        #[inline]
         fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
             use ::rgrpc::__codegen::Kind as _;
             ::rgrpc::__codegen::String::write_optional(w, 1, &self.name_part);
@@ -3604,6 +3627,7 @@ impl ::rgrpc::Message for SourceCodeInfo {
             >::repeated_len(1, &self.location, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Kind as _;
         ::rgrpc::__codegen::Message::<
@@ -3771,6 +3795,7 @@ pub mod source_code_info {
                 )
         }
 
+        #[inline]
         fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
             use ::rgrpc::__codegen::{Kind as _, Scalar as _};
             ::rgrpc::__codegen::Int32::write_packed(w, 1, &self.path);
@@ -3854,6 +3879,7 @@ impl ::rgrpc::Message for GeneratedCodeInfo {
             >::repeated_len(1, &self.annotation, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Kind as _;
         ::rgrpc::__codegen::Message::<
@@ -3942,6 +3968,7 @@ pub mod generated_code_info {
                 + ::rgrpc::__codegen::Int32::optional_len(4, &self.end, sizes)
         }
 
+        #[inline]
         fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
             use ::rgrpc::__codegen::{Kind as _, Scalar as _};
             ::rgrpc::__codegen::Int32::write_packed(w, 1, &self.path);

@@ -25,6 +25,7 @@ impl ::rgrpc::Message for Empty {
         self.unknown_fields.as_bytes().len()
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         w.unknown(&self.unknown_fields);
     }

@@ -243,6 +243,7 @@ impl ::rgrpc::Message for FieldMask {
             + ::rgrpc::__codegen::String::repeated_len(1, &self.paths, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Kind as _;
         ::rgrpc::__codegen::String::write_repeated(w, 1, &self.paths);

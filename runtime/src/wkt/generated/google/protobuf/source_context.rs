@@ -23,6 +23,7 @@ impl ::rgrpc::Message for SourceContext {
             + ::rgrpc::__codegen::String::implicit_len(1, &self.file_name, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Scalar as _;
         ::rgrpc::__codegen::String::write_implicit(w, 1, &self.file_name);

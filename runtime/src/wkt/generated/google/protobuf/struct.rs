@@ -30,6 +30,7 @@ impl ::rgrpc::Message for Struct {
             >(1, &self.fields, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         ::rgrpc::__codegen::write_map::<
             ::rgrpc::__codegen::String,
@@ -113,6 +114,7 @@ impl ::rgrpc::Message for Value {
             }
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Kind as _;
         match &self.kind {
@@ -283,6 +285,7 @@ impl ::rgrpc::Message for ListValue {
             + ::rgrpc::__codegen::Message::<Value>::repeated_len(1, &self.values, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Kind as _;
         ::rgrpc::__codegen::Message::<Value>::write_repeated(w, 1, &self.values);

@@ -131,6 +131,7 @@ impl ::rgrpc::Message for Timestamp {
             + ::rgrpc::__codegen::Int32::implicit_len(2, &self.nanos, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Scalar as _;
         ::rgrpc::__codegen::Int64::write_implicit(w, 1, &self.seconds);

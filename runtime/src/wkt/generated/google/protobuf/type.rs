@@ -47,6 +47,7 @@ impl ::rgrpc::Message for Type {
             + ::rgrpc::__codegen::Enum::<Syntax>::implicit_len(6, &self.syntax, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::{Kind as _, Scalar as _};
         ::rgrpc::__codegen::String::write_implicit(w, 1, &self.name);
@@ -164,6 +165,7 @@ impl ::rgrpc::Message for Field {
             + ::rgrpc::__codegen::String::implicit_len(11, &self.default_value, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::{Kind as _, Scalar as _};
         ::rgrpc::__codegen::Enum::<field::Kind>::write_implicit(w, 1, &self.kind);
@@ -455,6 +457,7 @@ impl ::rgrpc::Message for Enum {
             + ::rgrpc::__codegen::Enum::<Syntax>::implicit_len(5, &self.syntax, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::{Kind as _, Scalar as _};
         ::rgrpc::__codegen::String::write_implicit(w, 1, &self.name);
@@ -538,6 +541,7 @@ impl ::rgrpc::Message for EnumValue {
             >::repeated_len(3, &self.options, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::{Kind as _, Scalar as _};
         ::rgrpc::__codegen::String::write_implicit(w, 1, &self.name);
@@ -601,6 +605,7 @@ impl ::rgrpc::Message for Option {
             + ::rgrpc::__codegen::Message::<Any>::optional_len(2, &self.value, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::{Kind as _, Scalar as _};
         ::rgrpc::__codegen::String::write_implicit(w, 1, &self.name);

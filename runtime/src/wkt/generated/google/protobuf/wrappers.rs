@@ -23,6 +23,7 @@ impl ::rgrpc::Message for DoubleValue {
             + ::rgrpc::__codegen::Double::implicit_len(1, &self.value, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Scalar as _;
         ::rgrpc::__codegen::Double::write_implicit(w, 1, &self.value);
@@ -70,6 +71,7 @@ impl ::rgrpc::Message for FloatValue {
             + ::rgrpc::__codegen::Float::implicit_len(1, &self.value, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Scalar as _;
         ::rgrpc::__codegen::Float::write_implicit(w, 1, &self.value);
@@ -117,6 +119,7 @@ impl ::rgrpc::Message for Int64Value {
             + ::rgrpc::__codegen::Int64::implicit_len(1, &self.value, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Scalar as _;
         ::rgrpc::__codegen::Int64::write_implicit(w, 1, &self.value);
@@ -164,6 +167,7 @@ impl ::rgrpc::Message for UInt64Value {
             + ::rgrpc::__codegen::UInt64::implicit_len(1, &self.value, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Scalar as _;
         ::rgrpc::__codegen::UInt64::write_implicit(w, 1, &self.value);
@@ -211,6 +215,7 @@ impl ::rgrpc::Message for Int32Value {
             + ::rgrpc::__codegen::Int32::implicit_len(1, &self.value, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Scalar as _;
         ::rgrpc::__codegen::Int32::write_implicit(w, 1, &self.value);
@@ -258,6 +263,7 @@ impl ::rgrpc::Message for UInt32Value {
             + ::rgrpc::__codegen::UInt32::implicit_len(1, &self.value, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Scalar as _;
         ::rgrpc::__codegen::UInt32::write_implicit(w, 1, &self.value);
@@ -305,6 +311,7 @@ impl ::rgrpc::Message for BoolValue {
             + ::rgrpc::__codegen::Bool::implicit_len(1, &self.value, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Scalar as _;
         ::rgrpc::__codegen::Bool::write_implicit(w, 1, &self.value);
@@ -352,6 +359,7 @@ impl ::rgrpc::Message for StringValue {
             + ::rgrpc::__codegen::String::implicit_len(1, &self.value, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Scalar as _;
         ::rgrpc::__codegen::String::write_implicit(w, 1, &self.value);
@@ -399,6 +407,7 @@ impl ::rgrpc::Message for BytesValue {
             + ::rgrpc::__codegen::Bytes::implicit_len(1, &self.value, sizes)
     }
 
+    #[inline]
     fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
         use ::rgrpc::__codegen::Scalar as _;
         ::rgrpc::__codegen::Bytes::write_implicit(w, 1, &self.value);
