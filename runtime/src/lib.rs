@@ -4,6 +4,7 @@
 //! - [`Enumeration`]: generated enum types, open to values they do not declare.
 //! - [`wire`]: the protobuf wire format underneath.
 //! - [`wkt`]: the protobuf well-known types (`google.protobuf.*`).
+//! - [`rpc`]: `google.rpc.Status`, the rich error details a [`Status`] carries.
 //! - [`Server`] and [`Channel`]: gRPC over HTTP/2, with [`Status`],
 //!   [`Metadata`], deadlines, and the typed [`stream`] handles of the four
 //!   call shapes.
@@ -16,6 +17,7 @@ mod enumeration;
 mod message;
 mod metadata;
 mod request;
+pub mod rpc;
 pub mod server;
 mod status;
 pub mod stream;

@@ -4,7 +4,8 @@ use std::fmt;
 
 use bytes::Bytes;
 
-use crate::Metadata;
+use crate::wkt::Any;
+use crate::{DecodeError, Message, Metadata, rpc};
 
 /// A gRPC status code (grpc's doc/statuscodes.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -205,13 +206,38 @@ impl Status {
         &self.0.message
     }
 
+    /// This status with structured details: sent in `grpc-status-details-bin`
+    /// as a `google.rpc.Status` holding this status's code and message and
+    /// `details`. Pack each detail with [`Any::pack`].
+    pub fn with_details(self, details: impl IntoIterator<Item = Any>) -> Status {
+        let rich = rpc::Status {
+            code: self.0.code.as_i32(),
+            message: self.0.message.clone(),
+            details: details.into_iter().collect(),
+            ..rpc::Status::default()
+        };
+        self.with_details_bin(rich.encode_to_vec())
+    }
+
+    /// The structured details: those of the `google.rpc.Status` in
+    /// `grpc-status-details-bin`, none when there is none. Get each one out
+    /// with [`Any::unpack`].
+    ///
+    /// # Errors
+    /// A [`DecodeError`] when `grpc-status-details-bin` is not an encoded
+    /// `google.rpc.Status`.
+    pub fn details(&self) -> Result<Vec<Any>, DecodeError> {
+        Ok(rpc::Status::decode_bytes(&self.0.details)?.details)
+    }
+
     /// The encoded `google.rpc.Status` sent as `grpc-status-details-bin`, or empty.
-    pub fn details(&self) -> &Bytes {
+    pub fn details_bin(&self) -> &Bytes {
         &self.0.details
     }
 
-    /// This status with `details` (an encoded `google.rpc.Status`).
-    pub fn with_details(mut self, details: impl Into<Bytes>) -> Status {
+    /// This status with `details` (an encoded `google.rpc.Status`) as its
+    /// `grpc-status-details-bin`.
+    pub fn with_details_bin(mut self, details: impl Into<Bytes>) -> Status {
         self.0.details = details.into();
         self
     }
@@ -307,6 +333,35 @@ mod tests {
         assert_eq!(Code::from_i32(17), Code::Unknown);
         assert_eq!(Code::from_i32(-1), Code::Unknown);
         assert_eq!(Code::DeadlineExceeded.to_string(), "DEADLINE_EXCEEDED");
+    }
+
+    #[test]
+    fn details_travel_in_a_google_rpc_status_with_the_code_and_message() {
+        use crate::wkt::{Any, Duration, StringValue};
+        let retry = Duration {
+            seconds: 2,
+            ..Default::default()
+        };
+        let reason = StringValue {
+            value: "quota".into(),
+            ..Default::default()
+        };
+        let status = Status::resource_exhausted("slow down")
+            .with_details([Any::pack(&retry), Any::pack(&reason)]);
+        let rich = crate::rpc::Status::decode_bytes(status.details_bin()).unwrap();
+        assert_eq!(rich.code, Code::ResourceExhausted.as_i32());
+        assert_eq!(rich.message, "slow down");
+        let details = status.details().unwrap();
+        assert_eq!(details.len(), 2);
+        assert_eq!(details[0].unpack::<Duration>(), Ok(Some(retry)));
+        assert_eq!(details[1].unpack::<StringValue>(), Ok(Some(reason)));
+    }
+
+    #[test]
+    fn a_status_without_details_has_none_and_bad_details_are_an_error() {
+        assert!(Status::internal("x").details().unwrap().is_empty());
+        let bad = Status::internal("x").with_details_bin(vec![0x1a, 0x05, 0x01]);
+        assert!(bad.details().is_err());
     }
 
     #[test]

@@ -93,8 +93,8 @@ pub(crate) fn write_status(status: &Status, headers: &mut HeaderMap) {
     {
         headers.insert("grpc-message", value);
     }
-    if !status.details().is_empty()
-        && let Ok(value) = HeaderValue::from_str(&encode_binary(status.details()))
+    if !status.details_bin().is_empty()
+        && let Ok(value) = HeaderValue::from_str(&encode_binary(status.details_bin()))
     {
         headers.insert("grpc-status-details-bin", value);
     }
@@ -119,7 +119,7 @@ pub(crate) fn read_status(headers: &HeaderMap) -> Option<Status> {
         .get("grpc-status-details-bin")
         .and_then(|d| decode_binary(d.as_bytes()))
     {
-        status = status.with_details(details);
+        status = status.with_details_bin(details);
     }
     *status.metadata_mut() = Metadata::from_headers(headers);
     Some(status)

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rgrpc::stream::{RequestStream, ResponseSink};
+use rgrpc::wkt::Any;
 use rgrpc::{Channel, Code, Metadata, Request, Response, Server, Status};
 use rgrpc_tests::pb::echo::{
     Echo, EchoClient, EchoRequest, EchoResponse, EchoServer, UnsafeEcho, echo_service,
@@ -82,7 +83,7 @@ impl UnsafeEcho for EchoService {
                 Code::from_i32(rest[..2].trim().parse().unwrap()),
                 &rest[2..],
             );
-            status = status.with_details(vec![1u8, 2, 3]);
+            status = status.with_details([Any::pack(&response("detail"))]);
             status
                 .metadata_mut()
                 .insert("reason", "asked")
@@ -328,7 +329,10 @@ async fn error_statuses_keep_code_message_details_and_trailers() {
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
     assert_eq!(err.message(), "no such thing: ☺ 100%\n");
-    assert_eq!(&err.details()[..], [1, 2, 3]);
+    let details = err.details().expect("details decode");
+    assert_eq!(details.len(), 1);
+    assert_eq!(details[0].unpack(), Ok(Some(response("detail"))));
+    assert_eq!(details[0].unpack::<EchoRequest>(), Ok(None));
     assert_eq!(err.metadata().get("reason"), Some("asked"));
 }
 
