@@ -82,6 +82,15 @@ impl Code {
         self as i32
     }
 
+    /// The code's number as the text `grpc-status` carries.
+    pub(crate) fn number(self) -> &'static str {
+        const NUMBERS: [&str; 17] = [
+            "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15",
+            "16",
+        ];
+        NUMBERS[self as usize]
+    }
+
     /// The code's name in the reference implementations, such as `DEADLINE_EXCEEDED`.
     pub fn name(self) -> &'static str {
         match self {
@@ -329,6 +338,7 @@ mod tests {
         for (i, code) in Code::ALL.iter().enumerate() {
             assert_eq!(Code::from_i32(i as i32), *code);
             assert_eq!(code.as_i32(), i as i32);
+            assert_eq!(code.number(), i.to_string());
         }
         assert_eq!(Code::from_i32(17), Code::Unknown);
         assert_eq!(Code::from_i32(-1), Code::Unknown);

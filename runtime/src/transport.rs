@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use h2::{RecvStream, SendStream};
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::codec::FrameDecoder;
 use crate::metadata::{decode_binary, encode_binary};
@@ -86,17 +86,22 @@ pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
 
 /// The status as trailers (or in a trailers-only response's headers).
 pub(crate) fn write_status(status: &Status, headers: &mut HeaderMap) {
-    headers.insert("grpc-status", HeaderValue::from(status.code().as_i32()));
+    // Names and values from constants: made from text or a number, each
+    // would be an allocation per call.
+    headers.insert(
+        HeaderName::from_static("grpc-status"),
+        HeaderValue::from_static(status.code().number()),
+    );
     // Both values are printable ASCII by construction, so they always convert.
     if !status.message().is_empty()
         && let Ok(value) = HeaderValue::from_str(&encode_message(status.message()))
     {
-        headers.insert("grpc-message", value);
+        headers.insert(HeaderName::from_static("grpc-message"), value);
     }
     if !status.details_bin().is_empty()
         && let Ok(value) = HeaderValue::from_str(&encode_binary(status.details_bin()))
     {
-        headers.insert("grpc-status-details-bin", value);
+        headers.insert(HeaderName::from_static("grpc-status-details-bin"), value);
     }
     status.metadata().write_headers(headers);
 }
