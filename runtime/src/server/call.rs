@@ -20,9 +20,9 @@ use h2::SendStream;
 use h2::server::SendResponse;
 use http::{HeaderMap, HeaderValue};
 
-use crate::codec::encode_frame_into;
+use crate::codec::{encode_frame, encode_frame_into};
 use crate::transport::{self, CONTENT_TYPE};
-use crate::{Code, Message, Metadata, Status};
+use crate::{Code, Message, Metadata, Response, Status};
 
 /// Bytes of encoded messages a sink may queue before it waits for the driver.
 const HIGH_WATER: usize = 32 * 1024;
@@ -35,6 +35,17 @@ pub(crate) struct Finish {
 }
 
 impl Finish {
+    /// The end of a call answered with one message: a unary or
+    /// client-streaming handler's `response`.
+    pub(crate) fn reply<M: Message>(response: Response<M>) -> Self {
+        let (message, headers, trailers) = response.into_parts();
+        Finish {
+            headers,
+            message: Some(encode_frame(&message)),
+            trailers,
+        }
+    }
+
     /// The end of a streaming call: everything was sent through the sink.
     pub(crate) fn streamed() -> Self {
         Finish {

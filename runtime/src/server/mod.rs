@@ -21,7 +21,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::watch;
 
-use crate::codec::{DEFAULT_MAX_RECEIVE_SIZE, encode_frame};
+use crate::codec::DEFAULT_MAX_RECEIVE_SIZE;
 use crate::stream::{RequestStream, ResponseSink};
 use crate::transport::{self, CONNECTION_WINDOW, Incoming, MAX_FRAME_SIZE, STREAM_WINDOW, timeout};
 use crate::{Message, Metadata, Request, Response, Status};
@@ -123,14 +123,8 @@ where
             } = call;
             let message = single_message::<Req>(&mut incoming).await?;
             let request = Request::from_parts(message, metadata, deadline);
-            let (message, headers, trailers) = (self.method)(self.service.clone(), request)
-                .await?
-                .into_parts();
-            Ok(Finish {
-                headers,
-                message: Some(encode_frame(&message)),
-                trailers,
-            })
+            let response = (self.method)(self.service.clone(), request).await?;
+            Ok(Finish::reply(response))
         })
     }
 }
@@ -176,14 +170,8 @@ where
                 ..
             } = call;
             let requests = RequestStream::new(incoming, metadata, deadline);
-            let (message, headers, trailers) = (self.method)(self.service.clone(), requests)
-                .await?
-                .into_parts();
-            Ok(Finish {
-                headers,
-                message: Some(encode_frame(&message)),
-                trailers,
-            })
+            let response = (self.method)(self.service.clone(), requests).await?;
+            Ok(Finish::reply(response))
         })
     }
 }
