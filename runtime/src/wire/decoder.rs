@@ -155,9 +155,17 @@ impl<'a> Decoder<'a> {
     /// Reads a length-delimited value as UTF-8 text.
     #[inline]
     pub fn string(&mut self) -> Result<String, DecodeError> {
+        let bytes = self.slice()?;
+        if bytes.is_ascii() {
+            // `is_ascii` reads a word at a time at any alignment, where the
+            // full check walks short or unaligned text a byte at a time.
+            // SAFETY: bytes below 0x80 are each a whole UTF-8 character.
+            #[allow(unsafe_code)]
+            return Ok(unsafe { String::from_utf8_unchecked(bytes.to_vec()) });
+        }
         // Checked after the copy: the copy is aligned, which the check's
         // word-at-a-time fast path needs, and the input often is not.
-        String::from_utf8(self.slice()?.to_vec()).map_err(|_| DecodeErrorKind::InvalidUtf8.into())
+        String::from_utf8(bytes.to_vec()).map_err(|_| DecodeErrorKind::InvalidUtf8.into())
     }
 
     /// Enters one more level of nesting, failing past [`RECURSION_LIMIT`].
@@ -354,6 +362,34 @@ mod tests {
             DecodeErrorKind::InvalidUtf8
         );
         assert_eq!(Decoder::new(&[0x02, 0xc3, 0xa9]).string().unwrap(), "é");
+    }
+
+    #[test]
+    fn text_is_checked_at_every_length_and_position() {
+        let delimited = |text: &[u8]| {
+            let mut buf = Vec::new();
+            put_varint(&mut buf, text.len() as u64);
+            buf.extend_from_slice(text);
+            buf
+        };
+        for len in 0..80 {
+            let ascii: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            let input = delimited(&ascii);
+            assert_eq!(Decoder::new(&input).string().unwrap().as_bytes(), ascii);
+            for at in 0..len {
+                let mut valid = ascii.clone();
+                valid.splice(at..=at, "é".bytes());
+                let input = delimited(&valid);
+                assert_eq!(Decoder::new(&input).string().unwrap().as_bytes(), valid);
+                let mut invalid = ascii.clone();
+                invalid[at] = 0xff;
+                assert_eq!(
+                    kind(Decoder::new(&delimited(&invalid)).string()),
+                    DecodeErrorKind::InvalidUtf8,
+                    "0xff at {at} of {len}"
+                );
+            }
+        }
     }
 
     #[test]
