@@ -25,8 +25,11 @@ pub fn put_varint(buf: &mut Vec<u8>, mut value: u64) {
 /// A varint is at most ten bytes, and the tenth may only carry the 64th bit.
 #[inline(always)]
 pub fn get_varint(buf: &[u8]) -> Result<(u64, usize), DecodeErrorKind> {
-    match buf.first() {
-        Some(&b) if b < 0x80 => Ok((u64::from(b), 1)),
+    match *buf {
+        [b, ..] if b < 0x80 => Ok((u64::from(b), 1)),
+        // Two bytes (most tags above field 15, values below 2^14) need no
+        // ten-byte lookahead, so they stay fast at the end of a message too.
+        [low, high, ..] if high < 0x80 => Ok((u64::from(low & 0x7f) | (u64::from(high) << 7), 2)),
         _ => match buf.first_chunk::<10>() {
             Some(chunk) => get_varint_unrolled(chunk),
             None => get_varint_short(buf),
