@@ -7,7 +7,8 @@ use std::time::Instant;
 use bytes::Bytes;
 use h2::SendStream;
 use h2::client::{ResponseFuture, SendRequest};
-use http::{HeaderValue, Method, Request as HttpRequest};
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{HeaderValue, Method, Request as HttpRequest, Uri};
 use std::sync::Mutex;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -31,7 +32,7 @@ enum Connector {
 /// Builds a [`Channel`].
 pub struct ChannelBuilder {
     connector: Connector,
-    authority: String,
+    authority: Authority,
     max_receive_message_size: usize,
 }
 
@@ -82,7 +83,7 @@ pub struct Channel {
 
 struct Inner {
     connector: Connector,
-    authority: String,
+    authority: Authority,
     max_receive_message_size: usize,
     /// The current connection and its generation, so that concurrent calls
     /// that see it fail replace it only once. Held only to copy or replace it.
@@ -101,17 +102,20 @@ impl Channel {
             .strip_prefix("http://")
             .unwrap_or(target)
             .trim_end_matches('/');
+        let invalid = || {
+            Status::invalid_argument(format!(
+                "invalid target {target:?}: expected host:port or http://host:port"
+            ))
+        };
         let valid = address
             .rsplit_once(':')
             .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
         if !valid || address.contains('/') {
-            return Err(Status::invalid_argument(format!(
-                "invalid target {target:?}: expected host:port or http://host:port"
-            )));
+            return Err(invalid());
         }
         Ok(ChannelBuilder {
             connector: Connector::Tcp(address.to_owned()),
-            authority: address.to_owned(),
+            authority: address.parse().map_err(|_| invalid())?,
             max_receive_message_size: DEFAULT_MAX_RECEIVE_SIZE,
         })
     }
@@ -120,7 +124,7 @@ impl Channel {
     pub fn in_memory(server: &Server) -> ChannelBuilder {
         ChannelBuilder {
             connector: Connector::InMemory(server.clone()),
-            authority: "in-memory".to_owned(),
+            authority: Authority::from_static("in-memory"),
             max_receive_message_size: DEFAULT_MAX_RECEIVE_SIZE,
         }
     }
@@ -180,16 +184,29 @@ impl Channel {
     /// Opens a stream for a call to `path` and sends the request headers.
     async fn start(
         &self,
-        path: &str,
+        path: &'static str,
         metadata: &Metadata,
         deadline: Option<Instant>,
         max_receive_message_size: Option<usize>,
     ) -> Result<(SendStream<Bytes>, Receiving), Status> {
+        // The URI is put together from parts that need no parsing or copying.
+        let invalid = |err: &dyn std::fmt::Display| {
+            Status::internal(format!("invalid request for {path}: {err}"))
+        };
+        let uri = Uri::builder()
+            .scheme(Scheme::HTTP)
+            .authority(self.inner.authority.clone())
+            .path_and_query(
+                PathAndQuery::from_maybe_shared(Bytes::from_static(path.as_bytes()))
+                    .map_err(|err| invalid(&err))?,
+            )
+            .build()
+            .map_err(|err| invalid(&err))?;
         let mut request = HttpRequest::builder()
             .method(Method::POST)
-            .uri(format!("http://{}{path}", self.inner.authority))
+            .uri(uri)
             .body(())
-            .map_err(|err| Status::internal(format!("invalid request for {path}: {err}")))?;
+            .map_err(|err| invalid(&err))?;
         let headers = request.headers_mut();
         headers.insert(
             http::header::CONTENT_TYPE,
@@ -442,7 +459,7 @@ impl Channel {
     /// its status says why.
     async fn send_request<Req: Message>(
         &self,
-        path: &str,
+        path: &'static str,
         message: &Req,
         metadata: &Metadata,
         deadline: Option<Instant>,
@@ -463,7 +480,7 @@ impl Channel {
     #[doc(hidden)]
     pub async fn unary<Req: Message, Resp: Message>(
         &self,
-        path: &str,
+        path: &'static str,
         request: Request<Req>,
     ) -> Result<Response<Resp>, Status> {
         let deadline = effective_deadline(&request);
@@ -482,7 +499,7 @@ impl Channel {
     #[doc(hidden)]
     pub async fn server_streaming<Req: Message, Resp: Message>(
         &self,
-        path: &str,
+        path: &'static str,
         request: Request<Req>,
     ) -> Result<ResponseStream<Resp>, Status> {
         let deadline = effective_deadline(&request);
@@ -499,7 +516,7 @@ impl Channel {
     /// Starts a call whose requests are streamed: both halves.
     async fn start_streaming<Req: Message, Resp: Message>(
         &self,
-        path: &str,
+        path: &'static str,
         options: Request<()>,
     ) -> Result<(RequestSink<Req>, ResponseStream<Resp>), Status> {
         let deadline = effective_deadline(&options);
@@ -519,7 +536,7 @@ impl Channel {
     #[doc(hidden)]
     pub async fn client_streaming<Req: Message, Resp: Message>(
         &self,
-        path: &str,
+        path: &'static str,
         options: Request<()>,
     ) -> Result<ClientStreamingCall<Req, Resp>, Status> {
         let (requests, responses) = self.start_streaming(path, options).await?;
@@ -530,7 +547,7 @@ impl Channel {
     #[doc(hidden)]
     pub async fn bidi_streaming<Req: Message, Resp: Message>(
         &self,
-        path: &str,
+        path: &'static str,
         options: Request<()>,
     ) -> Result<BidiStreamingCall<Req, Resp>, Status> {
         let (requests, responses) = self.start_streaming(path, options).await?;

@@ -488,6 +488,7 @@ fn invalid_targets_are_rejected() {
         "http://host:port",
         "host:99999",
         "host:1/path",
+        "bad host:80",
     ] {
         assert_eq!(
             Channel::builder(target).err().map(|s| s.code()),
