@@ -12,6 +12,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use rgrpc_bench::median;
 use rgrpc_bench::prost_types as p;
 use rgrpc_bench::rgrpc_types as r;
 
@@ -142,11 +143,6 @@ fn measure(samples: usize, mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f6
         }
     }
     (median(times_a), median(times_b))
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 struct Row {

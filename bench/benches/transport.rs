@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use rgrpc::stream::ResponseSink;
+use rgrpc_bench::median;
 use rgrpc_bench::rgrpc_types::echo as r;
 use rgrpc_bench::tonic_echo as t;
 
@@ -394,11 +395,6 @@ async fn stream_run(target: Arc<dyn Target>, size: usize, seconds: Duration) -> 
         messages += target.stream(STREAM_LENGTH, size).await;
     }
     messages as f64 / started.elapsed().as_secs_f64()
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 fn median_duration(mut values: Vec<Duration>) -> Duration {
