@@ -397,11 +397,6 @@ async fn stream_run(target: Arc<dyn Target>, size: usize, seconds: Duration) -> 
     messages as f64 / started.elapsed().as_secs_f64()
 }
 
-fn median_duration(mut values: Vec<Duration>) -> Duration {
-    values.sort();
-    values[values.len() / 2]
-}
-
 async fn bind() -> (tokio::net::TcpListener, SocketAddr) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -520,8 +515,12 @@ fn main() {
                     runs_raw.push(unary_run(raw.clone(), size, in_flight, seconds).await);
                 }
                 let rate = |runs: &[UnaryRun]| median(runs.iter().map(|r| r.per_second).collect());
-                let p50 = |runs: &[UnaryRun]| median_duration(runs.iter().map(|r| r.p50).collect()).as_micros();
-                let p99 = |runs: &[UnaryRun]| median_duration(runs.iter().map(|r| r.p99).collect()).as_micros();
+                // Whole microseconds, truncated as `Duration::as_micros` does.
+                let micros = |runs: &[UnaryRun], latency: fn(&UnaryRun) -> Duration| {
+                    median(runs.iter().map(|r| latency(r).as_secs_f64() * 1e6).collect()) as u128
+                };
+                let p50 = |runs: &[UnaryRun]| micros(runs, |r| r.p50);
+                let p99 = |runs: &[UnaryRun]| micros(runs, |r| r.p99);
                 let (r_rate, t_rate, raw_rate) = (rate(&runs_r), rate(&runs_t), rate(&runs_raw));
                 println!(
                     "{:<24} {:>12.0} {:>12.0} {:>12.0} {:>7.2}x {:>7.2}x   {:>8}/{:<8} {:>8}/{:<8}",
