@@ -174,15 +174,25 @@ pub fn service(ctx: &Ctx<'_>, service: &Service) -> TokenStream {
         let docs = method_doc(method);
         let name = ident(&method.name);
         let constant = ident(&method.constant);
-        let Fragments { client_param, client_output, shape, .. } = f;
+        let Fragments {
+            client_param,
+            client_output,
+            shape,
+            ..
+        } = f;
         let argument = match method.kind {
             RpcKind::Unary | RpcKind::ServerStreaming => quote!(request.into()),
             RpcKind::ClientStreaming | RpcKind::Bidi => quote!(options.into()),
         };
         quote! {
             #docs
-            pub async fn #name(&self, #client_param) -> ::core::result::Result<#client_output, ::rgrpc::Status> {
-                self.channel.#shape(#constants::#constant, #argument).await
+            pub fn #name(
+                &self,
+                #client_param,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<#client_output, ::rgrpc::Status>,
+            > + '_ {
+                self.channel.#shape(#constants::#constant, #argument)
             }
         }
     });
