@@ -138,6 +138,14 @@ impl Channel {
             },
             None => None,
         };
+        // Connecting takes a large future (TCP connect and HTTP/2 handshake);
+        // boxed, it does not weigh on every call's future.
+        Box::pin(self.reconnect(failed)).await
+    }
+
+    /// Replaces the connection of generation `failed` (none: no connection
+    /// yet), unless another call did so meanwhile.
+    async fn reconnect(&self, failed: Option<u64>) -> Result<SendRequest<Bytes>, Status> {
         let connecting = self.inner.connecting.lock().await;
         let sender = match self.current() {
             // Another call reconnected meanwhile.
@@ -189,6 +197,9 @@ impl Channel {
         deadline: Option<Instant>,
         max_receive_message_size: Option<usize>,
     ) -> Result<(SendStream<Bytes>, Receiving), Status> {
+        // Ready first: the request is built after the only wait, so the
+        // future does not hold it while waiting.
+        let mut sender = self.ready().await?;
         // The URI is put together from parts that need no parsing or copying.
         let invalid = |err: &dyn std::fmt::Display| {
             Status::internal(format!("invalid request for {path}: {err}"))
@@ -225,7 +236,6 @@ impl Channel {
             );
         }
         metadata.write_headers(headers);
-        let mut sender = self.ready().await?;
         let (response, stream) = sender
             .send_request(request, false)
             .map_err(|err| transport::h2_status(&err))?;
@@ -460,15 +470,16 @@ impl Channel {
     async fn send_request<Req: Message>(
         &self,
         path: &'static str,
-        message: &Req,
-        metadata: &Metadata,
+        request: &Request<Req>,
         deadline: Option<Instant>,
-        limit: Option<usize>,
     ) -> Result<Receiving, Status> {
-        let (mut stream, mut receiving) = self.start(path, metadata, deadline, limit).await?;
-        if let Err(err) = send_single(&mut stream, message) {
-            return Err(receiving
-                .message()
+        let limit = request.max_receive_message_size();
+        let (mut stream, mut receiving) = self
+            .start(path, request.metadata(), deadline, limit)
+            .await?;
+        if let Err(err) = send_single(&mut stream, request.message()) {
+            // Rare, so boxed: every call's future stays the smaller for it.
+            return Err(Box::pin(receiving.message())
                 .await
                 .err()
                 .unwrap_or_else(|| transport::h2_status(&err)));
@@ -477,40 +488,45 @@ impl Channel {
     }
 
     /// A unary call.
+    ///
+    /// The returned future holds `request` once and lends it to the call;
+    /// nothing runs before it is first polled.
     #[doc(hidden)]
-    pub async fn unary<Req: Message, Resp: Message>(
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn would hold `request` twice: as its argument and as the local it moves into"
+    )]
+    pub fn unary<Req: Message, Resp: Message>(
         &self,
         path: &'static str,
         request: Request<Req>,
-    ) -> Result<Response<Resp>, Status> {
-        let deadline = effective_deadline(&request);
-        let limit = request.max_receive_message_size();
-        let (message, metadata, _) = request.into_parts();
-        before(deadline, async {
-            let mut receiving = self
-                .send_request(path, &message, &metadata, deadline, limit)
-                .await?;
-            receiving.single_message().await
-        })
-        .await
+    ) -> impl Future<Output = Result<Response<Resp>, Status>> + '_ {
+        async move {
+            let deadline = effective_deadline(&request);
+            before(deadline, async {
+                let mut receiving = self.send_request(path, &request, deadline).await?;
+                receiving.single_message().await
+            })
+            .await
+        }
     }
 
     /// A server-streaming call.
     #[doc(hidden)]
-    pub async fn server_streaming<Req: Message, Resp: Message>(
+    #[allow(
+        clippy::manual_async_fn,
+        reason = "an async fn would hold `request` twice: as its argument and as the local it moves into"
+    )]
+    pub fn server_streaming<Req: Message, Resp: Message>(
         &self,
         path: &'static str,
         request: Request<Req>,
-    ) -> Result<ResponseStream<Resp>, Status> {
-        let deadline = effective_deadline(&request);
-        let limit = request.max_receive_message_size();
-        let (message, metadata, _) = request.into_parts();
-        let receiving = before(
-            deadline,
-            self.send_request(path, &message, &metadata, deadline, limit),
-        )
-        .await?;
-        Ok(ResponseStream::new(receiving))
+    ) -> impl Future<Output = Result<ResponseStream<Resp>, Status>> + '_ {
+        async move {
+            let deadline = effective_deadline(&request);
+            let receiving = before(deadline, self.send_request(path, &request, deadline)).await?;
+            Ok(ResponseStream::new(receiving))
+        }
     }
 
     /// Starts a call whose requests are streamed: both halves.

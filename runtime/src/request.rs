@@ -110,10 +110,6 @@ impl<T> Request<T> {
     pub(crate) fn inherits_deadline(&self) -> bool {
         self.inherit_deadline
     }
-
-    pub(crate) fn into_parts(self) -> (T, Metadata, Option<Instant>) {
-        (self.message, self.metadata, self.deadline)
-    }
 }
 
 impl<T> From<T> for Request<T> {

@@ -9,8 +9,10 @@
 //!
 //! End of stream is `Ok(None)` from `recv`, distinct from an error.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -27,16 +29,50 @@ fn decode<T: Message>(bytes: &Bytes, what: &str) -> Result<T, Status> {
         .map_err(|err| Status::internal(format!("could not decode the {what}: {err}")))
 }
 
+pin_project_lite::pin_project! {
+    /// A future that fails with DEADLINE_EXCEEDED when its deadline passes first.
+    ///
+    /// It holds the operation once, in place; an `async fn` taking the
+    /// operation would hold it twice (the argument and the running future),
+    /// which for the nested futures of a call adds up to kilobytes.
+    pub(crate) struct Before<F> {
+        #[pin]
+        operation: F,
+        #[pin]
+        timer: Option<tokio::time::Sleep>,
+    }
+}
+
 /// Runs `operation` before `deadline`, or fails with DEADLINE_EXCEEDED.
-pub(crate) async fn before<T>(
-    deadline: Option<Instant>,
-    operation: impl Future<Output = Result<T, Status>>,
-) -> Result<T, Status> {
-    match deadline {
-        Some(deadline) => tokio::time::timeout_at(deadline.into(), operation)
-            .await
-            .unwrap_or_else(|_| Err(Status::deadline_exceeded("deadline exceeded"))),
-        None => operation.await,
+pub(crate) fn before<T, F>(deadline: Option<Instant>, operation: F) -> Before<F>
+where
+    F: Future<Output = Result<T, Status>>,
+{
+    Before {
+        operation,
+        timer: deadline.map(|deadline| tokio::time::sleep_until(deadline.into())),
+    }
+}
+
+impl<T, F> Future for Before<F>
+where
+    F: Future<Output = Result<T, Status>>,
+{
+    type Output = Result<T, Status>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        // The operation goes first: a result that is ready counts even when
+        // the deadline has passed meanwhile.
+        if let Poll::Ready(result) = this.operation.poll(cx) {
+            return Poll::Ready(result);
+        }
+        match this.timer.as_pin_mut() {
+            Some(timer) => timer
+                .poll(cx)
+                .map(|()| Err(Status::deadline_exceeded("deadline exceeded"))),
+            None => Poll::Pending,
+        }
     }
 }
 
