@@ -10,7 +10,6 @@
 //! handler back, and nothing buffers without bound.
 
 use std::future::{Future, poll_fn};
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
@@ -334,7 +333,7 @@ pub(crate) fn reject(respond: SendResponse<Bytes>, status: &Status) {
 /// dropped, which is its cancellation).
 pub(crate) async fn drive(
     respond: SendResponse<Bytes>,
-    handler: Pin<Box<dyn Future<Output = Result<Finish, Status>> + Send>>,
+    handler: impl Future<Output = Result<Finish, Status>> + Send,
     shared: Shared,
     deadline: Option<Instant>,
 ) {
@@ -345,11 +344,12 @@ pub(crate) async fn drive(
 
 async fn run(
     out: &mut Out,
-    handler: Pin<Box<dyn Future<Output = Result<Finish, Status>> + Send>>,
+    handler: impl Future<Output = Result<Finish, Status>> + Send,
     shared: &Shared,
     deadline: Option<Instant>,
 ) {
-    let mut handler = Some(handler);
+    // Dropped (set to `None`) as soon as it is done or cancelled.
+    let mut handler = std::pin::pin!(Some(handler));
     let mut finished: Option<Result<Finish, Status>> = None;
     // Data waiting for flow-control capacity.
     let mut pending: Option<Bytes> = None;
@@ -414,15 +414,15 @@ async fn run(
                 }
             },
             () = &mut expired => {
-                drop(handler.take());
+                handler.set(None);
                 out.finish(&Status::deadline_exceeded("deadline exceeded"), &Metadata::new());
                 return;
             }
-            result = poll_fn(|cx| match handler.as_mut() {
-                Some(handler) => handler.as_mut().poll(cx),
+            result = poll_fn(|cx| match handler.as_mut().as_pin_mut() {
+                Some(handler) => handler.poll(cx),
                 None => Poll::Pending,
             }) => {
-                handler = None;
+                handler.set(None);
                 finished = Some(result);
             }
             outgoing = poll_fn(|cx| shared.poll_outgoing(cx)), if accepting => {

@@ -455,7 +455,9 @@ impl Inner {
             tokio::select! {
                 accepted = connection.accept() => match accepted {
                     Some(Ok((request, respond))) => {
-                        tokio::spawn(self.clone().handle(request, respond));
+                        if let Some(call) = self.start_call(request, respond) {
+                            tokio::spawn(call);
+                        }
                     }
                     Some(Err(_)) | None => return,
                 },
@@ -467,21 +469,24 @@ impl Inner {
         }
     }
 
-    async fn handle(
-        self: Arc<Self>,
+    /// Checks a new call and returns the task that runs it. A call that
+    /// fails the checks is answered here and gets no task; what the task
+    /// holds is only what the call needs from here on.
+    fn start_call(
+        &self,
         request: http::Request<RecvStream>,
         mut respond: SendResponse<Bytes>,
-    ) {
+    ) -> Option<impl Future<Output = ()> + Send + 'static> {
         let (parts, body) = request.into_parts();
         if parts.method != Method::POST {
             let _ = respond.send_response(plain_response(StatusCode::METHOD_NOT_ALLOWED), true);
-            return;
+            return None;
         }
         let grpc = transport::is_grpc(&parts.headers);
         if !grpc {
             // PROTOCOL-HTTP2.md: a content type that is not application/grpc gets HTTP 415.
             let _ = respond.send_response(plain_response(StatusCode::UNSUPPORTED_MEDIA_TYPE), true);
-            return;
+            return None;
         }
         let Prepared {
             handler,
@@ -489,7 +494,10 @@ impl Inner {
             deadline,
         } = match self.prepare(&parts.headers, parts.uri.path()) {
             Ok(prepared) => prepared,
-            Err(status) => return call::reject(respond, &status),
+            Err(status) => {
+                call::reject(respond, &status);
+                return None;
+            }
         };
         let shared = Shared::default();
         let call = Call {
@@ -498,8 +506,8 @@ impl Inner {
             incoming: Incoming::new(body, self.config.max_receive_message_size),
             sink: shared.clone(),
         };
-        let handler = Box::pin(CALL_DEADLINE.scope(deadline, handler.call(call)));
-        call::drive(respond, handler, shared, deadline).await;
+        let handler = CALL_DEADLINE.scope(deadline, handler.call(call));
+        Some(call::drive(respond, handler, shared, deadline))
     }
 
     /// Checks the request headers and finds the handler.
