@@ -505,6 +505,8 @@ impl Channel {
             let deadline = effective_deadline(&request);
             before(deadline, async {
                 let mut receiving = self.send_request(path, &request, deadline).await?;
+                // This `before` covers the whole call: receiving needs no timer of its own.
+                receiving.deadline = None;
                 receiving.single_message().await
             })
             .await
