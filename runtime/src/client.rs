@@ -285,8 +285,8 @@ pub(crate) struct Receiving {
 }
 
 /// What comes next on a response stream: a message or the final status.
-enum Next {
-    Message(Bytes),
+enum Next<T> {
+    Message(T),
     End(Status),
 }
 
@@ -348,7 +348,7 @@ impl Receiving {
             return self.end(ok_or(status));
         }
         self.headers = Metadata::from_headers(&parts.headers);
-        self.state = State::Body(Incoming::new(body, self.max_message_size));
+        self.state = State::Body(Incoming::new(body, self.max_message_size, "response"));
         Ok(())
     }
 
@@ -364,7 +364,7 @@ impl Receiving {
     }
 
     /// The next message, `None` at the end of an OK call.
-    pub(crate) async fn message(&mut self) -> Result<Option<Bytes>, Status> {
+    pub(crate) async fn message<T: Message>(&mut self) -> Result<Option<T>, Status> {
         // A message already received needs no waiting (nor deadline).
         if let State::Body(incoming) = &mut self.state {
             match incoming.buffered_message() {
@@ -424,16 +424,14 @@ impl Receiving {
 
     /// The only message of a unary or client-streaming response.
     pub(crate) async fn single_message<T: Message>(&mut self) -> Result<Response<T>, Status> {
-        let Some(bytes) = self.message().await? else {
+        let Some(message) = self.message().await? else {
             return Err(Status::internal(
                 "the server ended the call without a response",
             ));
         };
-        if self.message().await?.is_some() {
+        if self.message::<T>().await?.is_some() {
             return Err(Status::internal("the server sent more than one response"));
         }
-        let message = T::decode_bytes(&bytes)
-            .map_err(|err| Status::internal(format!("could not decode the response: {err}")))?;
         let trailers = self.trailers.clone().unwrap_or_default();
         Ok(Response::from_parts(
             message,
@@ -467,7 +465,7 @@ impl Channel {
     /// Starts a call whose request is one message: sends it and half-closes.
     /// When sending fails, the server may have ended the call already, and
     /// its status says why.
-    async fn send_request<Req: Message>(
+    async fn send_request<Req: Message, Resp: Message>(
         &self,
         path: &'static str,
         request: &Request<Req>,
@@ -479,7 +477,7 @@ impl Channel {
             .await?;
         if let Err(err) = send_single(&mut stream, request.message()) {
             // Rare, so boxed: every call's future stays the smaller for it.
-            return Err(Box::pin(receiving.message())
+            return Err(Box::pin(receiving.message::<Resp>())
                 .await
                 .err()
                 .unwrap_or_else(|| transport::h2_status(&err)));
@@ -504,7 +502,9 @@ impl Channel {
         async move {
             let deadline = effective_deadline(&request);
             before(deadline, async {
-                let mut receiving = self.send_request(path, &request, deadline).await?;
+                let mut receiving = self
+                    .send_request::<Req, Resp>(path, &request, deadline)
+                    .await?;
                 // This `before` covers the whole call: receiving needs no timer of its own.
                 receiving.deadline = None;
                 receiving.single_message().await
@@ -526,7 +526,11 @@ impl Channel {
     ) -> impl Future<Output = Result<ResponseStream<Resp>, Status>> + '_ {
         async move {
             let deadline = effective_deadline(&request);
-            let receiving = before(deadline, self.send_request(path, &request, deadline)).await?;
+            let receiving = before(
+                deadline,
+                self.send_request::<Req, Resp>(path, &request, deadline),
+            )
+            .await?;
             Ok(ResponseStream::new(receiving))
         }
     }

@@ -27,7 +27,7 @@ pub(crate) fn encode_frame_into<M: Message>(message: &M, buf: &mut Vec<u8>) {
     });
 }
 
-/// Splits a stream of DATA chunks into messages.
+/// Splits a stream of DATA chunks into messages and decodes them.
 #[derive(Debug)]
 pub(crate) struct FrameDecoder {
     /// Bytes of an incomplete frame, carried over from earlier chunks.
@@ -36,6 +36,8 @@ pub(crate) struct FrameDecoder {
     chunks: std::collections::VecDeque<Bytes>,
     state: State,
     max_size: usize,
+    /// What the messages are (`request` or `response`), for decode errors.
+    what: &'static str,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -45,13 +47,15 @@ enum State {
 }
 
 impl FrameDecoder {
-    /// A decoder refusing messages larger than `max_size` bytes.
-    pub(crate) fn new(max_size: usize) -> Self {
+    /// A decoder of `what` (`request` or `response`) messages, refusing
+    /// messages larger than `max_size` bytes.
+    pub(crate) fn new(max_size: usize, what: &'static str) -> Self {
         Self {
             pending: BytesMut::new(),
             chunks: Default::default(),
             state: State::Header,
             max_size,
+            what,
         }
     }
 
@@ -66,18 +70,8 @@ impl FrameDecoder {
         self.pending.len() + self.chunks.iter().map(Bytes::len).sum::<usize>()
     }
 
-    /// Takes exactly `n` bytes, without copying when one chunk holds them all.
+    /// Takes exactly `n` bytes, which are buffered but not all in the front chunk.
     fn take(&mut self, n: usize) -> Bytes {
-        if self.pending.is_empty()
-            && let Some(front) = self.chunks.front_mut()
-            && front.len() >= n
-        {
-            let taken = front.split_to(n);
-            if front.is_empty() {
-                self.chunks.pop_front();
-            }
-            return taken;
-        }
         while self.pending.len() < n {
             let Some(mut front) = self.chunks.pop_front() else {
                 break;
@@ -114,13 +108,41 @@ impl FrameDecoder {
         (header.get_u8(), header.get_u32() as usize)
     }
 
-    /// The next complete message, if the chunks so far hold one.
+    /// The next complete message, decoded, if the chunks so far hold one.
+    ///
+    /// A message within one chunk (the common case) is decoded where it
+    /// lies, its `bytes` fields sharing the chunk; one spread over chunks is
+    /// joined first.
     ///
     /// # Errors
     /// RESOURCE_EXHAUSTED for a message over the limit (checked before
     /// buffering it), INTERNAL for a compressed message (no `grpc-encoding`
-    /// was agreed) or an invalid flag.
-    pub(crate) fn next(&mut self) -> Result<Option<Bytes>, Status> {
+    /// was agreed), an invalid flag or a message that does not decode.
+    pub(crate) fn next<T: Message>(&mut self) -> Result<Option<T>, Status> {
+        let Some(len) = self.next_len()? else {
+            return Ok(None);
+        };
+        let decoded = if self.pending.is_empty()
+            && let Some(front) = self.chunks.front_mut()
+            && front.len() >= len
+        {
+            let decoded = crate::message::decode_prefix(front, len);
+            front.advance(len);
+            if front.is_empty() {
+                self.chunks.pop_front();
+            }
+            decoded
+        } else {
+            T::decode_bytes(&self.take(len))
+        };
+        decoded
+            .map(Some)
+            .map_err(|err| Status::internal(format!("could not decode the {}: {err}", self.what)))
+    }
+
+    /// The length of the next message once it is all buffered; the frame
+    /// header is consumed by then.
+    fn next_len(&mut self) -> Result<Option<usize>, Status> {
         loop {
             match self.state {
                 State::Header => {
@@ -157,7 +179,7 @@ impl FrameDecoder {
                         return Ok(None);
                     }
                     self.state = State::Header;
-                    return Ok(Some(self.take(len)));
+                    return Ok(Some(len));
                 }
             }
         }
@@ -181,7 +203,7 @@ impl FrameDecoder {
 mod tests {
     use super::*;
     use crate::Code;
-    use crate::wkt::StringValue;
+    use crate::wkt::{BytesValue, StringValue};
 
     fn frames(messages: &[&str]) -> Vec<u8> {
         messages
@@ -198,8 +220,8 @@ mod tests {
 
     fn decode_all(decoder: &mut FrameDecoder) -> Vec<String> {
         let mut out = Vec::new();
-        while let Some(bytes) = decoder.next().unwrap() {
-            out.push(StringValue::decode(&bytes).unwrap().value);
+        while let Some(message) = decoder.next::<StringValue>().unwrap() {
+            out.push(message.value);
         }
         out
     }
@@ -208,7 +230,7 @@ mod tests {
     fn frames_split_at_every_boundary_decode_the_same() {
         let wire = frames(&["first", "", "third message"]);
         for cut in 0..=wire.len() {
-            let mut decoder = FrameDecoder::new(DEFAULT_MAX_RECEIVE_SIZE);
+            let mut decoder = FrameDecoder::new(DEFAULT_MAX_RECEIVE_SIZE, "request");
             decoder.push(Bytes::copy_from_slice(&wire[..cut]));
             let mut got = decode_all(&mut decoder);
             decoder.push(Bytes::copy_from_slice(&wire[cut..]));
@@ -221,7 +243,7 @@ mod tests {
     #[test]
     fn byte_at_a_time_decodes() {
         let wire = frames(&["a", "bc"]);
-        let mut decoder = FrameDecoder::new(DEFAULT_MAX_RECEIVE_SIZE);
+        let mut decoder = FrameDecoder::new(DEFAULT_MAX_RECEIVE_SIZE, "request");
         let mut got = Vec::new();
         for byte in wire {
             decoder.push(Bytes::from(vec![byte]));
@@ -231,19 +253,44 @@ mod tests {
     }
 
     #[test]
-    fn a_whole_frame_in_one_chunk_is_not_copied() {
-        let wire = Bytes::from(frames(&["zero-copy"]));
-        let mut decoder = FrameDecoder::new(DEFAULT_MAX_RECEIVE_SIZE);
+    fn a_message_within_one_chunk_shares_it() {
+        let value = |text: &'static str| BytesValue {
+            value: Bytes::from_static(text.as_bytes()),
+            ..Default::default()
+        };
+        let mut wire = encode_frame(&value("zero-copy")).to_vec();
+        wire.extend_from_slice(&encode_frame(&value("next")));
+        let wire = Bytes::from(wire);
+        let mut decoder = FrameDecoder::new(DEFAULT_MAX_RECEIVE_SIZE, "request");
         decoder.push(wire.clone());
-        let message = decoder.next().unwrap().unwrap();
-        assert_eq!(message.as_ptr(), wire[HEADER_LEN..].as_ptr());
+        // The value follows the frame header, the field's tag and its length.
+        let first = decoder.next::<BytesValue>().unwrap().unwrap();
+        assert_eq!(first.value.as_ptr(), wire[HEADER_LEN + 2..].as_ptr());
+        let second = decoder.next::<BytesValue>().unwrap().unwrap();
+        assert_eq!(second.value, "next");
+        assert_eq!(decoder.next::<BytesValue>().unwrap(), None);
+        decoder.finish().unwrap();
+    }
+
+    #[test]
+    fn a_message_that_does_not_decode_is_internal_and_names_the_side() {
+        // Field 1 of StringValue with a length running past the message.
+        let mut decoder = FrameDecoder::new(DEFAULT_MAX_RECEIVE_SIZE, "response");
+        decoder.push(Bytes::from_static(&[0, 0, 0, 0, 2, 0x0a, 5]));
+        let err = decoder.next::<StringValue>().unwrap_err();
+        assert_eq!(err.code(), Code::Internal);
+        assert!(
+            err.message().starts_with("could not decode the response: "),
+            "{}",
+            err.message()
+        );
     }
 
     #[test]
     fn oversized_messages_are_resource_exhausted_before_buffering() {
-        let mut decoder = FrameDecoder::new(10);
+        let mut decoder = FrameDecoder::new(10, "request");
         decoder.push(Bytes::from_static(&[0, 0, 0, 0, 11]));
-        let err = decoder.next().unwrap_err();
+        let err = decoder.next::<StringValue>().unwrap_err();
         assert_eq!(err.code(), Code::ResourceExhausted);
         assert_eq!(
             err.message(),
@@ -253,19 +300,25 @@ mod tests {
 
     #[test]
     fn a_compressed_flag_without_encoding_is_internal() {
-        let mut decoder = FrameDecoder::new(DEFAULT_MAX_RECEIVE_SIZE);
+        let mut decoder = FrameDecoder::new(DEFAULT_MAX_RECEIVE_SIZE, "request");
         decoder.push(Bytes::from_static(&[1, 0, 0, 0, 0]));
-        assert_eq!(decoder.next().unwrap_err().code(), Code::Internal);
-        let mut decoder = FrameDecoder::new(DEFAULT_MAX_RECEIVE_SIZE);
+        assert_eq!(
+            decoder.next::<StringValue>().unwrap_err().code(),
+            Code::Internal
+        );
+        let mut decoder = FrameDecoder::new(DEFAULT_MAX_RECEIVE_SIZE, "request");
         decoder.push(Bytes::from_static(&[2, 0, 0, 0, 0]));
-        assert_eq!(decoder.next().unwrap_err().code(), Code::Internal);
+        assert_eq!(
+            decoder.next::<StringValue>().unwrap_err().code(),
+            Code::Internal
+        );
     }
 
     #[test]
     fn ending_inside_a_frame_is_an_error() {
-        let mut decoder = FrameDecoder::new(DEFAULT_MAX_RECEIVE_SIZE);
+        let mut decoder = FrameDecoder::new(DEFAULT_MAX_RECEIVE_SIZE, "request");
         decoder.push(Bytes::from_static(&[0, 0, 0, 0, 3, b'a']));
-        assert_eq!(decoder.next().unwrap(), None);
+        assert_eq!(decoder.next::<StringValue>().unwrap(), None);
         assert_eq!(decoder.finish().unwrap_err().code(), Code::Internal);
     }
 }

@@ -79,9 +79,7 @@ pub trait Message: Default + Clone + PartialEq + fmt::Debug + Send + Sync + 'sta
     /// # Errors
     /// As [`Message::decode`].
     fn decode_bytes(buf: &Bytes) -> Result<Self, DecodeError> {
-        let mut message = Self::default();
-        merge_all(&mut message, &mut Decoder::shared(buf))?;
-        Ok(message)
+        decode_prefix(buf, buf.len())
     }
 
     /// Merges an encoding into this message: singular fields present in `buf`
@@ -109,6 +107,16 @@ pub(crate) fn encode_after<M: Message>(
     buf.reserve(header_len + len);
     header(len, buf);
     message.write_fields(&mut Writer::new(buf, &sizes));
+}
+
+/// Decodes the message in the first `len` bytes of `buf`; `bytes` fields share `buf`.
+///
+/// # Panics
+/// When `len` is past the end of `buf`.
+pub(crate) fn decode_prefix<M: Message>(buf: &Bytes, len: usize) -> Result<M, DecodeError> {
+    let mut message = M::default();
+    merge_all(&mut message, &mut Decoder::shared_prefix(buf, len))?;
+    Ok(message)
 }
 
 fn merge_all<M: Message>(message: &mut M, d: &mut Decoder<'_>) -> Result<(), DecodeError> {

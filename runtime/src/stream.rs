@@ -24,11 +24,6 @@ use crate::server::SinkShared;
 use crate::transport::{self, Incoming};
 use crate::{Message, Metadata, Response, Status};
 
-fn decode<T: Message>(bytes: &Bytes, what: &str) -> Result<T, Status> {
-    T::decode_bytes(bytes)
-        .map_err(|err| Status::internal(format!("could not decode the {what}: {err}")))
-}
-
 pin_project_lite::pin_project! {
     /// A future that fails with DEADLINE_EXCEEDED when its deadline passes first.
     ///
@@ -100,10 +95,7 @@ impl<T: Message> RequestStream<T> {
     /// # Errors
     /// When the client cancelled the call, a message was too large or could not be decoded.
     pub async fn recv(&mut self) -> Result<Option<T>, Status> {
-        match self.incoming.message().await? {
-            Some(bytes) => decode(&bytes, "request").map(Some),
-            None => Ok(None),
-        }
+        self.incoming.message().await
     }
 
     /// The request metadata.
@@ -254,10 +246,7 @@ impl<T: Message> ResponseStream<T> {
     /// # Errors
     /// The call's status when it ended with another code.
     pub async fn recv(&mut self) -> Result<Option<T>, Status> {
-        match self.receiving.message().await? {
-            Some(bytes) => decode(&bytes, "response").map(Some),
-            None => Ok(None),
-        }
+        self.receiving.message().await
     }
 
     /// The response headers, waiting for them if they have not arrived.

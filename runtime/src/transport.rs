@@ -12,7 +12,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use crate::codec::FrameDecoder;
 use crate::metadata::{decode_binary, encode_binary};
 use crate::status::{decode_message, encode_message};
-use crate::{Code, Metadata, Status};
+use crate::{Code, Message, Metadata, Status};
 
 /// The content type of gRPC requests and responses.
 pub(crate) const CONTENT_TYPE: &str = "application/grpc";
@@ -193,16 +193,18 @@ pub(crate) struct Incoming {
 }
 
 impl Incoming {
-    pub(crate) fn new(body: RecvStream, max_message_size: usize) -> Self {
+    /// The messages of `body`, which are `what` (`request` or `response`),
+    /// each at most `max_message_size` bytes.
+    pub(crate) fn new(body: RecvStream, max_message_size: usize, what: &'static str) -> Self {
         Self {
             body,
-            decoder: FrameDecoder::new(max_message_size),
+            decoder: FrameDecoder::new(max_message_size, what),
             ended: false,
         }
     }
 
     /// A message already buffered, without waiting.
-    pub(crate) fn buffered_message(&mut self) -> Result<Option<Bytes>, Status> {
+    pub(crate) fn buffered_message<T: Message>(&mut self) -> Result<Option<T>, Status> {
         self.decoder.next()
     }
 
@@ -210,7 +212,7 @@ impl Incoming {
     ///
     /// Flow-control capacity is given back only as data is read here, so a
     /// handler that stops reading stops its peer once the window is full.
-    pub(crate) async fn message(&mut self) -> Result<Option<Bytes>, Status> {
+    pub(crate) async fn message<T: Message>(&mut self) -> Result<Option<T>, Status> {
         loop {
             if let Some(message) = self.decoder.next()? {
                 return Ok(Some(message));

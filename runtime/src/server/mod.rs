@@ -66,16 +66,15 @@ trait Handler: Send + Sync {
 
 /// Reads the only message of a unary or server-streaming request.
 async fn single_message<T: Message>(incoming: &mut Incoming) -> Result<T, Status> {
-    let Some(bytes) = incoming.message().await? else {
+    let Some(message) = incoming.message().await? else {
         return Err(Status::internal("the request ended without a message"));
     };
-    if incoming.message().await?.is_some() {
+    if incoming.message::<T>().await?.is_some() {
         return Err(Status::internal(
             "the request has more than one message for a method that takes one",
         ));
     }
-    T::decode_bytes(&bytes)
-        .map_err(|err| Status::internal(format!("could not decode the request: {err}")))
+    Ok(message)
 }
 
 /// The types a [`MethodHandler`] is generic over, as a function type so the
@@ -503,7 +502,7 @@ impl Inner {
         let call = Call {
             metadata,
             deadline,
-            incoming: Incoming::new(body, self.config.max_receive_message_size),
+            incoming: Incoming::new(body, self.config.max_receive_message_size, "request"),
             sink: shared.clone(),
         };
         let handler = CALL_DEADLINE.scope(deadline, handler.call(call));

@@ -32,9 +32,18 @@ impl<'a> Decoder<'a> {
 
     /// A decoder over `buf` whose `bytes` fields are slices of `buf` (no copy).
     pub fn shared(buf: &'a Bytes) -> Self {
+        Self::shared_prefix(buf, buf.len())
+    }
+
+    /// A decoder over the first `len` bytes of `buf`, whose `bytes` fields
+    /// are slices of `buf` (no copy).
+    ///
+    /// # Panics
+    /// When `len` is past the end of `buf`.
+    pub(crate) fn shared_prefix(buf: &'a Bytes, len: usize) -> Self {
         Self {
             shared: Some(buf),
-            ..Self::new(buf)
+            ..Self::new(&buf[..len])
         }
     }
 
