@@ -327,6 +327,48 @@ pub(crate) fn reject(respond: SendResponse<Bytes>, status: &Status) {
     Out::Pending(respond).finish(status, &Metadata::new());
 }
 
+pin_project_lite::pin_project! {
+    /// A future made by `start` when first polled, holding either what
+    /// `start` needs or the future it made, never both.
+    #[project = StartedByProjection]
+    pub(crate) enum StartedBy<S, F> {
+        Starting { start: Option<S> },
+        Running { #[pin] future: F },
+    }
+}
+
+/// The future `start` makes (none: it finishes at once), made when first
+/// polled, so a spawned task does the work of `start` itself.
+pub(crate) fn started_by<S, F>(start: S) -> StartedBy<S, F>
+where
+    S: FnOnce() -> Option<F>,
+    F: Future<Output = ()>,
+{
+    StartedBy::Starting { start: Some(start) }
+}
+
+impl<S, F> Future for StartedBy<S, F>
+where
+    S: FnOnce() -> Option<F>,
+    F: Future<Output = ()>,
+{
+    type Output = ();
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if let StartedByProjection::Starting { start } = self.as_mut().project() {
+            // `start` is gone only when it made nothing and this was polled again.
+            match start.take().and_then(|start| start()) {
+                Some(future) => self.set(StartedBy::Running { future }),
+                None => return Poll::Ready(()),
+            }
+        }
+        match self.project() {
+            StartedByProjection::Running { future } => future.poll(cx),
+            StartedByProjection::Starting { .. } => Poll::Ready(()),
+        }
+    }
+}
+
 /// Runs one call: polls the handler, writes what its sink queues as flow
 /// control allows, and ends the call when the handler returns, the deadline
 /// passes (DEADLINE_EXCEEDED) or the client resets the stream (the handler is

@@ -454,9 +454,10 @@ impl Inner {
             tokio::select! {
                 accepted = connection.accept() => match accepted {
                     Some(Ok((request, respond))) => {
-                        if let Some(call) = self.start_call(request, respond) {
-                            tokio::spawn(call);
-                        }
+                        // The checks run on the call's own task: this one
+                        // does the I/O of every call on the connection.
+                        let inner = self.clone();
+                        tokio::spawn(call::started_by(move || inner.start_call(request, respond)));
                     }
                     Some(Err(_)) | None => return,
                 },
@@ -468,14 +469,15 @@ impl Inner {
         }
     }
 
-    /// Checks a new call and returns the task that runs it. A call that
-    /// fails the checks is answered here and gets no task; what the task
-    /// holds is only what the call needs from here on.
+    /// Checks a new call and returns the future that runs it; a call that
+    /// fails the checks is answered here and needs none. The call's task
+    /// runs this first (see `call::started_by`), and the future holds only
+    /// what the call needs from here on.
     fn start_call(
         &self,
         request: http::Request<RecvStream>,
         mut respond: SendResponse<Bytes>,
-    ) -> Option<impl Future<Output = ()> + Send + 'static> {
+    ) -> Option<impl Future<Output = ()> + Send + use<>> {
         let (parts, body) = request.into_parts();
         if parts.method != Method::POST {
             let _ = respond.send_response(plain_response(StatusCode::METHOD_NOT_ALLOWED), true);
