@@ -445,16 +445,12 @@ async fn run(
         }
         let want_capacity = pending.is_some();
         let accepting = pending.is_none() && handler.is_some();
+        // The handler is polled before the stream's reset and capacity: a
+        // unary handler is usually done on its first poll, and then nothing
+        // is registered with h2, each registration being a lock on the state
+        // the connection shares with all its calls.
         tokio::select! {
             biased;
-            event = poll_fn(|cx| out.poll_event(cx, want_capacity)) => match event {
-                Event::Gone => return,
-                Event::Capacity(capacity) => {
-                    if let Some(data) = pending.take() {
-                        pending = out.send_some(data, capacity);
-                    }
-                }
-            },
             () = &mut expired => {
                 handler.set(None);
                 out.finish(&Status::deadline_exceeded("deadline exceeded"), &Metadata::new());
@@ -467,6 +463,14 @@ async fn run(
                 handler.set(None);
                 finished = Some(result);
             }
+            event = poll_fn(|cx| out.poll_event(cx, want_capacity)) => match event {
+                Event::Gone => return,
+                Event::Capacity(capacity) => {
+                    if let Some(data) = pending.take() {
+                        pending = out.send_some(data, capacity);
+                    }
+                }
+            },
             outgoing = poll_fn(|cx| shared.poll_outgoing(cx)), if accepting => {
                 pending = out.apply(outgoing);
             }
