@@ -26,6 +26,12 @@ pub trait Message: Default + Clone + PartialEq + fmt::Debug + Send + Sync + 'sta
     #[doc(hidden)]
     const FIELD_NAMES: &'static [(u32, &'static str)];
 
+    /// Whether the write pass takes lengths from the size pass (for nested
+    /// messages, packed fields and maps). A message without such fields is
+    /// encoded into a buffer without a size pass.
+    #[doc(hidden)]
+    const NESTED_LENGTHS: bool = true;
+
     /// Size pass: the encoded length, recording nested lengths in `sizes` in write order.
     #[doc(hidden)]
     fn compute_size(&self, sizes: &mut Sizes) -> usize;
@@ -51,15 +57,20 @@ pub trait Message: Default + Clone + PartialEq + fmt::Debug + Send + Sync + 'sta
         self.compute_size(&mut Sizes::new())
     }
 
-    /// Appends the message's encoding to `buf`.
+    /// Appends the message's encoding to `buf`, which grows as needed.
     fn encode(&self, buf: &mut Vec<u8>) {
-        encode_after(self, buf, 0, |_, _| {});
+        if Self::NESTED_LENGTHS {
+            encode_after(self, buf, 0, |_, _| {});
+        } else {
+            // No lengths to measure first: written straight into `buf`.
+            self.write_fields(&mut Writer::new(buf, &Sizes::new()));
+        }
     }
 
-    /// The message's encoding.
+    /// The message's encoding, in a buffer allocated once at its exact size.
     fn encode_to_vec(&self) -> Vec<u8> {
         let mut buf = Vec::new();
-        self.encode(&mut buf);
+        encode_after(self, &mut buf, 0, |_, _| {});
         buf
     }
 

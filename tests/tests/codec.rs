@@ -97,6 +97,27 @@ fn every_field_shape_round_trips() {
 }
 
 #[test]
+fn encode_appends_what_encode_to_vec_returns() {
+    // `EchoRequest` has no nested lengths (encoded without a size pass);
+    // `Scalars` (packed fields) and `Composite` (messages, maps) have.
+    const { assert!(!EchoRequest::NESTED_LENGTHS) };
+    const { assert!(Scalars::NESTED_LENGTHS && Composite::NESTED_LENGTHS) };
+    fn check<M: Message>(message: &M) {
+        let mut buf = b"before".to_vec();
+        message.encode(&mut buf);
+        assert_eq!(buf[..6], *b"before");
+        assert_eq!(buf[6..], message.encode_to_vec());
+        assert_eq!(M::decode(&buf[6..]).unwrap(), *message);
+    }
+    check(&EchoRequest {
+        message: "a message with no nested lengths".into(),
+        ..Default::default()
+    });
+    check(&full_scalars());
+    check(&composite());
+}
+
+#[test]
 fn implicit_presence_skips_zero_values_but_not_negative_zero() {
     assert!(Scalars::default().encode_to_vec().is_empty());
     let negative_zero = Scalars {

@@ -249,6 +249,22 @@ impl Body {
     }
 }
 
+/// Whether writing `message` takes lengths from the size pass: it has a
+/// field of message type (or group), a packed field or a map.
+fn has_nested_lengths(message: &Message) -> bool {
+    let nested = |ty: &FieldType| matches!(ty, FieldType::Message { .. });
+    message.members.iter().any(|member| match member {
+        Member::Field(field) => {
+            nested(&field.ty)
+                || matches!(
+                    field.cardinality,
+                    Cardinality::Repeated { packed: true } | Cardinality::Map { .. }
+                )
+        }
+        Member::Oneof(oneof) => oneof.variants.iter().any(|variant| nested(&variant.ty)),
+    })
+}
+
 /// The `impl ::rgrpc::Message`.
 fn codec(ctx: &Ctx<'_>, message: &Message) -> TokenStream {
     let name = ident(&message.path.name);
@@ -284,6 +300,11 @@ fn codec(ctx: &Ctx<'_>, message: &Message) -> TokenStream {
     } else {
         quote!(sizes)
     };
+    let nested_lengths = (!has_nested_lengths(message)).then(|| {
+        quote!(
+            const NESTED_LENGTHS: bool = false;
+        )
+    });
     let write_imports = write.imports();
     let write_statements = &write.statements;
     let skip = quote!(d.skip_unknown(tag, &mut self.#unknown));
@@ -309,6 +330,7 @@ fn codec(ctx: &Ctx<'_>, message: &Message) -> TokenStream {
         impl ::rgrpc::Message for #name {
             const NAME: &'static str = #full_name;
             const FIELD_NAMES: &'static [(u32, &'static str)] = &[#(#field_names),*];
+            #nested_lengths
 
             fn compute_size(&self, #sizes: &mut ::rgrpc::__codegen::Sizes) -> usize {
                 #size_imports

@@ -136,6 +136,7 @@ pub struct Any {
 impl ::rgrpc::Message for Any {
     const NAME: &'static str = "google.protobuf.Any";
     const FIELD_NAMES: &'static [(u32, &'static str)] = &[(1, "type_url"), (2, "value")];
+    const NESTED_LENGTHS: bool = false;
     fn compute_size(&self, sizes: &mut ::rgrpc::__codegen::Sizes) -> usize {
         use ::rgrpc::__codegen::Scalar as _;
         self.unknown_fields.as_bytes().len()

@@ -359,6 +359,7 @@ pub struct Mixin {
 impl ::rgrpc::Message for Mixin {
     const NAME: &'static str = "google.protobuf.Mixin";
     const FIELD_NAMES: &'static [(u32, &'static str)] = &[(1, "name"), (2, "root")];
+    const NESTED_LENGTHS: bool = false;
     fn compute_size(&self, sizes: &mut ::rgrpc::__codegen::Sizes) -> usize {
         use ::rgrpc::__codegen::Scalar as _;
         self.unknown_fields.as_bytes().len()

@@ -615,6 +615,7 @@ pub mod descriptor_proto {
     impl ::rgrpc::Message for ReservedRange {
         const NAME: &'static str = "google.protobuf.DescriptorProto.ReservedRange";
         const FIELD_NAMES: &'static [(u32, &'static str)] = &[(1, "start"), (2, "end")];
+        const NESTED_LENGTHS: bool = false;
         fn compute_size(&self, sizes: &mut ::rgrpc::__codegen::Sizes) -> usize {
             use ::rgrpc::__codegen::Kind as _;
             self.unknown_fields.as_bytes().len()
@@ -1371,6 +1372,7 @@ pub mod enum_descriptor_proto {
     impl ::rgrpc::Message for EnumReservedRange {
         const NAME: &'static str = "google.protobuf.EnumDescriptorProto.EnumReservedRange";
         const FIELD_NAMES: &'static [(u32, &'static str)] = &[(1, "start"), (2, "end")];
+        const NESTED_LENGTHS: bool = false;
         fn compute_size(&self, sizes: &mut ::rgrpc::__codegen::Sizes) -> usize {
             use ::rgrpc::__codegen::Kind as _;
             self.unknown_fields.as_bytes().len()
@@ -3500,6 +3502,7 @@ pub mod uninterpreted_option {
             (1, "name_part"),
             (2, "is_extension"),
         ];
+        const NESTED_LENGTHS: bool = false;
         fn compute_size(&self, sizes: &mut ::rgrpc::__codegen::Sizes) -> usize {
             use ::rgrpc::__codegen::Kind as _;
             self.unknown_fields.as_bytes().len()

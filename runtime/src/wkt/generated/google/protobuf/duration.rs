@@ -87,6 +87,7 @@ pub struct Duration {
 impl ::rgrpc::Message for Duration {
     const NAME: &'static str = "google.protobuf.Duration";
     const FIELD_NAMES: &'static [(u32, &'static str)] = &[(1, "seconds"), (2, "nanos")];
+    const NESTED_LENGTHS: bool = false;
     fn compute_size(&self, sizes: &mut ::rgrpc::__codegen::Sizes) -> usize {
         use ::rgrpc::__codegen::Scalar as _;
         self.unknown_fields.as_bytes().len()

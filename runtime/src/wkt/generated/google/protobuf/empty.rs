@@ -21,6 +21,7 @@ pub struct Empty {
 impl ::rgrpc::Message for Empty {
     const NAME: &'static str = "google.protobuf.Empty";
     const FIELD_NAMES: &'static [(u32, &'static str)] = &[];
+    const NESTED_LENGTHS: bool = false;
     fn compute_size(&self, _sizes: &mut ::rgrpc::__codegen::Sizes) -> usize {
         self.unknown_fields.as_bytes().len()
     }

@@ -237,6 +237,7 @@ pub struct FieldMask {
 impl ::rgrpc::Message for FieldMask {
     const NAME: &'static str = "google.protobuf.FieldMask";
     const FIELD_NAMES: &'static [(u32, &'static str)] = &[(1, "paths")];
+    const NESTED_LENGTHS: bool = false;
     fn compute_size(&self, sizes: &mut ::rgrpc::__codegen::Sizes) -> usize {
         use ::rgrpc::__codegen::Kind as _;
         self.unknown_fields.as_bytes().len()

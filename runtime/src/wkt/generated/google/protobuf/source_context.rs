@@ -17,6 +17,7 @@ pub struct SourceContext {
 impl ::rgrpc::Message for SourceContext {
     const NAME: &'static str = "google.protobuf.SourceContext";
     const FIELD_NAMES: &'static [(u32, &'static str)] = &[(1, "file_name")];
+    const NESTED_LENGTHS: bool = false;
     fn compute_size(&self, sizes: &mut ::rgrpc::__codegen::Sizes) -> usize {
         use ::rgrpc::__codegen::Scalar as _;
         self.unknown_fields.as_bytes().len()

@@ -17,6 +17,7 @@ pub struct DoubleValue {
 impl ::rgrpc::Message for DoubleValue {
     const NAME: &'static str = "google.protobuf.DoubleValue";
     const FIELD_NAMES: &'static [(u32, &'static str)] = &[(1, "value")];
+    const NESTED_LENGTHS: bool = false;
     fn compute_size(&self, sizes: &mut ::rgrpc::__codegen::Sizes) -> usize {
         use ::rgrpc::__codegen::Scalar as _;
         self.unknown_fields.as_bytes().len()
@@ -65,6 +66,7 @@ pub struct FloatValue {
 impl ::rgrpc::Message for FloatValue {
     const NAME: &'static str = "google.protobuf.FloatValue";
     const FIELD_NAMES: &'static [(u32, &'static str)] = &[(1, "value")];
+    const NESTED_LENGTHS: bool = false;
     fn compute_size(&self, sizes: &mut ::rgrpc::__codegen::Sizes) -> usize {
         use ::rgrpc::__codegen::Scalar as _;
         self.unknown_fields.as_bytes().len()
@@ -113,6 +115,7 @@ pub struct Int64Value {
 impl ::rgrpc::Message for Int64Value {
     const NAME: &'static str = "google.protobuf.Int64Value";
     const FIELD_NAMES: &'static [(u32, &'static str)] = &[(1, "value")];
+    const NESTED_LENGTHS: bool = false;
     fn compute_size(&self, sizes: &mut ::rgrpc::__codegen::Sizes) -> usize {
         use ::rgrpc::__codegen::Scalar as _;
         self.unknown_fields.as_bytes().len()
@@ -161,6 +164,7 @@ pub struct UInt64Value {
 impl ::rgrpc::Message for UInt64Value {
     const NAME: &'static str = "google.protobuf.UInt64Value";
     const FIELD_NAMES: &'static [(u32, &'static str)] = &[(1, "value")];
+    const NESTED_LENGTHS: bool = false;
     fn compute_size(&self, sizes: &mut ::rgrpc::__codegen::Sizes) -> usize {
         use ::rgrpc::__codegen::Scalar as _;
         self.unknown_fields.as_bytes().len()
@@ -209,6 +213,7 @@ pub struct Int32Value {
 impl ::rgrpc::Message for Int32Value {
     const NAME: &'static str = "google.protobuf.Int32Value";
     const FIELD_NAMES: &'static [(u32, &'static str)] = &[(1, "value")];
+    const NESTED_LENGTHS: bool = false;
     fn compute_size(&self, sizes: &mut ::rgrpc::__codegen::Sizes) -> usize {
         use ::rgrpc::__codegen::Scalar as _;
         self.unknown_fields.as_bytes().len()
@@ -257,6 +262,7 @@ pub struct UInt32Value {
 impl ::rgrpc::Message for UInt32Value {
     const NAME: &'static str = "google.protobuf.UInt32Value";
     const FIELD_NAMES: &'static [(u32, &'static str)] = &[(1, "value")];
+    const NESTED_LENGTHS: bool = false;
     fn compute_size(&self, sizes: &mut ::rgrpc::__codegen::Sizes) -> usize {
         use ::rgrpc::__codegen::Scalar as _;
         self.unknown_fields.as_bytes().len()
@@ -305,6 +311,7 @@ pub struct BoolValue {
 impl ::rgrpc::Message for BoolValue {
     const NAME: &'static str = "google.protobuf.BoolValue";
     const FIELD_NAMES: &'static [(u32, &'static str)] = &[(1, "value")];
+    const NESTED_LENGTHS: bool = false;
     fn compute_size(&self, sizes: &mut ::rgrpc::__codegen::Sizes) -> usize {
         use ::rgrpc::__codegen::Scalar as _;
         self.unknown_fields.as_bytes().len()
@@ -353,6 +360,7 @@ pub struct StringValue {
 impl ::rgrpc::Message for StringValue {
     const NAME: &'static str = "google.protobuf.StringValue";
     const FIELD_NAMES: &'static [(u32, &'static str)] = &[(1, "value")];
+    const NESTED_LENGTHS: bool = false;
     fn compute_size(&self, sizes: &mut ::rgrpc::__codegen::Sizes) -> usize {
         use ::rgrpc::__codegen::Scalar as _;
         self.unknown_fields.as_bytes().len()
@@ -401,6 +409,7 @@ pub struct BytesValue {
 impl ::rgrpc::Message for BytesValue {
     const NAME: &'static str = "google.protobuf.BytesValue";
     const FIELD_NAMES: &'static [(u32, &'static str)] = &[(1, "value")];
+    const NESTED_LENGTHS: bool = false;
     fn compute_size(&self, sizes: &mut ::rgrpc::__codegen::Sizes) -> usize {
         use ::rgrpc::__codegen::Scalar as _;
         self.unknown_fields.as_bytes().len()
