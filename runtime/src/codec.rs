@@ -70,7 +70,7 @@ impl FrameDecoder {
         self.pending.len() + self.chunks.iter().map(Bytes::len).sum::<usize>()
     }
 
-    /// Takes exactly `n` bytes, which are buffered but not all in the front chunk.
+    /// Takes exactly `n` buffered bytes, joining what `pending` and the chunks hold.
     fn take(&mut self, n: usize) -> Bytes {
         while self.pending.len() < n {
             let Some(mut front) = self.chunks.pop_front() else {
