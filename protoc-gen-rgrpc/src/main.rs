@@ -15,7 +15,8 @@ Run by protoc, not by hand:
 
 Options (comma-separated):
     paths=import|source_relative      where output files go (default: import)
-    well_known_types=runtime|generate google.protobuf types from ::rgrpc::wkt (default) or generated
+    well_known_types=runtime|generate google.protobuf types and google.rpc.Status from
+                                      ::rgrpc::wkt and ::rgrpc::rpc (default) or generated
 
 Flags:
     -h, --help       print this help

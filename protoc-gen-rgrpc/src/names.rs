@@ -152,6 +152,8 @@ pub enum Root {
     Local,
     /// In the runtime's well-known types, `::rgrpc::wkt`.
     WellKnown,
+    /// In the runtime's `google.rpc` types, `::rgrpc::rpc`.
+    Rpc,
 }
 
 /// The Rust path of a generated struct or enum.
@@ -174,6 +176,7 @@ impl RustPath {
                 let modules = self.modules.iter().map(|m| ident(m));
                 quote!(::rgrpc::wkt:: #(#modules::)* #name)
             }
+            Root::Rpc => quote!(::rgrpc::rpc:: #name),
             Root::Local => {
                 let common = from
                     .iter()
@@ -262,6 +265,15 @@ mod tests {
         assert_eq!(
             wkt.tokens_from(&["x".into()]).to_string(),
             ":: rgrpc :: wkt :: Timestamp"
+        );
+        let status = RustPath {
+            root: Root::Rpc,
+            modules: vec![],
+            name: "Status".into(),
+        };
+        assert_eq!(
+            status.tokens_from(&["x".into()]).to_string(),
+            ":: rgrpc :: rpc :: Status"
         );
     }
 }

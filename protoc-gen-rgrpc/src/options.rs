@@ -14,10 +14,11 @@ pub enum Paths {
     SourceRelative,
 }
 
-/// What `google.protobuf.*` types refer to.
+/// What `google.protobuf.*` types and `google.rpc.Status` refer to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WellKnownTypes {
-    /// The types that the rgrpc runtime ships, under `::rgrpc::wkt`.
+    /// The types that the rgrpc runtime ships, under `::rgrpc::wkt` and
+    /// `::rgrpc::rpc`.
     #[default]
     Runtime,
     /// Types generated from the .proto files like any other package.

@@ -294,11 +294,29 @@ fn a_type_from_a_file_left_out_of_the_run_is_an_error() {
         ),
         "{stderr}"
     );
-    // Well-known types come from the runtime and need no generating.
-    let output = protoc(&out, None, &["chat.proto"]);
+    // Well-known types and google.rpc.Status come from the runtime and need
+    // no generating, unless they are to be generated like any other package.
+    for file in ["chat.proto", "coverage/outcome.proto"] {
+        let output = protoc(&out, None, &[file]);
+        assert!(
+            output.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let generated = std::fs::read_to_string(out.join("coverage/results/outcome.rs"))
+        .expect("coverage/results/outcome.rs");
+    assert!(generated.contains("::rgrpc::rpc::Status"), "{generated}");
+    let output = protoc(
+        &out,
+        Some("well_known_types=generate"),
+        &["coverage/outcome.proto"],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        stderr.contains(
+            "uses google.rpc.Status from google/rpc/status.proto, which is not being generated"
+        ),
+        "{stderr}"
     );
 }

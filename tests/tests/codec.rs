@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use rgrpc::wire::{DecodeErrorKind, RECURSION_LIMIT};
 use rgrpc::{Enumeration, Message};
+use rgrpc_tests::pb::coverage::results::{Outcome, outcome};
 use rgrpc_tests::pb::coverage::v2::{self, Color, Config, Holder, Level};
 use rgrpc_tests::pb::coverage::v3::{self, Composite, Scalars, State, Tree, composite};
 use rgrpc_tests::pb::echo::EchoRequest;
@@ -626,4 +627,25 @@ fn well_known_types_are_shared_with_the_runtime() {
     };
     let decoded = rgrpc_tests::pb::user::v1::User::decode(&user.encode_to_vec()).unwrap();
     assert_eq!(decoded.created_at.map(|t| t.seconds), Some(5));
+}
+
+#[test]
+fn google_rpc_status_fields_hold_the_runtime_status() {
+    // The rich status a failed call carries, as the type user messages hold.
+    let failed = rgrpc::Status::new(rgrpc::Code::NotFound, "no such user").with_details([
+        rgrpc::wkt::Any::pack(&EchoRequest {
+            message: "detail".into(),
+            ..Default::default()
+        }),
+    ]);
+    let rich: rgrpc::rpc::Status = rgrpc::rpc::Status::decode_bytes(failed.details_bin()).unwrap();
+    let outcome = Outcome {
+        result: Some(outcome::Result::Error(rich.clone())),
+        retried: vec![rich],
+        ..Default::default()
+    };
+    let decoded = Outcome::decode(&outcome.encode_to_vec()).unwrap();
+    assert_eq!(decoded, outcome);
+    assert_eq!(decoded.retried[0].code, rgrpc::Code::NotFound.as_i32());
+    assert_eq!(decoded.retried[0].message, "no such user");
 }

@@ -19,6 +19,9 @@ use crate::options::{Options, WellKnownTypes};
 /// The package the runtime ships types for.
 const WELL_KNOWN_PACKAGE: &str = "google.protobuf";
 
+/// The file of `google.rpc.Status`, which the runtime ships as `rgrpc::rpc::Status`.
+const RPC_STATUS_FILE: &str = "google/rpc/status.proto";
+
 /// A named type.
 #[derive(Debug)]
 pub struct TypeEntry {
@@ -116,7 +119,7 @@ impl Index {
         }
         for file in files {
             builder.file = file.name().to_owned();
-            let (root, modules) = builder.root(file.package());
+            let (root, modules) = builder.root(file);
             let closed = file.syntax() != "proto3";
             for message in &file.message_type {
                 builder.message(message, file.package(), &root, &modules, closed)?;
@@ -206,13 +209,13 @@ impl Index {
 }
 
 impl Builder<'_> {
-    /// Where the types of `package` live.
-    fn root(&self, package: &str) -> (Root, Vec<String>) {
-        if package == WELL_KNOWN_PACKAGE && self.options.well_known_types == WellKnownTypes::Runtime
-        {
-            (Root::WellKnown, Vec::new())
-        } else {
-            (Root::Local, names::package_modules(package))
+    /// Where the types of `file` live.
+    fn root(&self, file: &FileDescriptorProto) -> (Root, Vec<String>) {
+        let runtime = self.options.well_known_types == WellKnownTypes::Runtime;
+        match file.package() {
+            WELL_KNOWN_PACKAGE if runtime => (Root::WellKnown, Vec::new()),
+            "google.rpc" if runtime && file.name() == RPC_STATUS_FILE => (Root::Rpc, Vec::new()),
+            package => (Root::Local, names::package_modules(package)),
         }
     }
 
