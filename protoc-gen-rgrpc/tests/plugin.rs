@@ -304,8 +304,8 @@ fn a_type_from_a_file_left_out_of_the_run_is_an_error() {
             String::from_utf8_lossy(&output.stderr)
         );
     }
-    let generated = std::fs::read_to_string(out.join("coverage/results/outcome.rs"))
-        .expect("coverage/results/outcome.rs");
+    let generated = std::fs::read_to_string(out.join("coverage/outcome/outcome.rs"))
+        .expect("coverage/outcome/outcome.rs");
     assert!(generated.contains("::rgrpc::rpc::Status"), "{generated}");
     let output = protoc(
         &out,

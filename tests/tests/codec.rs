@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use rgrpc::wire::{DecodeErrorKind, RECURSION_LIMIT};
 use rgrpc::{Enumeration, Message};
-use rgrpc_tests::pb::coverage::results::{Outcome, outcome};
+use rgrpc_tests::pb::coverage::outcome::{Outcome, outcome};
 use rgrpc_tests::pb::coverage::v2::{self, Color, Config, Holder, Level};
 use rgrpc_tests::pb::coverage::v3::{self, Composite, Scalars, State, Tree, composite};
 use rgrpc_tests::pb::echo::EchoRequest;

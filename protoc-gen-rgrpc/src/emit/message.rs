@@ -70,9 +70,11 @@ fn nested_module(ctx: &Ctx<'_>, message: &Message) -> TokenStream {
         Member::Field(_) => None,
     });
     let docs = format!(" Nested types of [`{}`].", message.path.name);
+    let attributes = ctx.child_attributes(module);
     let module = ident(module);
     quote! {
         #[doc = #docs]
+        #attributes
         pub mod #module {
             #(#messages)*
             #(#enums)*

@@ -50,6 +50,22 @@ impl<'a> Ctx<'a> {
     pub fn path(&self, path: &RustPath) -> TokenStream {
         path.tokens_from(&self.module)
     }
+
+    /// What a child module `name` of this one is declared with besides its docs.
+    pub fn child_attributes(&self, name: &str) -> TokenStream {
+        same_name_allowance(self.module.last().map(String::as_str), name)
+    }
+}
+
+/// For a module named like the module holding it (package `shop`, message
+/// `Shop` with nested types), the allowance clippy's `module_inception`
+/// needs: the names come from the .proto file.
+fn same_name_allowance(parent: Option<&str>, name: &str) -> TokenStream {
+    if parent == Some(name) {
+        quote!(#[allow(clippy::module_inception, reason = "the names come from the .proto file")])
+    } else {
+        TokenStream::new()
+    }
 }
 
 /// The items of one .proto file, to be included in its package module.
@@ -75,17 +91,18 @@ pub fn module_tree(model: &Model) -> TokenStream {
         includes: Vec<String>,
         children: std::collections::BTreeMap<String, Node>,
     }
-    fn emit(node: &Node) -> TokenStream {
+    fn emit(name: Option<&str>, node: &Node) -> TokenStream {
         let includes = node.includes.iter().map(|path| quote!(include!(#path);));
-        let children = node.children.iter().map(|(name, child)| {
+        let children = node.children.iter().map(|(child_name, child)| {
             let docs = if child.includes.is_empty() {
                 format!(" Packages under `{}`.", child.package)
             } else {
                 format!(" The `{}` package.", child.package)
             };
-            let name = ident(name);
-            let body = emit(child);
-            quote!(#[doc = #docs] pub mod #name { #body })
+            let allowance = same_name_allowance(name, child_name);
+            let body = emit(Some(child_name), child);
+            let child_name = ident(child_name);
+            quote!(#[doc = #docs] #allowance pub mod #child_name { #body })
         });
         quote!(#(#includes)* #(#children)*)
     }
@@ -105,5 +122,5 @@ pub fn module_tree(model: &Model) -> TokenStream {
         }
         node.includes.push(file.output_path.clone());
     }
-    emit(&root)
+    emit(None, &root)
 }
