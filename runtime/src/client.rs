@@ -2,6 +2,7 @@
 //! call, opened lazily and reopened after a failure) and the calls of the
 //! four shapes that generated clients make on it.
 
+use std::sync::Mutex;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -9,7 +10,6 @@ use h2::SendStream;
 use h2::client::{ResponseFuture, SendRequest};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderValue, Method, Request as HttpRequest, Uri};
-use std::sync::Mutex;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 

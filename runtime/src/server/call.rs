@@ -10,6 +10,7 @@
 //! handler back, and nothing buffers without bound.
 
 use std::future::{Future, poll_fn};
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
@@ -354,7 +355,7 @@ where
 {
     type Output = ();
 
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if let StartedByProjection::Starting { start } = self.as_mut().project() {
             // `start` is gone only when it made nothing and this was polled again.
             match start.take().and_then(|start| start()) {
