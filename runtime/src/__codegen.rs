@@ -196,11 +196,25 @@ pub trait Scalar: Kind {
         let mut run = Decoder::new(d.slice()?);
         // The count is exact, and bounded by the length, which was checked
         // against the input: nothing is reserved that the input does not justify.
-        values.reserve(match Self::WIRE {
+        let count = match Self::WIRE {
             WireType::Fixed32 => run.remaining() / 4,
             WireType::Fixed64 => run.remaining() / 8,
             _ => count_varints(run.mark()),
-        });
+        };
+        // Filled in place: a slice keeps its length in a register, where
+        // pushing stores the vector's length after every value.
+        let start = values.len();
+        values.resize_with(start + count, Default::default);
+        for slot in &mut values[start..] {
+            match Self::read(&mut run) {
+                Ok(value) => *slot = value,
+                Err(err) => {
+                    values.truncate(start);
+                    return Err(err);
+                }
+            }
+        }
+        // Whatever is left is less than one value: reading it fails.
         while !run.at_end() {
             values.push(Self::read(&mut run)?);
         }
@@ -238,7 +252,7 @@ macro_rules! scalar {
             fn is_default($dv: &$value) -> bool {
                 $default
             }
-            #[inline]
+            #[inline(always)]
             fn read($rd: &mut Decoder<'_>) -> Result<$value, DecodeError> {
                 $read
             }

@@ -183,6 +183,29 @@ fn packed_and_unpacked_encodings_are_both_accepted() {
 }
 
 #[test]
+fn packed_runs_append_and_a_partial_value_is_an_error() {
+    // Two packed runs of r_int32 (31): the second appends to the first.
+    let input = [0xfa, 0x01, 0x02, 0x01, 0x02, 0xfa, 0x01, 0x01, 0x03];
+    assert_eq!(Scalars::decode(&input).unwrap().r_int32, [1, 2, 3]);
+    // A run whose last varint is cut short.
+    let err = Scalars::decode(&[0xfa, 0x01, 0x03, 0x01, 0x02, 0xff]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "coverage.v3.Scalars.r_int32: truncated varint"
+    );
+    // A run of r_double (33) one byte longer than a whole number of values.
+    let mut run = vec![0x8a, 0x02, 0x09];
+    run.extend(1.5f64.to_le_bytes());
+    run.push(0x00);
+    let err = Scalars::decode(&run).unwrap_err();
+    assert_eq!(err.kind(), DecodeErrorKind::UnexpectedEof);
+    assert_eq!(
+        err.to_string(),
+        "coverage.v3.Scalars.r_double: value runs past the end of the input"
+    );
+}
+
+#[test]
 fn open_enums_keep_undeclared_values() {
     let scalars = Scalars {
         f_state: State::from(1234),

@@ -1,5 +1,7 @@
 //! Base-128 varints and zigzag encoding.
 
+use std::mem::MaybeUninit;
+
 use super::DecodeErrorKind;
 
 /// The number of bytes `value` takes as a varint: 1 to 10.
@@ -10,14 +12,43 @@ pub const fn varint_len(value: u64) -> usize {
     (bits * 9 + 64) / 64
 }
 
+/// The most bytes a varint takes.
+const MAX_VARINT_LEN: usize = 10;
+
 /// Appends `value` as a varint.
-#[inline]
-pub fn put_varint(buf: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        buf.push((value as u8) | 0x80);
-        value >>= 7;
+#[inline(always)]
+pub fn put_varint(buf: &mut Vec<u8>, value: u64) {
+    if value < 0x80 {
+        buf.push(value as u8);
+        return;
     }
-    buf.push(value as u8);
+    // Written into reserved space and committed once: pushing byte by byte
+    // stores the length back to the vector after every byte.
+    buf.reserve(MAX_VARINT_LEN);
+    let len = buf.len();
+    let written = match buf.spare_capacity_mut().first_chunk_mut() {
+        Some(spare) => write_varint(spare, value),
+        None => unreachable!("ten bytes were reserved"),
+    };
+    // SAFETY: `write_varint` initialized the first `written` bytes after `len`,
+    // all within the capacity reserved above.
+    #[allow(unsafe_code)]
+    unsafe {
+        buf.set_len(len + written);
+    }
+}
+
+/// Writes `value` as a varint at the start of `out`, returning the bytes it took.
+#[inline(always)]
+fn write_varint(out: &mut [MaybeUninit<u8>; MAX_VARINT_LEN], mut value: u64) -> usize {
+    let mut i = 0;
+    while value >= 0x80 {
+        out[i].write((value as u8) | 0x80);
+        value >>= 7;
+        i += 1;
+    }
+    out[i].write(value as u8);
+    i + 1
 }
 
 /// Reads a varint from the front of `buf`, returning it and the bytes it took.
@@ -140,6 +171,18 @@ mod tests {
                 Ok((value, len)),
                 "trailing byte after {value}"
             );
+        }
+    }
+
+    #[test]
+    fn put_varint_appends_to_a_full_buffer() {
+        for (value, len) in boundary_values() {
+            let mut buf = vec![0xaa; 3];
+            buf.shrink_to_fit();
+            put_varint(&mut buf, value);
+            assert_eq!(buf.len(), 3 + len, "encoding of {value}");
+            assert_eq!(buf[..3], [0xaa; 3]);
+            assert_eq!(get_varint(&buf[3..]), Ok((value, len)));
         }
     }
 
