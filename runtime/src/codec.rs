@@ -2,8 +2,11 @@
 //! the encoded message (PROTOCOL-HTTP2.md, "Length-Prefixed-Message").
 //! Bytes in, bytes out: no I/O here.
 
+use std::cell::RefCell;
+
 use bytes::{Buf, Bytes, BytesMut};
 
+use crate::message::Measured;
 use crate::{Message, Status};
 
 /// The bytes before each message: the compressed flag and the length.
@@ -12,19 +15,69 @@ pub(crate) const HEADER_LEN: usize = 5;
 /// The default limit on a received message, as in grpc-go and grpc-java.
 pub const DEFAULT_MAX_RECEIVE_SIZE: usize = 4 * 1024 * 1024;
 
+/// Frames up to this size are copied into a block shared with other frames.
+const SHARED_FRAME_MAX: usize = 16 * 1024;
+
+/// The size of a block that small frames are carved out of.
+const BLOCK_SIZE: usize = 64 * 1024;
+
+/// A thread's buffers for [`encode_frame`].
+#[derive(Default)]
+struct FrameBuffers {
+    /// Where a small frame is encoded before it is copied into the block.
+    scratch: Vec<u8>,
+    /// What is left of the block that small frames are carved out of.
+    block: BytesMut,
+}
+
+thread_local! {
+    static FRAME_BUFFERS: RefCell<FrameBuffers> = RefCell::default();
+}
+
 /// `message` framed: uncompressed flag, length, encoding.
+///
+/// A small frame takes no allocation of its own: it is a slice of a block
+/// that the frames encoded on this thread share, which is freed once the
+/// last of them is dropped. A large frame is encoded into a buffer of its
+/// exact size.
 pub(crate) fn encode_frame<M: Message>(message: &M) -> Bytes {
-    let mut buf = Vec::new();
-    encode_frame_into(message, &mut buf);
+    let measured = Measured::new(message);
+    let frame_len = HEADER_LEN + measured.len();
+    if frame_len <= SHARED_FRAME_MAX
+        && let Some(frame) = FRAME_BUFFERS.with(|buffers| {
+            // Busy only if encoding a message encodes frames: not worth sharing then.
+            let mut buffers = buffers.try_borrow_mut().ok()?;
+            let FrameBuffers { scratch, block } = &mut *buffers;
+            scratch.clear();
+            write_frame(&measured, scratch);
+            if block.capacity() < frame_len {
+                // Reuses the block when its frames are all gone, else starts a
+                // new one; the frames of the old one keep it alive.
+                block.reserve(BLOCK_SIZE);
+            }
+            block.extend_from_slice(scratch);
+            Some(block.split().freeze())
+        })
+    {
+        return frame;
+    }
+    let mut buf = Vec::with_capacity(frame_len);
+    write_frame(&measured, &mut buf);
     buf.into()
 }
 
 /// Appends `message`, framed, to `buf`.
 pub(crate) fn encode_frame_into<M: Message>(message: &M, buf: &mut Vec<u8>) {
-    crate::message::encode_after(message, buf, HEADER_LEN, |len, buf| {
-        buf.push(0);
-        buf.extend_from_slice(&(len as u32).to_be_bytes());
-    });
+    let measured = Measured::new(message);
+    buf.reserve(HEADER_LEN + measured.len());
+    write_frame(&measured, buf);
+}
+
+/// Appends the frame header and the measured message to `buf`.
+fn write_frame<M: Message>(measured: &Measured<'_, M>, buf: &mut Vec<u8>) {
+    buf.push(0);
+    buf.extend_from_slice(&(measured.len() as u32).to_be_bytes());
+    measured.write(buf);
 }
 
 /// Splits a stream of DATA chunks into messages and decodes them.
@@ -224,6 +277,57 @@ mod tests {
             out.push(message.value);
         }
         out
+    }
+
+    #[test]
+    fn frames_from_shared_blocks_stay_intact() {
+        // Sizes on both sides of the shared-frame limit, enough frames to
+        // fill several blocks, and frames dropped while others are kept.
+        let message = |i: usize| BytesValue {
+            value: Bytes::from(vec![i as u8; (i * 997) % (SHARED_FRAME_MAX + 2048)]),
+            ..Default::default()
+        };
+        let mut kept = Vec::new();
+        for i in 0..200 {
+            let frame = encode_frame(&message(i));
+            if i % 3 != 0 {
+                kept.push((i, frame));
+            }
+        }
+        for (i, frame) in kept {
+            let expected = message(i);
+            assert_eq!(frame[0], 0, "frame {i}");
+            let len = u32::from_be_bytes(frame[1..5].try_into().unwrap()) as usize;
+            assert_eq!(len, frame.len() - HEADER_LEN, "frame {i}");
+            assert_eq!(
+                BytesValue::decode(&frame[HEADER_LEN..]).unwrap(),
+                expected,
+                "frame {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn consecutive_small_frames_are_adjacent_in_one_block() {
+        let small = |text: &str| {
+            encode_frame(&StringValue {
+                value: text.into(),
+                ..Default::default()
+            })
+        };
+        let end = |frame: &Bytes| frame.as_ptr() as usize + frame.len();
+        // The first may start a new block; the second follows it there.
+        let first = small("first");
+        let second = small("second");
+        assert_eq!(end(&first), second.as_ptr() as usize);
+        // A large frame has a buffer of its own, and the block goes on after it.
+        let large = encode_frame(&BytesValue {
+            value: Bytes::from(vec![7; SHARED_FRAME_MAX + 1]),
+            ..Default::default()
+        });
+        assert_ne!(end(&second), large.as_ptr() as usize);
+        let third = small("third");
+        assert_eq!(end(&second), third.as_ptr() as usize);
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub trait Message: Default + Clone + PartialEq + fmt::Debug + Send + Sync + 'sta
     /// Appends the message's encoding to `buf`, which grows as needed.
     fn encode(&self, buf: &mut Vec<u8>) {
         if Self::NESTED_LENGTHS {
-            encode_after(self, buf, 0, |_, _| {});
+            encode_reserved(self, buf);
         } else {
             // No lengths to measure first: written straight into `buf`.
             self.write_fields(&mut Writer::new(buf, &Sizes::new()));
@@ -70,7 +70,7 @@ pub trait Message: Default + Clone + PartialEq + fmt::Debug + Send + Sync + 'sta
     /// The message's encoding, in a buffer allocated once at its exact size.
     fn encode_to_vec(&self) -> Vec<u8> {
         let mut buf = Vec::new();
-        encode_after(self, &mut buf, 0, |_, _| {});
+        encode_reserved(self, &mut buf);
         buf
     }
 
@@ -103,21 +103,46 @@ pub trait Message: Default + Clone + PartialEq + fmt::Debug + Send + Sync + 'sta
     }
 }
 
-/// Appends `header_len` bytes written by `header`, which is given the
-/// message's encoded length, and then the message's encoding: one size pass
-/// serves both.
+/// A message whose size pass has run: its encoded length, and the nested
+/// lengths its write pass takes back.
+pub(crate) struct Measured<'a, M> {
+    message: &'a M,
+    sizes: Sizes,
+    len: usize,
+}
+
+impl<'a, M: Message> Measured<'a, M> {
+    /// Runs the size pass over `message`.
+    #[inline]
+    pub(crate) fn new(message: &'a M) -> Self {
+        let mut sizes = Sizes::new();
+        let len = message.compute_size(&mut sizes);
+        Self {
+            message,
+            sizes,
+            len,
+        }
+    }
+
+    /// The length of the message's encoding.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Appends the encoding to `buf`, which the caller has given room for.
+    #[inline]
+    pub(crate) fn write(&self, buf: &mut Vec<u8>) {
+        self.message
+            .write_fields(&mut Writer::new(buf, &self.sizes));
+    }
+}
+
+/// Appends the encoding of `message` to `buf`, reserving its exact length first.
 #[inline]
-pub(crate) fn encode_after<M: Message>(
-    message: &M,
-    buf: &mut Vec<u8>,
-    header_len: usize,
-    header: impl FnOnce(usize, &mut Vec<u8>),
-) {
-    let mut sizes = Sizes::new();
-    let len = message.compute_size(&mut sizes);
-    buf.reserve(header_len + len);
-    header(len, buf);
-    message.write_fields(&mut Writer::new(buf, &sizes));
+fn encode_reserved<M: Message>(message: &M, buf: &mut Vec<u8>) {
+    let measured = Measured::new(message);
+    buf.reserve(measured.len());
+    measured.write(buf);
 }
 
 /// Decodes the message in the first `len` bytes of `buf`; `bytes` fields share `buf`.
