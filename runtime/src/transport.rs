@@ -162,27 +162,37 @@ pub(crate) fn h2_status(err: &h2::Error) -> Status {
 /// to every call. h2 buffers that one message until the window allows it.
 pub(crate) async fn send_data(
     stream: &mut SendStream<Bytes>,
-    mut data: Bytes,
+    data: Bytes,
     first: bool,
 ) -> Result<(), h2::Error> {
-    if first {
-        return stream.send_data(data, false);
-    }
-    while !data.is_empty() {
-        stream.reserve_capacity(data.len());
-        match poll_fn(|cx| stream.poll_capacity(cx)).await {
-            Some(Ok(0)) => continue,
-            Some(Ok(capacity)) => {
-                let chunk = data.split_to(capacity.min(data.len()));
-                stream.send_data(chunk, false)?;
-            }
-            Some(Err(err)) => return Err(err),
-            None => {
-                return Err(h2::Error::from(h2::Reason::STREAM_CLOSED));
-            }
-        }
+    let mut rest = send_within(stream, data, if first { usize::MAX } else { 0 })?;
+    while let Some(data) = rest {
+        let capacity = match poll_fn(|cx| stream.poll_capacity(cx)).await {
+            Some(capacity) => capacity?,
+            None => return Err(h2::Error::from(h2::Reason::STREAM_CLOSED)),
+        };
+        rest = send_within(stream, data, capacity)?;
     }
     Ok(())
+}
+
+/// Sends as much of `data` on `stream` as `capacity` allows, and asks for
+/// capacity for the rest, which it returns: one step of [`send_data`], for
+/// senders that wait for capacity themselves.
+pub(crate) fn send_within(
+    stream: &mut SendStream<Bytes>,
+    mut data: Bytes,
+    capacity: usize,
+) -> Result<Option<Bytes>, h2::Error> {
+    let chunk = data.split_to(capacity.min(data.len()));
+    if !chunk.is_empty() {
+        stream.send_data(chunk, false)?;
+    }
+    if data.is_empty() {
+        return Ok(None);
+    }
+    stream.reserve_capacity(data.len());
+    Ok(Some(data))
 }
 
 /// The receiving half of a gRPC stream: DATA frames split into messages.

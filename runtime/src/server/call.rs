@@ -260,17 +260,15 @@ impl Out {
         if !self.open(headers) {
             return None;
         }
-        let Out::Open { stream, sent_data } = self else {
+        let Out::Open { sent_data, .. } = self else {
             return None;
         };
-        if !std::mem::replace(sent_data, true) {
-            if stream.send_data(data, false).is_err() {
-                *self = Out::Closed;
-            }
-            return None;
-        }
-        stream.reserve_capacity(data.len());
-        Some(data)
+        let capacity = if std::mem::replace(sent_data, true) {
+            0
+        } else {
+            usize::MAX
+        };
+        self.send_some(data, capacity)
     }
 
     /// Sends what the sink queued; returns data left waiting for capacity.
@@ -285,23 +283,14 @@ impl Out {
     }
 
     /// Sends as much of `data` as `capacity` allows; returns the rest.
-    fn send_some(&mut self, mut data: Bytes, capacity: usize) -> Option<Bytes> {
+    fn send_some(&mut self, data: Bytes, capacity: usize) -> Option<Bytes> {
         let Out::Open { stream, .. } = self else {
             return None;
         };
-        if capacity == 0 {
-            return Some(data);
-        }
-        let chunk = data.split_to(capacity.min(data.len()));
-        if stream.send_data(chunk, false).is_err() {
+        transport::send_within(stream, data, capacity).unwrap_or_else(|_| {
             *self = Out::Closed;
-            return None;
-        }
-        if data.is_empty() {
-            return None;
-        }
-        stream.reserve_capacity(data.len());
-        Some(data)
+            None
+        })
     }
 
     /// Ends the call with `status`: in the trailers, or as a trailers-only
