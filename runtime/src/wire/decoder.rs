@@ -162,7 +162,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// Reads a length-delimited value as UTF-8 text.
-    #[inline]
+    #[inline(always)]
     pub fn string(&mut self) -> Result<String, DecodeError> {
         let bytes = self.slice()?;
         if bytes.is_ascii() {
