@@ -257,23 +257,17 @@ mod tests {
         assert_eq!(from(&["a", "b", "t"]), "super :: T");
         assert_eq!(from(&["c", "d"]), "super :: super :: a :: b :: T");
         assert_eq!(from(&[]), "a :: b :: T");
-        let wkt = RustPath {
-            root: Root::WellKnown,
-            modules: vec![],
-            name: "Timestamp".into(),
-        };
-        assert_eq!(
-            wkt.tokens_from(&["x".into()]).to_string(),
-            ":: rgrpc :: wkt :: Timestamp"
-        );
-        let status = RustPath {
-            root: Root::Rpc,
-            modules: vec![],
-            name: "Status".into(),
-        };
-        assert_eq!(
-            status.tokens_from(&["x".into()]).to_string(),
-            ":: rgrpc :: rpc :: Status"
-        );
+        // Types the runtime ships are named from the runtime, wherever they are used.
+        for (root, name, expected) in [
+            (Root::WellKnown, "Timestamp", ":: rgrpc :: wkt :: Timestamp"),
+            (Root::Rpc, "Status", ":: rgrpc :: rpc :: Status"),
+        ] {
+            let shipped = RustPath {
+                root,
+                modules: vec![],
+                name: name.into(),
+            };
+            assert_eq!(shipped.tokens_from(&["x".into()]).to_string(), expected);
+        }
     }
 }

@@ -209,6 +209,7 @@ pub trait Scalar: Kind {
             match Self::read(&mut run) {
                 Ok(value) => *slot = value,
                 Err(err) => {
+                    // The slots not read yet hold defaults the input never had.
                     values.truncate(start);
                     return Err(err);
                 }
