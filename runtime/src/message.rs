@@ -149,6 +149,7 @@ fn encode_reserved<M: Message>(message: &M, buf: &mut Vec<u8>) {
 ///
 /// # Panics
 /// When `len` is past the end of `buf`.
+#[inline]
 pub(crate) fn decode_prefix<M: Message>(buf: &Bytes, len: usize) -> Result<M, DecodeError> {
     let mut message = M::default();
     merge_all(&mut message, &mut Decoder::shared_prefix(buf, len))?;

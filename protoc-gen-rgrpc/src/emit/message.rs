@@ -346,6 +346,7 @@ fn codec(ctx: &Ctx<'_>, message: &Message) -> TokenStream {
                 w.unknown(&self.#unknown);
             }
 
+            #[inline]
             fn merge_fields(
                 &mut self,
                 d: &mut ::rgrpc::__codegen::Decoder<'_>,

@@ -22,6 +22,7 @@ pub struct Decoder<'a> {
 
 impl<'a> Decoder<'a> {
     /// A decoder over `buf`; `bytes` fields are copied out of it.
+    #[inline]
     pub fn new(buf: &'a [u8]) -> Self {
         Self {
             rest: buf,
@@ -31,6 +32,7 @@ impl<'a> Decoder<'a> {
     }
 
     /// A decoder over `buf` whose `bytes` fields are slices of `buf` (no copy).
+    #[inline]
     pub fn shared(buf: &'a Bytes) -> Self {
         Self::shared_prefix(buf, buf.len())
     }
@@ -40,6 +42,7 @@ impl<'a> Decoder<'a> {
     ///
     /// # Panics
     /// When `len` is past the end of `buf`.
+    #[inline]
     pub(crate) fn shared_prefix(buf: &'a Bytes, len: usize) -> Self {
         Self {
             shared: Some(buf),

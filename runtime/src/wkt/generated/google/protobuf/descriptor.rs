@@ -33,6 +33,7 @@ impl ::rgrpc::Message for FileDescriptorSet {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -191,6 +192,7 @@ impl ::rgrpc::Message for FileDescriptorProto {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -405,6 +407,7 @@ impl ::rgrpc::Message for DescriptorProto {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -553,6 +556,7 @@ pub mod descriptor_proto {
             w.unknown(&self.unknown_fields);
         }
 
+        #[inline]
         fn merge_fields(
             &mut self,
             d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -631,6 +635,7 @@ pub mod descriptor_proto {
             w.unknown(&self.unknown_fields);
         }
 
+        #[inline]
         fn merge_fields(
             &mut self,
             d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -683,6 +688,7 @@ impl ::rgrpc::Message for ExtensionRangeOptions {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -887,6 +893,7 @@ impl ::rgrpc::Message for FieldDescriptorProto {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -1186,6 +1193,7 @@ impl ::rgrpc::Message for OneofDescriptorProto {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -1286,6 +1294,7 @@ impl ::rgrpc::Message for EnumDescriptorProto {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -1388,6 +1397,7 @@ pub mod enum_descriptor_proto {
             w.unknown(&self.unknown_fields);
         }
 
+        #[inline]
         fn merge_fields(
             &mut self,
             d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -1464,6 +1474,7 @@ impl ::rgrpc::Message for EnumValueDescriptorProto {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -1550,6 +1561,7 @@ impl ::rgrpc::Message for ServiceDescriptorProto {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -1675,6 +1687,7 @@ impl ::rgrpc::Message for MethodDescriptorProto {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -2059,6 +2072,7 @@ impl ::rgrpc::Message for FileOptions {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -2416,6 +2430,7 @@ impl ::rgrpc::Message for MessageOptions {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -2632,6 +2647,7 @@ impl ::rgrpc::Message for FieldOptions {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -2833,6 +2849,7 @@ impl ::rgrpc::Message for OneofOptions {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -2922,6 +2939,7 @@ impl ::rgrpc::Message for EnumOptions {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -3006,6 +3024,7 @@ impl ::rgrpc::Message for EnumValueOptions {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -3085,6 +3104,7 @@ impl ::rgrpc::Message for ServiceOptions {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -3181,6 +3201,7 @@ impl ::rgrpc::Message for MethodOptions {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -3393,6 +3414,7 @@ impl ::rgrpc::Message for UninterpretedOption {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -3518,6 +3540,7 @@ pub mod uninterpreted_option {
             w.unknown(&self.unknown_fields);
         }
 
+        #[inline]
         fn merge_fields(
             &mut self,
             d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -3639,6 +3662,7 @@ impl ::rgrpc::Message for SourceCodeInfo {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -3813,6 +3837,7 @@ pub mod source_code_info {
             w.unknown(&self.unknown_fields);
         }
 
+        #[inline]
         fn merge_fields(
             &mut self,
             d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -3891,6 +3916,7 @@ impl ::rgrpc::Message for GeneratedCodeInfo {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -3981,6 +4007,7 @@ pub mod generated_code_info {
             w.unknown(&self.unknown_fields);
         }
 
+        #[inline]
         fn merge_fields(
             &mut self,
             d: &mut ::rgrpc::__codegen::Decoder<'_>,

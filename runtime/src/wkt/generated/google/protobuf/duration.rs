@@ -103,6 +103,7 @@ impl ::rgrpc::Message for Duration {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,

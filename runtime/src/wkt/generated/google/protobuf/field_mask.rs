@@ -251,6 +251,7 @@ impl ::rgrpc::Message for FieldMask {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,

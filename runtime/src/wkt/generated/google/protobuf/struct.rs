@@ -39,6 +39,7 @@ impl ::rgrpc::Message for Struct {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -141,6 +142,7 @@ impl ::rgrpc::Message for Value {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -292,6 +294,7 @@ impl ::rgrpc::Message for ListValue {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,

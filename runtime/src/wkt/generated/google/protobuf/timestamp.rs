@@ -140,6 +140,7 @@ impl ::rgrpc::Message for Timestamp {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,

@@ -61,6 +61,7 @@ impl ::rgrpc::Message for Type {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -183,6 +184,7 @@ impl ::rgrpc::Message for Field {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -470,6 +472,7 @@ impl ::rgrpc::Message for Enum {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -550,6 +553,7 @@ impl ::rgrpc::Message for EnumValue {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -613,6 +617,7 @@ impl ::rgrpc::Message for Option {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,

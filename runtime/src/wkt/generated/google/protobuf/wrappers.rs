@@ -31,6 +31,7 @@ impl ::rgrpc::Message for DoubleValue {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -80,6 +81,7 @@ impl ::rgrpc::Message for FloatValue {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -129,6 +131,7 @@ impl ::rgrpc::Message for Int64Value {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -178,6 +181,7 @@ impl ::rgrpc::Message for UInt64Value {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -227,6 +231,7 @@ impl ::rgrpc::Message for Int32Value {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -276,6 +281,7 @@ impl ::rgrpc::Message for UInt32Value {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -325,6 +331,7 @@ impl ::rgrpc::Message for BoolValue {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -374,6 +381,7 @@ impl ::rgrpc::Message for StringValue {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
@@ -423,6 +431,7 @@ impl ::rgrpc::Message for BytesValue {
         w.unknown(&self.unknown_fields);
     }
 
+    #[inline]
     fn merge_fields(
         &mut self,
         d: &mut ::rgrpc::__codegen::Decoder<'_>,
