@@ -168,9 +168,9 @@ impl<'a> Decoder<'a> {
     #[inline(always)]
     pub fn string(&mut self) -> Result<String, DecodeError> {
         let bytes = self.slice()?;
-        if bytes.is_ascii() {
-            // `is_ascii` reads a word at a time at any alignment, where the
-            // full check walks short or unaligned text a byte at a time.
+        if is_ascii(bytes) {
+            // The ASCII check reads words at any alignment, where the full
+            // check walks short or unaligned text a byte at a time.
             // SAFETY: bytes below 0x80 are each a whole UTF-8 character.
             #[allow(unsafe_code)]
             return Ok(unsafe { String::from_utf8_unchecked(bytes.to_vec()) });
@@ -270,6 +270,32 @@ impl<'a> Decoder<'a> {
         buf.extend_from_slice(self.since(mark));
         Ok(())
     }
+}
+
+/// True when every byte of `bytes` is below 0x80.
+///
+/// Text up to 16 bytes, the usual length of a field value, is checked with
+/// two overlapping reads of the first and last bytes instead of a byte loop.
+#[inline(always)]
+fn is_ascii(bytes: &[u8]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let len = bytes.len();
+    let spread = match len {
+        0 => return true,
+        1..=3 => u64::from(bytes[0] | bytes[len / 2] | bytes[len - 1]),
+        4..=7 => match (bytes.first_chunk(), bytes.last_chunk()) {
+            (Some(first), Some(last)) => {
+                u64::from(u32::from_le_bytes(*first) | u32::from_le_bytes(*last))
+            }
+            _ => unreachable!("four bytes or more"),
+        },
+        8..=16 => match (bytes.first_chunk(), bytes.last_chunk()) {
+            (Some(first), Some(last)) => u64::from_le_bytes(*first) | u64::from_le_bytes(*last),
+            _ => unreachable!("eight bytes or more"),
+        },
+        _ => return bytes.is_ascii(),
+    };
+    spread & HIGH == 0
 }
 
 #[cfg(test)]
@@ -374,6 +400,19 @@ mod tests {
             DecodeErrorKind::InvalidUtf8
         );
         assert_eq!(Decoder::new(&[0x02, 0xc3, 0xa9]).string().unwrap(), "é");
+    }
+
+    #[test]
+    fn the_ascii_check_sees_a_high_bit_at_every_length_and_position() {
+        for len in 0..40 {
+            let text = vec![0x7f; len];
+            assert!(is_ascii(&text), "all below 0x80, length {len}");
+            for at in 0..len {
+                let mut high = text.clone();
+                high[at] = 0x80;
+                assert!(!is_ascii(&high), "0x80 at {at} of {len}");
+            }
+        }
     }
 
     #[test]
