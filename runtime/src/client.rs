@@ -13,7 +13,7 @@ use http::{HeaderValue, Method, Request as HttpRequest, Uri};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-use crate::codec::{DEFAULT_MAX_RECEIVE_SIZE, encode_frame};
+use crate::codec::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE, Frame};
 use crate::server::{CALL_DEADLINE, Server};
 use crate::stream::{BidiStreamingCall, ClientStreamingCall, RequestSink, ResponseStream, before};
 use crate::transport::{
@@ -34,6 +34,7 @@ pub struct ChannelBuilder {
     connector: Connector,
     authority: Authority,
     max_receive_message_size: usize,
+    max_send_message_size: usize,
 }
 
 impl ChannelBuilder {
@@ -44,6 +45,14 @@ impl ChannelBuilder {
         self
     }
 
+    /// The largest request message sent, [`DEFAULT_MAX_SEND_SIZE`] by
+    /// default; sending a larger one fails with RESOURCE_EXHAUSTED and
+    /// sends nothing.
+    pub fn max_send_message_size(mut self, bytes: usize) -> Self {
+        self.max_send_message_size = bytes;
+        self
+    }
+
     /// The channel; it connects on its first call.
     pub fn connect_lazy(self) -> Channel {
         Channel {
@@ -51,6 +60,7 @@ impl ChannelBuilder {
                 connector: self.connector,
                 authority: self.authority,
                 max_receive_message_size: self.max_receive_message_size,
+                max_send_message_size: self.max_send_message_size,
                 connection: Mutex::new(None),
                 connecting: tokio::sync::Mutex::new(()),
             }),
@@ -85,6 +95,7 @@ struct Inner {
     connector: Connector,
     authority: Authority,
     max_receive_message_size: usize,
+    max_send_message_size: usize,
     /// The current connection and its generation, so that concurrent calls
     /// that see it fail replace it only once. Held only to copy or replace it.
     connection: Mutex<Option<(u64, SendRequest<Bytes>)>>,
@@ -117,6 +128,7 @@ impl Channel {
             connector: Connector::Tcp(address.to_owned()),
             authority: address.parse().map_err(|_| invalid())?,
             max_receive_message_size: DEFAULT_MAX_RECEIVE_SIZE,
+            max_send_message_size: DEFAULT_MAX_SEND_SIZE,
         })
     }
 
@@ -126,6 +138,7 @@ impl Channel {
             connector: Connector::InMemory(server.clone()),
             authority: Authority::from_static("in-memory"),
             max_receive_message_size: DEFAULT_MAX_RECEIVE_SIZE,
+            max_send_message_size: DEFAULT_MAX_SEND_SIZE,
         }
     }
 
@@ -455,13 +468,14 @@ fn ok_or(status: Status) -> Result<(), Status> {
     }
 }
 
-/// Sends the only request message and half-closes.
-fn send_single<T: Message>(stream: &mut SendStream<Bytes>, message: &T) -> Result<(), h2::Error> {
-    // One message, whole, with END_STREAM: h2 buffers it until the window allows.
-    stream.send_data(encode_frame(message), true)
-}
-
 impl Channel {
+    /// The limit on request messages of a call with these options.
+    fn max_send_message_size<T>(&self, options: &Request<T>) -> usize {
+        options
+            .max_send_message_size()
+            .unwrap_or(self.inner.max_send_message_size)
+    }
+
     /// Starts a call whose request is one message: sends it and half-closes.
     /// When sending fails, the server may have ended the call already, and
     /// its status says why.
@@ -471,11 +485,15 @@ impl Channel {
         request: &Request<Req>,
         deadline: Option<Instant>,
     ) -> Result<Receiving, Status> {
+        // Encoded first: a message over the limit fails the call before it starts.
+        let frame =
+            Frame::measure(request.message(), self.max_send_message_size(request))?.encode();
         let limit = request.max_receive_message_size();
         let (mut stream, mut receiving) = self
             .start(path, request.metadata(), deadline, limit)
             .await?;
-        if let Err(err) = send_single(&mut stream, request.message()) {
+        // One message, whole, with END_STREAM: h2 buffers it until the window allows.
+        if let Err(err) = stream.send_data(frame, true) {
             // Rare, so boxed: every call's future stays the smaller for it.
             return Err(Box::pin(receiving.message::<Resp>())
                 .await
@@ -549,7 +567,7 @@ impl Channel {
         )
         .await?;
         Ok((
-            RequestSink::new(stream, deadline),
+            RequestSink::new(stream, deadline, self.max_send_message_size(&options)),
             ResponseStream::new(receiving),
         ))
     }

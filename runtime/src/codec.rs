@@ -15,13 +15,20 @@ pub(crate) const HEADER_LEN: usize = 5;
 /// The default limit on a received message, as in grpc-go and grpc-java.
 pub const DEFAULT_MAX_RECEIVE_SIZE: usize = 4 * 1024 * 1024;
 
+/// The default limit on a sent message, as in grpc-go: the largest length a
+/// peer that keeps lengths in a signed 32-bit integer can read.
+pub const DEFAULT_MAX_SEND_SIZE: usize = i32::MAX as usize;
+
+/// The largest message a frame's 4-byte length can describe.
+const FRAME_MAX: usize = u32::MAX as usize;
+
 /// Frames up to this size are copied into a block shared with other frames.
 const SHARED_FRAME_MAX: usize = 16 * 1024;
 
 /// The size of a block that small frames are carved out of.
 const BLOCK_SIZE: usize = 64 * 1024;
 
-/// A thread's buffers for [`encode_frame`].
+/// A thread's buffers for [`Frame::encode`].
 #[derive(Default)]
 struct FrameBuffers {
     /// Where a small frame is encoded before it is copied into the block.
@@ -34,50 +41,73 @@ thread_local! {
     static FRAME_BUFFERS: RefCell<FrameBuffers> = RefCell::default();
 }
 
-/// `message` framed: uncompressed flag, length, encoding.
-///
-/// A small frame takes no allocation of its own: it is a slice of a block
-/// that the frames encoded on this thread share, which is freed once the
-/// last of them is dropped. A large frame is encoded into a buffer of its
-/// exact size.
-pub(crate) fn encode_frame<M: Message>(message: &M) -> Bytes {
-    let measured = Measured::new(message);
-    let frame_len = HEADER_LEN + measured.len();
-    if frame_len <= SHARED_FRAME_MAX
-        && let Some(frame) = FRAME_BUFFERS.with(|buffers| {
-            // Busy only if encoding a message encodes frames: not worth sharing then.
-            let mut buffers = buffers.try_borrow_mut().ok()?;
-            let FrameBuffers { scratch, block } = &mut *buffers;
-            scratch.clear();
-            write_frame(&measured, scratch);
-            if block.capacity() < frame_len {
-                // Reuses the block when its frames are all gone, else starts a
-                // new one; the frames of the old one keep it alive.
-                block.reserve(BLOCK_SIZE);
-            }
-            block.extend_from_slice(scratch);
-            Some(block.split().freeze())
-        })
-    {
-        return frame;
+/// A message measured for sending, within the send limit: its frame (the
+/// uncompressed flag, the length and the encoding) is ready to be written.
+pub(crate) struct Frame<'a, M>(Measured<'a, M>);
+
+impl<'a, M: Message> Frame<'a, M> {
+    /// Measures `message` for a frame.
+    ///
+    /// # Errors
+    /// RESOURCE_EXHAUSTED when the message is larger than `max_size` bytes,
+    /// or than a frame can carry; nothing is encoded then.
+    pub(crate) fn measure(message: &'a M, max_size: usize) -> Result<Self, Status> {
+        let measured = Measured::new(message);
+        let max_size = max_size.min(FRAME_MAX);
+        if measured.len() > max_size {
+            return Err(Status::resource_exhausted(format!(
+                "{} message to send larger than max ({} vs. {max_size})",
+                M::NAME,
+                measured.len()
+            )));
+        }
+        Ok(Self(measured))
     }
-    let mut buf = Vec::with_capacity(frame_len);
-    write_frame(&measured, &mut buf);
-    buf.into()
-}
 
-/// Appends `message`, framed, to `buf`.
-pub(crate) fn encode_frame_into<M: Message>(message: &M, buf: &mut Vec<u8>) {
-    let measured = Measured::new(message);
-    buf.reserve(HEADER_LEN + measured.len());
-    write_frame(&measured, buf);
-}
+    /// The length of the frame, header included.
+    fn len(&self) -> usize {
+        HEADER_LEN + self.0.len()
+    }
 
-/// Appends the frame header and the measured message to `buf`.
-fn write_frame<M: Message>(measured: &Measured<'_, M>, buf: &mut Vec<u8>) {
-    buf.push(0);
-    buf.extend_from_slice(&(measured.len() as u32).to_be_bytes());
-    measured.write(buf);
+    /// The frame in a buffer of its own.
+    ///
+    /// A small frame takes no allocation of its own: it is a slice of a
+    /// block that the frames encoded on this thread share, which is freed
+    /// once the last of them is dropped. A large frame is encoded into a
+    /// buffer of its exact size.
+    pub(crate) fn encode(&self) -> Bytes {
+        let len = self.len();
+        if len <= SHARED_FRAME_MAX
+            && let Some(frame) = FRAME_BUFFERS.with(|buffers| {
+                // Busy only if encoding a message encodes frames: not worth sharing then.
+                let mut buffers = buffers.try_borrow_mut().ok()?;
+                let FrameBuffers { scratch, block } = &mut *buffers;
+                scratch.clear();
+                self.write(scratch);
+                if block.capacity() < len {
+                    // Reuses the block when its frames are all gone, else starts a
+                    // new one; the frames of the old one keep it alive.
+                    block.reserve(BLOCK_SIZE);
+                }
+                block.extend_from_slice(scratch);
+                Some(block.split().freeze())
+            })
+        {
+            return frame;
+        }
+        let mut buf = Vec::with_capacity(len);
+        self.write(&mut buf);
+        buf.into()
+    }
+
+    /// Appends the frame to `buf`.
+    pub(crate) fn write(&self, buf: &mut Vec<u8>) {
+        buf.reserve(self.len());
+        buf.push(0);
+        // Within `FRAME_MAX`, checked by `measure`.
+        buf.extend_from_slice(&(self.0.len() as u32).to_be_bytes());
+        self.0.write(buf);
+    }
 }
 
 /// Splits a stream of DATA chunks into messages and decodes them.
@@ -258,6 +288,12 @@ mod tests {
     use crate::Code;
     use crate::wkt::{BytesValue, StringValue};
 
+    fn encode_frame<M: Message>(message: &M) -> Bytes {
+        Frame::measure(message, DEFAULT_MAX_SEND_SIZE)
+            .expect("within the send limit")
+            .encode()
+    }
+
     fn frames(messages: &[&str]) -> Vec<u8> {
         messages
             .iter()
@@ -328,6 +364,46 @@ mod tests {
         assert_ne!(end(&second), large.as_ptr() as usize);
         let third = small("third");
         assert_eq!(end(&second), third.as_ptr() as usize);
+    }
+
+    #[test]
+    fn messages_over_the_send_limit_are_resource_exhausted() {
+        let text = |len: usize| StringValue {
+            value: "x".repeat(len),
+            ..Default::default()
+        };
+        // A tag and a one-byte length before the text.
+        assert!(Frame::measure(&text(98), 100).is_ok());
+        let err = Frame::measure(&text(99), 100)
+            .err()
+            .expect("over the limit");
+        assert_eq!(err.code(), Code::ResourceExhausted);
+        assert_eq!(
+            err.message(),
+            "google.protobuf.StringValue message to send larger than max (101 vs. 100)"
+        );
+    }
+
+    #[test]
+    fn a_message_no_frame_can_carry_is_refused_whatever_the_limit() {
+        // Zeroed allocations are mapped lazily: these 4 GiB are measured, never touched.
+        let blob = |len: usize| BytesValue {
+            value: Bytes::from(vec![0u8; len]),
+            ..Default::default()
+        };
+        // A tag and a five-byte length before the value.
+        assert!(Frame::measure(&blob(FRAME_MAX - 6), usize::MAX).is_ok());
+        let err = Frame::measure(&blob(FRAME_MAX - 5), usize::MAX)
+            .err()
+            .expect("over what a frame carries");
+        assert_eq!(err.code(), Code::ResourceExhausted);
+        assert_eq!(
+            err.message(),
+            format!(
+                "google.protobuf.BytesValue message to send larger than max ({} vs. {FRAME_MAX})",
+                FRAME_MAX + 1
+            )
+        );
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub mod __codegen;
 
 pub use bytes::Bytes;
 pub use client::{Channel, ChannelBuilder};
-pub use codec::DEFAULT_MAX_RECEIVE_SIZE;
+pub use codec::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
 pub use enumeration::Enumeration;
 pub use message::Message;
 pub use metadata::{InvalidMetadata, Metadata, MetadataValue};

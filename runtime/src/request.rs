@@ -16,6 +16,7 @@ pub struct Request<T> {
     deadline: Option<Instant>,
     inherit_deadline: bool,
     max_receive_message_size: Option<usize>,
+    max_send_message_size: Option<usize>,
 }
 
 impl<T> Request<T> {
@@ -27,6 +28,7 @@ impl<T> Request<T> {
             deadline: None,
             inherit_deadline: true,
             max_receive_message_size: None,
+            max_send_message_size: None,
         }
     }
 
@@ -37,6 +39,7 @@ impl<T> Request<T> {
             deadline,
             inherit_deadline: true,
             max_receive_message_size: None,
+            max_send_message_size: None,
         }
     }
 
@@ -105,6 +108,18 @@ impl<T> Request<T> {
 
     pub(crate) fn max_receive_message_size(&self) -> Option<usize> {
         self.max_receive_message_size
+    }
+
+    /// Limits the request messages of this call (on the client), instead of
+    /// the channel's limit; sending a larger one fails with RESOURCE_EXHAUSTED
+    /// and sends nothing.
+    pub fn with_max_send_message_size(mut self, bytes: usize) -> Self {
+        self.max_send_message_size = Some(bytes);
+        self
+    }
+
+    pub(crate) fn max_send_message_size(&self) -> Option<usize> {
+        self.max_send_message_size
     }
 
     pub(crate) fn inherits_deadline(&self) -> bool {

@@ -19,7 +19,7 @@ use bytes::Bytes;
 use h2::SendStream;
 
 use crate::client::{Receiving, cancelled};
-use crate::codec::encode_frame;
+use crate::codec::Frame;
 use crate::server::SinkShared;
 use crate::transport::{self, Incoming};
 use crate::{Message, Metadata, Response, Status};
@@ -132,9 +132,11 @@ impl<T: Message> ResponseSink<T> {
     ///
     /// # Errors
     /// CANCELLED once the call has ended (the client went away, the deadline
-    /// passed or the handler returned).
+    /// passed or the handler returned). RESOURCE_EXHAUSTED for a message
+    /// larger than the server's send limit, which is not sent; the call goes on.
     pub async fn send(&mut self, message: &T) -> Result<(), Status> {
-        poll_fn(|cx| self.shared.poll_push(cx, message)).await
+        let frame = Frame::measure(message, self.shared.max_message_size())?;
+        poll_fn(|cx| self.shared.poll_push(cx, &frame)).await
     }
 
     /// Adds to the response headers, which are sent with the first message
@@ -166,17 +168,23 @@ pub struct RequestSink<T> {
     cancelled: bool,
     /// Whether a message has been sent (see `transport::send_data`).
     started: bool,
+    max_message_size: usize,
     _message: PhantomData<fn(T)>,
 }
 
 impl<T: Message> RequestSink<T> {
-    pub(crate) fn new(stream: SendStream<Bytes>, deadline: Option<Instant>) -> Self {
+    pub(crate) fn new(
+        stream: SendStream<Bytes>,
+        deadline: Option<Instant>,
+        max_message_size: usize,
+    ) -> Self {
         Self {
             stream,
             deadline,
             closed: false,
             cancelled: false,
             started: false,
+            max_message_size,
             _message: PhantomData,
         }
     }
@@ -184,8 +192,10 @@ impl<T: Message> RequestSink<T> {
     /// Sends a message, waiting while the server is not reading (flow control).
     ///
     /// # Errors
-    /// When the call has ended or failed; the call's status then comes from
-    /// the receiving side (`recv`, `close_and_recv`).
+    /// RESOURCE_EXHAUSTED for a message larger than the send limit, which
+    /// is not sent; the call goes on. Any other error means the call has
+    /// ended or failed, and its status then comes from the receiving side
+    /// (`recv`, `close_and_recv`).
     pub async fn send(&mut self, message: &T) -> Result<(), Status> {
         if self.cancelled {
             return Err(cancelled());
@@ -193,7 +203,7 @@ impl<T: Message> RequestSink<T> {
         if self.closed {
             return Err(Status::internal("send after the request stream was closed"));
         }
-        let frame = encode_frame(message);
+        let frame = Frame::measure(message, self.max_message_size)?.encode();
         let first = !std::mem::replace(&mut self.started, true);
         before(self.deadline, async {
             transport::send_data(&mut self.stream, frame, first)

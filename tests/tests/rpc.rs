@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use rgrpc::stream::{RequestStream, ResponseSink};
 use rgrpc::wkt::Any;
-use rgrpc::{Channel, Code, Metadata, Request, Response, Server, Status};
+use rgrpc::{Channel, Code, Metadata, Request, Response, Server, ServerBuilder, Status};
 use rgrpc_tests::pb::echo::{
     Echo, EchoClient, EchoRequest, EchoResponse, EchoServer, UnsafeEcho, echo_service,
 };
@@ -33,6 +33,8 @@ struct Observed {
     /// Set when a handler's future is dropped before it finished.
     cancelled: Notify,
     cancellations: AtomicUsize,
+    /// Unary calls that reached their handler.
+    unary_calls: AtomicUsize,
     /// Messages a streaming handler has sent.
     sent: AtomicUsize,
     /// The time left the last handler saw.
@@ -68,6 +70,7 @@ impl UnsafeEcho for EchoService {
         &self,
         request: Request<EchoRequest>,
     ) -> Result<Response<EchoResponse>, Status> {
+        self.observed.unary_calls.fetch_add(1, Ordering::SeqCst);
         *self.observed.remaining.lock().unwrap() = request.remaining();
         let text = request.message().message.clone();
         if let Some(rest) = text.strip_prefix("sleep ") {
@@ -167,11 +170,18 @@ struct Nothing;
 impl Echo for Nothing {}
 
 fn server(observed: &Arc<Observed>) -> Server {
-    Server::builder()
-        .add_service(EchoServer::new(EchoService {
-            observed: observed.clone(),
-        }))
-        .build()
+    configured_server(observed, |builder| builder)
+}
+
+/// The echo server with settings of its own.
+fn configured_server(
+    observed: &Arc<Observed>,
+    configure: impl FnOnce(ServerBuilder) -> ServerBuilder,
+) -> Server {
+    let builder = Server::builder().add_service(EchoServer::new(EchoService {
+        observed: observed.clone(),
+    }));
+    configure(builder).build()
 }
 
 fn in_memory(observed: &Arc<Observed>) -> EchoClient {
@@ -377,12 +387,7 @@ async fn a_dropped_call_cancels_the_handler_promptly() {
 #[tokio::test]
 async fn oversized_messages_are_resource_exhausted() {
     let observed = Arc::new(Observed::default());
-    let server = Server::builder()
-        .add_service(EchoServer::new(EchoService {
-            observed: observed.clone(),
-        }))
-        .max_receive_message_size(1024)
-        .build();
+    let server = configured_server(&observed, |builder| builder.max_receive_message_size(1024));
     let client = EchoClient::new(Channel::in_memory(&server).connect_lazy());
     let err = client
         .echo_message(request(&"x".repeat(2000)))
@@ -409,6 +414,89 @@ async fn oversized_messages_are_resource_exhausted() {
         stream.recv().await.unwrap_err().code(),
         Code::ResourceExhausted
     );
+}
+
+/// Makes a unary call that must fail with RESOURCE_EXHAUSTED; the status's message.
+async fn resource_exhausted(client: &EchoClient, call: impl Into<Request<EchoRequest>>) -> String {
+    let err = client.echo_message(call.into()).await.unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted, "{}", err.message());
+    err.message().to_owned()
+}
+
+#[tokio::test]
+async fn requests_over_the_send_limit_are_refused_before_they_go_out() {
+    let observed = Arc::new(Observed::default());
+    let client = EchoClient::new(
+        Channel::in_memory(&server(&observed))
+            .max_send_message_size(100)
+            .connect_lazy(),
+    );
+    // 500 bytes of text after a tag and a two-byte length.
+    assert_eq!(
+        resource_exhausted(&client, request(&"x".repeat(500))).await,
+        "echo.EchoRequest message to send larger than max (503 vs. 100)"
+    );
+    assert_eq!(observed.unary_calls.load(Ordering::SeqCst), 0);
+    // A call's own limit replaces the channel's, either way.
+    let call = Request::new(request(&"x".repeat(500))).with_max_send_message_size(503);
+    assert_eq!(
+        client
+            .echo_message(call)
+            .await
+            .unwrap()
+            .message()
+            .message
+            .len(),
+        500
+    );
+    let call = Request::new(request(&"x".repeat(50))).with_max_send_message_size(10);
+    resource_exhausted(&client, call).await;
+    assert_eq!(observed.unary_calls.load(Ordering::SeqCst), 1);
+    // On a stream, the message over the limit is not sent and the call goes on.
+    let mut call = client.echo_client_streaming(()).await.unwrap();
+    call.send(&request("a")).await.unwrap();
+    assert_eq!(
+        call.send(&request(&"x".repeat(500)))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::ResourceExhausted
+    );
+    call.send(&request("b")).await.unwrap();
+    assert_eq!(
+        call.close_and_recv().await.unwrap().message().message,
+        "a,b"
+    );
+}
+
+#[tokio::test]
+async fn responses_over_the_server_send_limit_are_resource_exhausted() {
+    let observed = Arc::new(Observed::default());
+    let server = configured_server(&observed, |builder| builder.max_send_message_size(100));
+    let (client, _stop, _serving) = over_tcp(server).await;
+    assert_eq!(
+        resource_exhausted(&client, request(&"x".repeat(500))).await,
+        "echo.EchoResponse message to send larger than max (503 vs. 100)"
+    );
+    assert_eq!(
+        client
+            .echo_message(request("small"))
+            .await
+            .unwrap()
+            .message()
+            .message,
+        "small"
+    );
+    // A streaming handler's send fails; this one returns the error, ending the call.
+    let mut stream = client
+        .echo_server_streaming(request("2 500"))
+        .await
+        .unwrap();
+    assert_eq!(
+        stream.recv().await.unwrap_err().code(),
+        Code::ResourceExhausted
+    );
+    assert_eq!(observed.sent.load(Ordering::SeqCst), 0);
 }
 
 #[tokio::test]

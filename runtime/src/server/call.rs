@@ -20,7 +20,7 @@ use h2::SendStream;
 use h2::server::SendResponse;
 use http::{HeaderMap, HeaderValue};
 
-use crate::codec::{encode_frame, encode_frame_into};
+use crate::codec::Frame;
 use crate::transport::{self, CONTENT_TYPE};
 use crate::{Code, Message, Metadata, Response, Status};
 
@@ -37,13 +37,20 @@ pub(crate) struct Finish {
 impl Finish {
     /// The end of a call answered with one message: a unary or
     /// client-streaming handler's `response`.
-    pub(crate) fn reply<M: Message>(response: Response<M>) -> Self {
+    ///
+    /// # Errors
+    /// RESOURCE_EXHAUSTED when the message is larger than `max_size`.
+    pub(crate) fn reply<M: Message>(
+        response: Response<M>,
+        max_size: usize,
+    ) -> Result<Self, Status> {
         let (message, headers, trailers) = response.into_parts();
-        Finish {
+        let frame = Frame::measure(&message, max_size)?.encode();
+        Ok(Finish {
             headers,
-            message: Some(encode_frame(&message)),
+            message: Some(frame),
             trailers,
-        }
+        })
     }
 
     /// The end of a streaming call: everything was sent through the sink.
@@ -76,20 +83,40 @@ struct State {
 }
 
 /// The state a call's sink and driver share.
-#[derive(Clone, Default)]
-pub(crate) struct Shared(Arc<Mutex<State>>);
+#[derive(Clone)]
+pub(crate) struct Shared(Arc<SharedState>);
+
+struct SharedState {
+    state: Mutex<State>,
+    /// The limit on response messages.
+    max_message_size: usize,
+}
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        crate::lock(&self.0)
+    /// The state of a new call whose response messages are limited to
+    /// `max_message_size` bytes.
+    pub(crate) fn new(max_message_size: usize) -> Self {
+        Self(Arc::new(SharedState {
+            state: Mutex::default(),
+            max_message_size,
+        }))
     }
 
-    /// Queues `message`, framed, once the buffer is below the high water
-    /// mark. CANCELLED once the call has ended.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        crate::lock(&self.0.state)
+    }
+
+    /// The limit on response messages.
+    pub(crate) fn max_message_size(&self) -> usize {
+        self.0.max_message_size
+    }
+
+    /// Queues `frame` once the buffer is below the high water mark.
+    /// CANCELLED once the call has ended.
     pub(crate) fn poll_push<M: Message>(
         &self,
         cx: &mut Context<'_>,
-        message: &M,
+        frame: &Frame<'_, M>,
     ) -> Poll<Result<(), Status>> {
         let mut state = self.lock();
         if state.closed {
@@ -103,7 +130,7 @@ impl Shared {
             let batch = state.last_batch.min(2 * HIGH_WATER);
             state.outgoing.reserve(batch);
         }
-        encode_frame_into(message, &mut state.outgoing);
+        frame.write(&mut state.outgoing);
         if let Some(driver) = state.driver.take() {
             driver.wake();
         }

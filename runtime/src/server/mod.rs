@@ -21,7 +21,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::watch;
 
-use crate::codec::DEFAULT_MAX_RECEIVE_SIZE;
+use crate::codec::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
 use crate::stream::{RequestStream, ResponseSink};
 use crate::transport::{self, CONNECTION_WINDOW, Incoming, MAX_FRAME_SIZE, STREAM_WINDOW, timeout};
 use crate::{Message, Metadata, Request, Response, Status};
@@ -118,12 +118,12 @@ where
                 metadata,
                 deadline,
                 mut incoming,
-                ..
+                sink,
             } = call;
             let message = single_message::<Req>(&mut incoming).await?;
             let request = Request::from_parts(message, metadata, deadline);
             let response = (self.method)(self.service.clone(), request).await?;
-            Ok(Finish::reply(response))
+            Finish::reply(response, sink.max_message_size())
         })
     }
 }
@@ -166,11 +166,11 @@ where
                 metadata,
                 deadline,
                 incoming,
-                ..
+                sink,
             } = call;
             let requests = RequestStream::new(incoming, metadata, deadline);
             let response = (self.method)(self.service.clone(), requests).await?;
-            Ok(Finish::reply(response))
+            Finish::reply(response, sink.max_message_size())
         })
     }
 }
@@ -305,6 +305,7 @@ fn split_path(path: &str) -> Option<(&str, &str)> {
 #[derive(Debug, Clone)]
 struct Config {
     max_receive_message_size: usize,
+    max_send_message_size: usize,
 }
 
 /// Builds a [`Server`].
@@ -324,6 +325,15 @@ impl ServerBuilder {
     /// fail the call with RESOURCE_EXHAUSTED.
     pub fn max_receive_message_size(mut self, bytes: usize) -> Self {
         self.config.max_receive_message_size = bytes;
+        self
+    }
+
+    /// The largest response message sent, [`DEFAULT_MAX_SEND_SIZE`] by
+    /// default. A unary or client-streaming handler's larger response ends
+    /// the call with RESOURCE_EXHAUSTED; a stream's `send` of a larger one
+    /// fails with it and sends nothing.
+    pub fn max_send_message_size(mut self, bytes: usize) -> Self {
+        self.config.max_send_message_size = bytes;
         self
     }
 
@@ -366,6 +376,7 @@ impl Server {
             routes: Routes::default(),
             config: Config {
                 max_receive_message_size: DEFAULT_MAX_RECEIVE_SIZE,
+                max_send_message_size: DEFAULT_MAX_SEND_SIZE,
             },
         }
     }
@@ -500,7 +511,7 @@ impl Inner {
                 return None;
             }
         };
-        let shared = Shared::default();
+        let shared = Shared::new(self.config.max_send_message_size);
         let call = Call {
             metadata,
             deadline,
