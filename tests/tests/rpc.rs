@@ -700,6 +700,55 @@ impl Echo for Detached {
         });
         Ok(())
     }
+
+    /// Answers each request from another task, which owns the sink.
+    async fn echo_bidirectional_streaming(
+        &self,
+        mut requests: RequestStream<EchoRequest>,
+        mut responses: ResponseSink<EchoResponse>,
+    ) -> Result<(), Status> {
+        let (forward, mut forwarded) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let answering = tokio::spawn(async move {
+            while let Some(text) = forwarded.recv().await {
+                responses.send(&response(text)).await?;
+            }
+            Ok::<_, Status>(())
+        });
+        while let Some(request) = requests.recv().await? {
+            let _ = forward.send(request.message);
+        }
+        drop(forward);
+        answering
+            .await
+            .map_err(|err| Status::internal(err.to_string()))?
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sink_moved_to_another_task_answers_every_request() {
+    let server = Server::builder()
+        .add_service(EchoServer::new(Detached {
+            result: Default::default(),
+            done: Default::default(),
+        }))
+        .build();
+    let (client, _stop, _serving) = over_tcp(server).await;
+    let call = client.echo_bidirectional_streaming(()).await.unwrap();
+    let (mut requests, mut responses) = call.split();
+    // Each answer is sent from the sink's task while the call's driver,
+    // on another, may be about to wait.
+    let rounds = async {
+        for i in 0..1000 {
+            requests.send(&request(&i.to_string())).await.unwrap();
+            let answer = responses.recv().await.unwrap().unwrap();
+            assert_eq!(answer.message, i.to_string());
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), rounds)
+        .await
+        .expect("every answer arrives");
+    requests.close().await.unwrap();
+    assert_eq!(responses.recv().await.unwrap(), None);
 }
 
 #[tokio::test]

@@ -168,40 +168,59 @@ impl Shared {
         std::mem::take(&mut self.lock().trailers)
     }
 
-    /// What the sink has queued, if anything, without waiting.
-    fn take_outgoing(&self) -> Option<Outgoing> {
+    /// What the sink has queued, if anything, without waiting. With `last`
+    /// (the handler has returned) the sink is closed in the same step, so a
+    /// later send fails rather than queue what nobody takes.
+    fn take_outgoing(&self, last: bool) -> Option<Outgoing> {
         let mut state = self.lock();
-        if state.outgoing.is_empty() && !state.send_headers {
-            return None;
+        if last {
+            state.close();
         }
-        state.send_headers = false;
-        let data = std::mem::take(&mut state.outgoing);
-        if !data.is_empty() {
-            state.last_batch = data.len();
-        }
-        if let Some(sink) = state.sink.take() {
-            sink.wake();
-        }
-        Some(Outgoing {
-            headers: std::mem::take(&mut state.headers),
-            data: (!data.is_empty()).then(|| data.into()),
-        })
+        state.take_outgoing()
     }
 
     /// Waits for the sink to queue something.
     fn poll_outgoing(&self, cx: &mut Context<'_>) -> Poll<Outgoing> {
-        if let Some(outgoing) = self.take_outgoing() {
+        // Checked and registered under one lock: a send in between would
+        // find no waker to wake.
+        let mut state = self.lock();
+        if let Some(outgoing) = state.take_outgoing() {
             return Poll::Ready(outgoing);
         }
-        self.lock().driver = Some(cx.waker().clone());
+        state.driver = Some(cx.waker().clone());
         Poll::Pending
     }
 
     /// Ends the sink's part: later sends fail, and a waiting send wakes to fail.
     fn close(&self) {
-        let mut state = self.lock();
-        state.closed = true;
-        if let Some(sink) = state.sink.take() {
+        self.lock().close();
+    }
+}
+
+impl State {
+    /// What the sink has queued, if anything.
+    fn take_outgoing(&mut self) -> Option<Outgoing> {
+        if self.outgoing.is_empty() && !self.send_headers {
+            return None;
+        }
+        self.send_headers = false;
+        let data = std::mem::take(&mut self.outgoing);
+        if !data.is_empty() {
+            self.last_batch = data.len();
+        }
+        if let Some(sink) = self.sink.take() {
+            sink.wake();
+        }
+        Some(Outgoing {
+            headers: std::mem::take(&mut self.headers),
+            data: (!data.is_empty()).then(|| data.into()),
+        })
+    }
+
+    /// Ends the sink's part: later sends fail, and a waiting send wakes to fail.
+    fn close(&mut self) {
+        self.closed = true;
+        if let Some(sink) = self.sink.take() {
             sink.wake();
         }
     }
@@ -421,7 +440,7 @@ async fn run(
     loop {
         if pending.is_none() {
             // What the sink queued goes out before the handler's result.
-            if let Some(outgoing) = shared.take_outgoing() {
+            if let Some(outgoing) = shared.take_outgoing(finished.is_some()) {
                 pending = out.apply(outgoing);
                 continue;
             }
