@@ -110,14 +110,25 @@ impl<'a, M: Message> Frame<'a, M> {
     }
 }
 
+/// A DATA chunk up to this size that continues an incomplete frame is copied
+/// rather than queued, so a peer that sends a message a few bytes per DATA
+/// frame costs a copy of those bytes, not a queue entry (and a hold on the
+/// connection's read buffer) each.
+const COPIED_CHUNK_MAX: usize = 1024;
+
 /// Splits a stream of DATA chunks into messages and decodes them.
 #[derive(Debug)]
 pub(crate) struct FrameDecoder {
     /// Bytes of an incomplete frame, carried over from earlier chunks.
     pending: BytesMut,
-    /// Chunks not yet looked at (usually one).
+    /// Chunks not yet looked at (usually one), after `pending`.
     chunks: std::collections::VecDeque<Bytes>,
+    /// The bytes in `pending` and `chunks`.
+    buffered: usize,
     state: State,
+    /// The error that ended the stream: once a frame is bad, what follows
+    /// cannot be trusted to start a frame.
+    failed: Option<Status>,
     max_size: usize,
     /// What the messages are (`request` or `response`), for decode errors.
     what: &'static str,
@@ -136,7 +147,9 @@ impl FrameDecoder {
         Self {
             pending: BytesMut::new(),
             chunks: Default::default(),
+            buffered: 0,
             state: State::Header,
+            failed: None,
             max_size,
             what,
         }
@@ -144,13 +157,21 @@ impl FrameDecoder {
 
     /// Adds a DATA chunk.
     pub(crate) fn push(&mut self, chunk: Bytes) {
-        if !chunk.is_empty() {
+        if chunk.is_empty() {
+            return;
+        }
+        let continues = self.buffered > 0;
+        self.buffered += chunk.len();
+        if continues && chunk.len() <= COPIED_CHUNK_MAX {
+            // What is buffered already is the start of a frame, which is
+            // joined into `pending` to be decoded anyway.
+            for queued in self.chunks.drain(..) {
+                self.pending.extend_from_slice(&queued);
+            }
+            self.pending.extend_from_slice(&chunk);
+        } else {
             self.chunks.push_back(chunk);
         }
-    }
-
-    fn buffered(&self) -> usize {
-        self.pending.len() + self.chunks.iter().map(Bytes::len).sum::<usize>()
     }
 
     /// Takes exactly `n` buffered bytes, joining what `pending` and the chunks hold.
@@ -167,24 +188,39 @@ impl FrameDecoder {
                 self.pending.extend_from_slice(&front);
             }
         }
-        self.pending.split_to(n).freeze()
+        let taken = self.pending.split_to(n).freeze();
+        self.buffered -= taken.len();
+        taken
+    }
+
+    /// The first chunk, when nothing is pending before it and it holds `n` bytes.
+    fn front_holding(&mut self, n: usize) -> Option<&mut Bytes> {
+        if !self.pending.is_empty() {
+            return None;
+        }
+        self.chunks.front_mut().filter(|front| front.len() >= n)
+    }
+
+    /// Drops the first `n` bytes of the first chunk, which holds them.
+    fn consume_front(&mut self, n: usize) {
+        if let Some(front) = self.chunks.front_mut() {
+            front.advance(n);
+            if front.is_empty() {
+                self.chunks.pop_front();
+            }
+            self.buffered -= n;
+        }
     }
 
     /// Reads the 5-byte header, known to be buffered: in place when one
     /// chunk holds it (the common case), else through `take`.
     fn header(&mut self) -> (u8, usize) {
-        if self.pending.is_empty()
-            && let Some(front) = self.chunks.front_mut()
-            && front.len() >= HEADER_LEN
-        {
+        if let Some(front) = self.front_holding(HEADER_LEN) {
             let header = (
                 front[0],
                 u32::from_be_bytes([front[1], front[2], front[3], front[4]]) as usize,
             );
-            front.advance(HEADER_LEN);
-            if front.is_empty() {
-                self.chunks.pop_front();
-            }
+            self.consume_front(HEADER_LEN);
             return header;
         }
         let mut header = self.take(HEADER_LEN);
@@ -201,19 +237,26 @@ impl FrameDecoder {
     /// RESOURCE_EXHAUSTED for a message over the limit (checked before
     /// buffering it), INTERNAL for a compressed message (no `grpc-encoding`
     /// was agreed), an invalid flag or a message that does not decode.
+    ///
+    /// An error ends the stream: every later call returns it again.
     pub(crate) fn next<T: Message>(&mut self) -> Result<Option<T>, Status> {
+        if let Some(status) = &self.failed {
+            return Err(status.clone());
+        }
+        let result = self.decode_next();
+        if let Err(status) = &result {
+            self.failed = Some(status.clone());
+        }
+        result
+    }
+
+    fn decode_next<T: Message>(&mut self) -> Result<Option<T>, Status> {
         let Some(len) = self.next_len()? else {
             return Ok(None);
         };
-        let decoded = if self.pending.is_empty()
-            && let Some(front) = self.chunks.front_mut()
-            && front.len() >= len
-        {
+        let decoded = if let Some(front) = self.front_holding(len) {
             let decoded = crate::message::decode_prefix(front, len);
-            front.advance(len);
-            if front.is_empty() {
-                self.chunks.pop_front();
-            }
+            self.consume_front(len);
             decoded
         } else {
             T::decode_bytes(&self.take(len))
@@ -229,7 +272,7 @@ impl FrameDecoder {
         loop {
             match self.state {
                 State::Header => {
-                    if self.buffered() < HEADER_LEN {
+                    if self.buffered < HEADER_LEN {
                         return Ok(None);
                     }
                     let (flag, len) = self.header();
@@ -258,7 +301,7 @@ impl FrameDecoder {
                     self.state = State::Body { len };
                 }
                 State::Body { len } => {
-                    if self.buffered() < len {
+                    if self.buffered < len {
                         return Ok(None);
                     }
                     self.state = State::Header;
@@ -273,7 +316,7 @@ impl FrameDecoder {
     /// # Errors
     /// INTERNAL when bytes of an incomplete frame are left.
     pub(crate) fn finish(&self) -> Result<(), Status> {
-        match (self.state, self.buffered()) {
+        match (self.state, self.buffered) {
             (State::Header, 0) => Ok(()),
             _ => Err(Status::internal(
                 "stream ended in the middle of a message frame",
@@ -430,6 +473,49 @@ mod tests {
             got.extend(decode_all(&mut decoder));
         }
         assert_eq!(got, ["a", "bc"]);
+    }
+
+    #[test]
+    fn a_message_a_byte_per_chunk_is_joined_as_it_comes() {
+        let message = BytesValue {
+            value: Bytes::from((0..200_000).map(|i| i as u8).collect::<Vec<u8>>()),
+            ..Default::default()
+        };
+        let wire = encode_frame(&message);
+        let mut decoder = FrameDecoder::new(DEFAULT_MAX_RECEIVE_SIZE, "request");
+        let mut decoded = None;
+        for i in 0..wire.len() {
+            decoder.push(wire.slice(i..=i));
+            assert!(
+                decoder.chunks.len() <= 1,
+                "{} chunks queued",
+                decoder.chunks.len()
+            );
+            assert_eq!(
+                decoder.buffered,
+                decoder.pending.len() + decoder.chunks.iter().map(Bytes::len).sum::<usize>()
+            );
+            if let Some(message) = decoder.next::<BytesValue>().unwrap() {
+                assert_eq!(i, wire.len() - 1, "decoded only once all of it is there");
+                decoded = Some(message);
+            }
+        }
+        assert_eq!(decoded, Some(message));
+        decoder.finish().unwrap();
+    }
+
+    #[test]
+    fn after_a_bad_frame_the_stream_stays_failed() {
+        let mut decoder = FrameDecoder::new(10, "request");
+        decoder.push(Bytes::from_static(&[0, 0, 0, 0, 11]));
+        let first = decoder.next::<StringValue>().unwrap_err();
+        // The body that follows looks like a valid frame; it is not read as one.
+        decoder.push(Bytes::from(frames(&["hidden"])));
+        let again = decoder.next::<StringValue>().unwrap_err();
+        assert_eq!(
+            (again.code(), again.message()),
+            (first.code(), first.message())
+        );
     }
 
     #[test]
