@@ -462,3 +462,21 @@ async fn both_ends_advertise_large_windows_and_frames() {
     }
     call.abort();
 }
+
+#[tokio::test]
+async fn a_connection_that_never_starts_http2_is_closed() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = Server::builder()
+        .add_service(EchoServer::new(Upper))
+        .handshake_timeout(Duration::from_millis(100))
+        .build();
+    tokio::spawn(server.serve_with_shutdown(listener, std::future::pending()));
+    // Connected, and silent: no preface, no settings.
+    let mut socket = TcpStream::connect(address).await.unwrap();
+    let mut received = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut received))
+        .await
+        .expect("the server closes the connection")
+        .unwrap();
+}

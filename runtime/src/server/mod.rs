@@ -11,7 +11,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use h2::RecvStream;
@@ -301,12 +301,29 @@ fn split_path(path: &str) -> Option<(&str, &str)> {
     path.strip_prefix('/')?.rsplit_once('/')
 }
 
+/// Whether an accept error is about one connection that went away before
+/// it was accepted, rather than about the listener.
+fn gone_before_accepted(err: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset, Interrupted};
+    matches!(
+        err.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset | Interrupted
+    )
+}
+
 /// Server settings.
 #[derive(Debug, Clone)]
 struct Config {
     max_receive_message_size: usize,
     max_send_message_size: usize,
+    handshake_timeout: Duration,
 }
+
+/// How long a new connection may take to start HTTP/2, as grpc-go's default.
+const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The first and the longest pause before accepting again after an error.
+const ACCEPT_BACKOFF: (Duration, Duration) = (Duration::from_millis(5), Duration::from_secs(1));
 
 /// Builds a [`Server`].
 pub struct ServerBuilder {
@@ -325,6 +342,13 @@ impl ServerBuilder {
     /// fail the call with RESOURCE_EXHAUSTED.
     pub fn max_receive_message_size(mut self, bytes: usize) -> Self {
         self.config.max_receive_message_size = bytes;
+        self
+    }
+
+    /// How long a new connection may take to send the HTTP/2 preface and
+    /// settings before it is closed, 120 seconds by default.
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.config.handshake_timeout = timeout;
         self
     }
 
@@ -377,49 +401,68 @@ impl Server {
             config: Config {
                 max_receive_message_size: DEFAULT_MAX_RECEIVE_SIZE,
                 max_send_message_size: DEFAULT_MAX_SEND_SIZE,
+                handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             },
         }
     }
 
-    /// Binds `addr` and serves until an I/O error on the listener.
+    /// Binds `addr` and serves for as long as the future runs (see
+    /// [`Server::serve_with_shutdown`]).
     ///
     /// # Errors
-    /// When binding or accepting fails.
+    /// When binding fails.
     pub async fn serve(self, addr: impl ToSocketAddrs) -> std::io::Result<()> {
         let listener = TcpListener::bind(addr).await?;
         self.serve_with_shutdown(listener, std::future::pending())
-            .await
+            .await;
+        Ok(())
     }
 
     /// Serves connections from `listener` until `shutdown` completes, then
     /// stops accepting, sends GOAWAY on every connection and waits for the
     /// calls in flight to finish.
     ///
-    /// # Errors
-    /// When accepting fails.
+    /// Failing to accept a connection does not stop the server: one that
+    /// the peer gave up on is skipped, and any other error (such as running
+    /// out of file descriptors) is retried after a pause that grows from
+    /// 5 ms to 1 s, as in grpc-go.
     pub async fn serve_with_shutdown(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
-    ) -> std::io::Result<()> {
+    ) {
         let (stop, stopped) = watch::channel(false);
         let mut connections = tokio::task::JoinSet::new();
         let mut shutdown = std::pin::pin!(shutdown);
+        let mut backoff = None;
         loop {
             tokio::select! {
-                accepted = listener.accept() => {
-                    let (socket, _) = accepted?;
-                    // Small messages must not wait for Nagle's algorithm.
-                    socket.set_nodelay(true)?;
-                    connections.spawn(self.inner.clone().serve_connection(socket, stopped.clone()));
-                }
+                accepted = listener.accept() => match accepted {
+                    Ok((socket, _)) => {
+                        backoff = None;
+                        // Small messages must not wait for Nagle's algorithm;
+                        // a socket that refuses is served all the same.
+                        let _ = socket.set_nodelay(true);
+                        connections.spawn(self.inner.clone().serve_connection(socket, stopped.clone()));
+                    }
+                    Err(err) if gone_before_accepted(&err) => {}
+                    Err(_) => {
+                        let pause = backoff.map_or(ACCEPT_BACKOFF.0, |last: Duration| {
+                            (last * 2).min(ACCEPT_BACKOFF.1)
+                        });
+                        backoff = Some(pause);
+                        tokio::select! {
+                            () = tokio::time::sleep(pause) => {}
+                            () = &mut shutdown => break,
+                        }
+                    }
+                },
                 () = &mut shutdown => break,
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
             }
         }
         let _ = stop.send(true);
         while connections.join_next().await.is_some() {}
-        Ok(())
     }
 
     /// Serves one connection over any byte stream (used by the in-memory transport).
@@ -446,9 +489,10 @@ impl Inner {
             .initial_window_size(STREAM_WINDOW)
             .initial_connection_window_size(CONNECTION_WINDOW)
             .max_frame_size(MAX_FRAME_SIZE)
-            .handshake::<_, Bytes>(io)
-            .await;
-        let Ok(mut connection) = handshake else {
+            .handshake::<_, Bytes>(io);
+        let Ok(Ok(mut connection)) =
+            tokio::time::timeout(self.config.handshake_timeout, handshake).await
+        else {
             return;
         };
         // One wait for the stop signal, made once: a new one per accepted
