@@ -355,8 +355,7 @@ impl Receiving {
         }
         if body.is_end_stream() {
             // Trailers-only: the status is in the headers.
-            let status = transport::read_status(&parts.headers)
-                .unwrap_or_else(|| Status::internal("the response ended without a grpc-status"));
+            let status = transport::read_status(&parts.headers);
             self.trailers = Some(status.metadata().clone());
             return self.end(ok_or(status));
         }
@@ -399,14 +398,12 @@ impl Receiving {
                 Some(message) => Ok(Next::Message(message)),
                 None => {
                     let trailers = incoming.trailers().await?;
-                    Ok(Next::End(
-                        trailers
-                            .as_ref()
-                            .and_then(transport::read_status)
-                            .unwrap_or_else(|| {
-                                Status::internal("the response ended without a grpc-status")
-                            }),
-                    ))
+                    Ok(Next::End(match trailers {
+                        Some(trailers) => transport::read_status(&trailers),
+                        // As grpc-go: a stream the server ends without
+                        // trailers is INTERNAL.
+                        None => Status::internal("the server ended the stream without trailers"),
+                    }))
                 }
             }
         })

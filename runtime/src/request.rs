@@ -80,9 +80,12 @@ impl<T> Request<T> {
             .map(|deadline| deadline.saturating_duration_since(Instant::now()))
     }
 
-    /// Sets the deadline `timeout` from now (sent as `grpc-timeout`).
-    pub fn with_timeout(self, timeout: Duration) -> Self {
-        self.with_deadline(Instant::now() + timeout)
+    /// Sets the deadline `timeout` from now (sent as `grpc-timeout`). A
+    /// timeout too long for the clock to express (such as `Duration::MAX`)
+    /// means no deadline of its own.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.deadline = Instant::now().checked_add(timeout);
+        self
     }
 
     /// Sets the deadline.

@@ -106,33 +106,43 @@ pub(crate) fn write_status(status: &Status, headers: &mut HeaderMap) {
     status.metadata().write_headers(headers);
 }
 
-/// The status in trailers; `None` when there is no `grpc-status`.
-pub(crate) fn read_status(headers: &HeaderMap) -> Option<Status> {
-    let code = headers.get("grpc-status")?;
+/// The status in trailers (or in a trailers-only response's headers).
+///
+/// As in grpc-go: UNKNOWN when there is no `grpc-status`, INTERNAL when it
+/// or `grpc-status-details-bin` is malformed.
+pub(crate) fn read_status(headers: &HeaderMap) -> Status {
+    let Some(code) = headers.get("grpc-status") else {
+        return Status::unknown("the response ended without a grpc-status");
+    };
     let code = match code.to_str().ok().and_then(|c| c.parse::<i32>().ok()) {
         Some(code) => Code::from_i32(code),
-        None => {
-            return Some(Status::unknown(format!("invalid grpc-status {code:?}")));
-        }
+        None => return Status::internal(format!("malformed grpc-status {code:?}")),
     };
     let message = headers
         .get("grpc-message")
         .map(|m| decode_message(m.as_bytes()))
         .unwrap_or_default();
     let mut status = Status::new(code, message);
-    if let Some(details) = headers
-        .get("grpc-status-details-bin")
-        .and_then(|d| decode_binary(d.as_bytes()))
-    {
-        status = status.with_details_bin(details);
+    if let Some(details) = headers.get("grpc-status-details-bin") {
+        match decode_binary(details.as_bytes()) {
+            Some(details) => status = status.with_details_bin(details),
+            None => return Status::internal("malformed grpc-status-details-bin: not base64"),
+        }
     }
     *status.metadata_mut() = Metadata::from_headers(headers);
-    Some(status)
+    status
 }
 
 /// The status for an h2 error, following the RST_STREAM mapping of PROTOCOL-HTTP2.md.
 pub(crate) fn h2_status(err: &h2::Error) -> Status {
-    if let Some(reason) = err.reason() {
+    // Checked first: a GOAWAY has a reason too, but only a reset takes the
+    // RST_STREAM mapping. Calls cut off by GOAWAY can be retried elsewhere.
+    if err.is_io() || err.is_go_away() {
+        return Status::unavailable(format!("connection lost: {err}"));
+    }
+    if err.is_reset()
+        && let Some(reason) = err.reason()
+    {
         let code = match reason {
             h2::Reason::CANCEL => Code::Cancelled,
             h2::Reason::REFUSED_STREAM => Code::Unavailable,
@@ -146,9 +156,6 @@ pub(crate) fn h2_status(err: &h2::Error) -> Status {
             "local endpoint"
         };
         return Status::new(code, format!("stream reset by the {by}: {reason}"));
-    }
-    if err.is_io() || err.is_go_away() {
-        return Status::unavailable(format!("connection lost: {err}"));
     }
     Status::internal(format!("HTTP/2 error: {err}"))
 }

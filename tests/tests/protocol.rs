@@ -335,18 +335,33 @@ async fn malformed_responses_are_clean_errors() {
     let status = call(&client).await;
     assert_eq!(
         (status.code(), status.message()),
-        (Code::Internal, "the response ended without a grpc-status")
+        (
+            Code::Internal,
+            "the server ended the stream without trailers"
+        )
     );
 
-    // A grpc-status that is not a number.
-    let client = fake_server(|mut sender| async move {
-        let mut stream = sender
-            .send_response(grpc_response(200, "application/grpc"), false)
-            .unwrap();
-        let _ = stream.send_trailers(trailers(&[("grpc-status", "abc")]));
-    })
-    .await;
-    assert_eq!(call(&client).await.code(), Code::Unknown);
+    // Trailers without a grpc-status, and malformed ones: as grpc-go reads them.
+    for (sent, code) in [
+        (&[("x-other", "1")][..], Code::Unknown),
+        (&[("grpc-status", "abc")], Code::Internal),
+        (
+            &[
+                ("grpc-status", "3"),
+                ("grpc-status-details-bin", "not base64!"),
+            ],
+            Code::Internal,
+        ),
+    ] {
+        let client = fake_server(move |mut sender| async move {
+            let mut stream = sender
+                .send_response(grpc_response(200, "application/grpc"), false)
+                .unwrap();
+            let _ = stream.send_trailers(trailers(sent));
+        })
+        .await;
+        assert_eq!(call(&client).await.code(), code, "{sent:?}");
+    }
 
     // A frame cut short before OK trailers.
     let client = fake_server(|mut sender| async move {
@@ -384,6 +399,47 @@ async fn malformed_responses_are_clean_errors() {
     })
     .await;
     assert_eq!(call(&client).await.code(), Code::Unavailable);
+}
+
+#[tokio::test]
+async fn a_call_cut_off_by_goaway_is_unavailable() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    // A server written frame by frame: once the request's HEADERS arrive it
+    // sends GOAWAY naming stream 0 as the last it processed, and stays connected.
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut preface = [0u8; 24];
+        socket.read_exact(&mut preface).await.unwrap();
+        // Empty SETTINGS, then an ACK of the client's.
+        socket
+            .write_all(&[0, 0, 0, 0x4, 0, 0, 0, 0, 0, 0, 0, 0, 0x4, 0x1, 0, 0, 0, 0])
+            .await
+            .unwrap();
+        loop {
+            let mut header = [0u8; 9];
+            socket.read_exact(&mut header).await.unwrap();
+            let len = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
+            let mut payload = vec![0; len];
+            socket.read_exact(&mut payload).await.unwrap();
+            if header[3] == 0x1 {
+                break;
+            }
+        }
+        // GOAWAY: last stream 0, NO_ERROR.
+        socket
+            .write_all(&[0, 0, 8, 0x7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    });
+    let client = EchoClient::new(
+        Channel::builder(&address.to_string())
+            .unwrap()
+            .connect_lazy(),
+    );
+    let status = call(&client).await;
+    assert_eq!(status.code(), Code::Unavailable, "{}", status.message());
 }
 
 #[tokio::test]

@@ -663,6 +663,16 @@ async fn calls_made_in_a_handler_inherit_its_deadline() {
 }
 
 #[tokio::test]
+async fn a_timeout_too_long_for_the_clock_means_no_deadline() {
+    let observed = Arc::new(Observed::default());
+    let client = in_memory(&observed);
+    let call = Request::new(request("forever")).with_timeout(Duration::MAX);
+    assert_eq!(call.deadline(), None);
+    client.echo_message(call).await.unwrap();
+    assert_eq!(*observed.remaining.lock().unwrap(), None);
+}
+
+#[tokio::test]
 async fn the_receive_limit_can_be_set_per_call() {
     let observed = Arc::new(Observed::default());
     let client = in_memory(&observed);
