@@ -76,12 +76,13 @@ pub(crate) mod timeout {
     }
 }
 
-/// True when the `content-type` is gRPC's (with or without a `+proto` suffix).
+/// True when the `content-type` is gRPC's: `application/grpc`, with or
+/// without a subtype (`+proto`) or parameters (`;…`); not gRPC-Web's.
 pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
     headers
         .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with(CONTENT_TYPE))
+        .and_then(|v| v.as_bytes().strip_prefix(CONTENT_TYPE.as_bytes()))
+        .is_some_and(|rest| matches!(rest.first(), None | Some(b'+' | b';')))
 }
 
 /// The status as trailers (or in a trailers-only response's headers).

@@ -243,8 +243,23 @@ impl Case {
 
 #[tokio::test]
 async fn non_grpc_requests_get_http_errors() {
-    let answer = send(&[("content-type", "text/plain")], "POST", b"hi").await;
-    assert_eq!(answer.http, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    for content_type in ["text/plain", "application/grpc-web", "application/grpcx"] {
+        let answer = send(&[("content-type", content_type)], "POST", b"hi").await;
+        assert_eq!(
+            answer.http,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{content_type}"
+        );
+    }
+    for content_type in ["application/grpc+proto", "application/grpc; charset=utf-8"] {
+        let answer = send(
+            &[("content-type", content_type)],
+            "POST",
+            &frame(0, &hello()),
+        )
+        .await;
+        assert_eq!(answer.code, Some(0), "{content_type}");
+    }
     let answer = send(&[GRPC], "GET", b"").await;
     assert_eq!(answer.http, StatusCode::METHOD_NOT_ALLOWED);
 }
