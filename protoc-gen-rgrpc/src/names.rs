@@ -52,10 +52,38 @@ pub fn ident(name: &str) -> Ident {
     }
 }
 
-/// A name that heck turned into nothing (a field called `_`) still needs a spelling.
-fn non_empty(converted: String, fallback: &str) -> String {
+/// Checks that `name`, from a .proto file, is a protobuf identifier: an ASCII
+/// letter or underscore, then ASCII letters, digits and underscores. The
+/// conversions below make valid Rust identifiers of every such name.
+///
+/// # Errors
+/// What is wrong with `name`.
+pub fn check_identifier(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("it is empty".to_owned());
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !c.is_ascii_alphanumeric() && *c != '_')
+    {
+        return Err(format!(
+            "it contains {c:?}; names may only contain ASCII letters, digits and underscores"
+        ));
+    }
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err("it starts with a digit".to_owned());
+    }
+    Ok(())
+}
+
+/// A converted name as an identifier: heck drops leading underscores, so a
+/// name it turned into nothing (a field called `_`) gets `fallback`, and one
+/// it left starting with a digit (`_1`) gets an underscore back.
+fn spelled(converted: String, fallback: &str) -> String {
     if converted.is_empty() {
         fallback.to_owned()
+    } else if converted.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("_{converted}")
     } else {
         converted
     }
@@ -63,12 +91,12 @@ fn non_empty(converted: String, fallback: &str) -> String {
 
 /// The struct or enum name for a proto message, enum or oneof: `UpperCamelCase`.
 pub fn type_name(proto: &str) -> String {
-    escape(&non_empty(proto.to_upper_camel_case(), "Unnamed"))
+    escape(&spelled(proto.to_upper_camel_case(), "Unnamed"))
 }
 
 /// The field or module name for a proto name: `snake_case`.
 pub fn value_name(proto: &str) -> String {
-    escape(&non_empty(proto.to_snake_case(), "unnamed"))
+    escape(&spelled(proto.to_snake_case(), "unnamed"))
 }
 
 /// The modules of a proto package: `user.v1` -> `user`, `v1`.
@@ -105,14 +133,14 @@ pub fn enum_value_names<'a>(
             } else {
                 v.as_str()
             };
-            scope.claim(non_empty(name.to_owned(), "UNNAMED"))
+            scope.claim(spelled(name.to_owned(), "UNNAMED"))
         })
         .collect()
 }
 
 /// The name of a constant: `SHOUTY_SNAKE_CASE`.
 pub fn constant_name(proto: &str) -> String {
-    non_empty(proto.to_shouty_snake_case(), "UNNAMED")
+    spelled(proto.to_shouty_snake_case(), "UNNAMED")
 }
 
 /// The getter for a field with a declared default: the field's own name,
@@ -204,6 +232,30 @@ mod tests {
         assert_eq!(type_name("Option"), "Option");
         assert_eq!(value_name("_"), "unnamed");
         assert_eq!(ident("r#type").to_string(), "r#type");
+    }
+
+    #[test]
+    fn only_protobuf_identifiers_pass_the_check() {
+        for name in ["a", "A1", "_", "_1", "snake_case", "__x"] {
+            assert_eq!(check_identifier(name), Ok(()), "{name}");
+        }
+        assert_eq!(check_identifier(""), Err("it is empty".to_owned()));
+        assert_eq!(
+            check_identifier("1a"),
+            Err("it starts with a digit".to_owned())
+        );
+        for name in ["a\u{b2}", "\u{e9}t\u{e9}", "a-b", "a.b", "r#type"] {
+            assert!(check_identifier(name).is_err(), "{name}");
+        }
+    }
+
+    #[test]
+    fn names_with_a_digit_after_leading_underscores_keep_an_underscore() {
+        assert_eq!(type_name("_1"), "_1");
+        assert_eq!(type_name("_2fast"), "_2fast");
+        assert_eq!(value_name("__3d"), "_3d");
+        assert_eq!(constant_name("_4"), "_4");
+        assert_eq!(enum_value_names("E", ["_5"]), ["_5"]);
     }
 
     #[test]

@@ -6,7 +6,12 @@ use std::process::{Command, Output, Stdio};
 
 use prost::Message;
 use prost_types::compiler::{CodeGeneratorRequest, CodeGeneratorResponse};
-use rgrpc_build::{Options, Paths, generate_from_protos};
+use prost_types::field_descriptor_proto::{Label, Type};
+use prost_types::{
+    DescriptorProto, EnumDescriptorProto, EnumValueDescriptorProto, FieldDescriptorProto,
+    FileDescriptorProto, MethodDescriptorProto, OneofDescriptorProto, ServiceDescriptorProto,
+};
+use rgrpc_build::{Options, Paths, generate_from_protos, respond};
 
 const PLUGIN: &str = env!("CARGO_BIN_EXE_protoc-gen-rgrpc");
 
@@ -318,5 +323,233 @@ fn a_type_from_a_file_left_out_of_the_run_is_an_error() {
             "uses google.rpc.Status from google/rpc/status.proto, which is not being generated"
         ),
         "{stderr}"
+    );
+}
+
+/// `bad.proto`, package `pkg`: message `M` with field `a` = 1 and oneof `o`
+/// holding field `b` = 2, enum `E` with value `E_ZERO`, and service `S` with
+/// method `Call(M) returns (M)`. Tests break one part of it.
+fn sample_file() -> FileDescriptorProto {
+    let field = |name: &str, number: i32, oneof_index: Option<i32>| FieldDescriptorProto {
+        name: Some(name.into()),
+        number: Some(number),
+        label: Some(Label::Optional.into()),
+        r#type: Some(Type::Int32.into()),
+        oneof_index,
+        ..Default::default()
+    };
+    FileDescriptorProto {
+        name: Some("bad.proto".into()),
+        package: Some("pkg".into()),
+        syntax: Some("proto3".into()),
+        message_type: vec![DescriptorProto {
+            name: Some("M".into()),
+            field: vec![field("a", 1, None), field("b", 2, Some(0))],
+            oneof_decl: vec![OneofDescriptorProto {
+                name: Some("o".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        enum_type: vec![EnumDescriptorProto {
+            name: Some("E".into()),
+            value: vec![EnumValueDescriptorProto {
+                name: Some("E_ZERO".into()),
+                number: Some(0),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        service: vec![ServiceDescriptorProto {
+            name: Some("S".into()),
+            method: vec![MethodDescriptorProto {
+                name: Some("Call".into()),
+                input_type: Some(".pkg.M".into()),
+                output_type: Some(".pkg.M".into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// The plugin's response to a request generating `sample_file` changed by `change`.
+fn respond_to_sample(change: impl FnOnce(&mut FileDescriptorProto)) -> CodeGeneratorResponse {
+    let mut file = sample_file();
+    change(&mut file);
+    respond(&CodeGeneratorRequest {
+        file_to_generate: vec!["bad.proto".into()],
+        proto_file: vec![file],
+        ..Default::default()
+    })
+}
+
+fn assert_input_error(response: &CodeGeneratorResponse, expected: &str) {
+    assert_eq!(response.error.as_deref(), Some(expected));
+    assert!(response.file.is_empty(), "files despite the error");
+}
+
+/// A change to `sample_file` and the error it must give.
+type Case = (fn(&mut FileDescriptorProto), &'static str);
+
+/// Checks every case, without stopping at the first failure: changing the
+/// sample by the case's function must give exactly the case's error, no
+/// files, and no panic.
+fn assert_input_errors(cases: &[Case]) {
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|(change, expected)| {
+            match std::panic::catch_unwind(|| respond_to_sample(change)) {
+                Err(_) => Some(format!("panicked instead of reporting {expected:?}")),
+                Ok(response) if response.error.as_deref() != Some(*expected) => Some(format!(
+                    "error {:?} instead of {expected:?}",
+                    response.error
+                )),
+                Ok(response) if !response.file.is_empty() => {
+                    Some(format!("files despite {expected:?}"))
+                }
+                Ok(_) => None,
+            }
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_sample_request_generates() {
+    let response = respond_to_sample(|_| {});
+    assert_eq!(response.error, None);
+    assert_eq!(response.file.len(), 2, "pkg/bad.rs and mod.rs");
+}
+
+#[test]
+fn names_that_are_not_identifiers_are_input_errors() {
+    assert_input_errors(&[
+        (
+            |f| {
+                f.message_type[0].name = Some("1Foo".into());
+                f.service.clear();
+            },
+            "bad.proto: message pkg.1Foo: invalid name \"1Foo\": it starts with a digit",
+        ),
+        (
+            |f| f.message_type[0].field[0].name = Some("a\u{b2}".into()),
+            "bad.proto: field pkg.M.a\u{b2}: invalid name \"a\u{b2}\": it contains '\u{b2}'; \
+             names may only contain ASCII letters, digits and underscores",
+        ),
+        (
+            |f| f.message_type[0].oneof_decl[0].name = Some("1o".into()),
+            "bad.proto: oneof pkg.M.1o: invalid name \"1o\": it starts with a digit",
+        ),
+        (
+            |f| f.enum_type[0].name = Some("E F".into()),
+            "bad.proto: enum pkg.E F: invalid name \"E F\": it contains ' '; \
+             names may only contain ASCII letters, digits and underscores",
+        ),
+        (
+            |f| f.enum_type[0].value[0].name = Some(String::new()),
+            "bad.proto: enum value pkg.E.: invalid name \"\": it is empty",
+        ),
+        (
+            |f| f.service[0].name = Some("1S".into()),
+            "bad.proto: service pkg.1S: invalid name \"1S\": it starts with a digit",
+        ),
+        (
+            |f| f.service[0].method[0].name = Some("1Call".into()),
+            "bad.proto: method pkg.S.1Call: invalid name \"1Call\": it starts with a digit",
+        ),
+        (
+            |f| f.service[0].method[0].name = Some("Do-It".into()),
+            "bad.proto: method pkg.S.Do-It: invalid name \"Do-It\": it contains '-'; \
+             names may only contain ASCII letters, digits and underscores",
+        ),
+        (
+            |f| {
+                f.package = Some("pkg.1v".into());
+                f.service.clear();
+            },
+            "bad.proto: package pkg.1v: invalid name \"1v\": it starts with a digit",
+        ),
+        (
+            |f| {
+                f.package = Some("pkg..v1".into());
+                f.service.clear();
+            },
+            "bad.proto: package pkg..v1: invalid name \"\": it is empty",
+        ),
+    ]);
+}
+
+#[test]
+fn names_of_underscores_and_digits_generate() {
+    let response = respond_to_sample(|f| {
+        f.message_type[0].field[0].name = Some("_1".into());
+        f.enum_type[0].value[0].name = Some("_2".into());
+        f.service[0].method[0].name = Some("_3".into());
+    });
+    assert_eq!(response.error, None);
+    let content = response.file[0].content();
+    for expected in [
+        "pub _1: i32",
+        "pub const _2: Self",
+        "fn _3(",
+        "const _3: &str",
+    ] {
+        assert!(content.contains(expected), "no {expected:?} in {content}");
+    }
+}
+
+#[test]
+fn invalid_field_numbers_are_input_errors() {
+    assert_input_errors(&[
+        (
+            |f| f.message_type[0].field[0].number = Some(0),
+            "bad.proto: field pkg.M.a: invalid number 0: field numbers go from 1 to 536870911",
+        ),
+        (
+            |f| f.message_type[0].field[0].number = Some(536_870_912),
+            "bad.proto: field pkg.M.a: invalid number 536870912: \
+             field numbers go from 1 to 536870911",
+        ),
+        (
+            |f| f.message_type[0].field[1].number = Some(-1),
+            "bad.proto: field pkg.M.b: invalid number -1: field numbers go from 1 to 536870911",
+        ),
+        (
+            |f| f.message_type[0].field[1].number = Some(1),
+            "bad.proto: field pkg.M.b: number 1 is already used by field pkg.M.a",
+        ),
+    ]);
+}
+
+#[test]
+fn the_largest_field_number_generates() {
+    let response = respond_to_sample(|f| f.message_type[0].field[0].number = Some(536_870_911));
+    assert_eq!(response.error, None);
+    // (536870911 << 3) | 0, the varint tag of the field.
+    assert!(response.file[0].content().contains("4294967288 =>"));
+}
+
+#[test]
+fn the_plugin_reports_invalid_names_with_exit_code_zero() {
+    let mut file = sample_file();
+    file.message_type[0].name = Some("1Foo".into());
+    file.service.clear();
+    let request = CodeGeneratorRequest {
+        file_to_generate: vec!["bad.proto".into()],
+        proto_file: vec![file],
+        ..Default::default()
+    };
+    let output = run_plugin(&request.encode_to_vec(), &[]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let response = CodeGeneratorResponse::decode(output.stdout.as_slice()).unwrap();
+    assert_input_error(
+        &response,
+        "bad.proto: message pkg.1Foo: invalid name \"1Foo\": it starts with a digit",
     );
 }

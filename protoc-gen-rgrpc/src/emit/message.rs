@@ -4,7 +4,9 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use super::{Ctx, docs::doc, enumeration, int_literal};
-use crate::model::{Cardinality, DefaultValue, Field, FieldType, Member, Message, Oneof, Scalar};
+use crate::model::{
+    Cardinality, DefaultValue, Field, FieldType, MAX_FIELD_NUMBER, Member, Message, Oneof, Scalar,
+};
 use crate::names::ident;
 
 /// The struct for `message`, its impls, and the module of its nested types.
@@ -168,7 +170,12 @@ fn wire_type(ty: &FieldType) -> u32 {
 }
 
 /// The tag of field `number` with wire type `wire_type`, as a literal to match on.
+/// The model's field numbers are at most [`MAX_FIELD_NUMBER`], so the tag fits.
 fn tag_of(number: u32, wire_type: u32) -> Literal {
+    debug_assert!(
+        number <= MAX_FIELD_NUMBER,
+        "field number {number} out of range"
+    );
     Literal::u32_unsuffixed((number << 3) | wire_type)
 }
 

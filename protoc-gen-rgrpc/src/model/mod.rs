@@ -3,6 +3,7 @@
 
 mod comments;
 mod index;
+mod validate;
 
 use std::collections::BTreeMap;
 
@@ -17,6 +18,10 @@ use crate::options::{Options, Paths};
 use comments::{Comments, path};
 pub use index::ServiceNames;
 use index::{Index, TypeKind};
+
+/// The largest field number protobuf allows, 2^29 - 1: a tag (number and
+/// 3-bit wire type) fits in a `u32`.
+pub const MAX_FIELD_NUMBER: u32 = (1 << 29) - 1;
 
 /// Everything to generate in one run.
 #[derive(Debug)]
@@ -130,7 +135,7 @@ pub struct Field {
     pub proto_name: String,
     /// The struct field name.
     pub name: String,
-    /// The field number.
+    /// The field number, in `1..=MAX_FIELD_NUMBER`.
     pub number: u32,
     /// The proto comment.
     pub doc: String,
@@ -194,7 +199,7 @@ pub struct Variant {
     pub proto_name: String,
     /// The variant name.
     pub name: String,
-    /// The field number.
+    /// The field number, in `1..=MAX_FIELD_NUMBER`.
     pub number: u32,
     /// The proto comment.
     pub doc: String,
@@ -319,6 +324,7 @@ impl Model {
         files_to_generate: &[String],
         options: &Options,
     ) -> Result<Self, Error> {
+        validate::request(files)?;
         let index = Index::build(files, options)?;
         let mut outputs: BTreeMap<String, String> = BTreeMap::new();
         let mut model = Model { files: Vec::new() };
@@ -502,12 +508,8 @@ impl FileBuilder<'_> {
         let mut oneofs: BTreeMap<i32, Oneof> = BTreeMap::new();
         let mut oneof_first: BTreeMap<i32, u32> = BTreeMap::new();
         for (i, field) in desc.field.iter().enumerate() {
-            let number = u32::try_from(field.number()).map_err(|_| {
-                Error::Input(format!(
-                    "{full_name}.{}: invalid field number",
-                    field.name()
-                ))
-            })?;
+            // In 1..=MAX_FIELD_NUMBER: validate::request checked it.
+            let number = field.number() as u32;
             let doc = self
                 .comments
                 .get(&[&loc[..], &[path::MESSAGE_FIELD, i as i32]].concat());
