@@ -21,7 +21,7 @@ use h2::SendStream;
 use crate::client::{Receiving, cancelled};
 use crate::codec::Frame;
 use crate::server::SinkShared;
-use crate::transport::{self, Incoming};
+use crate::transport::{self, Incoming, Unsent};
 use crate::{Message, Metadata, Response, Status};
 
 pin_project_lite::pin_project! {
@@ -166,8 +166,10 @@ pub struct RequestSink<T> {
     deadline: Option<Instant>,
     closed: bool,
     cancelled: bool,
-    /// Whether a message has been sent (see `transport::send_data`).
+    /// Whether a message has been sent (see `Unsent::start`).
     started: bool,
+    /// What is left to send of the last message.
+    unsent: Unsent,
     max_message_size: usize,
     _message: PhantomData<fn(T)>,
 }
@@ -184,12 +186,18 @@ impl<T: Message> RequestSink<T> {
             closed: false,
             cancelled: false,
             started: false,
+            unsent: Unsent::default(),
             max_message_size,
             _message: PhantomData,
         }
     }
 
     /// Sends a message, waiting while the server is not reading (flow control).
+    ///
+    /// Cancelling a send (dropping its future, in a `select!` or a timeout)
+    /// leaves the stream well formed: a message none of which has gone out
+    /// is not sent, and the rest of one that has begun goes out first on the
+    /// next `send` or `close`.
     ///
     /// # Errors
     /// RESOURCE_EXHAUSTED for a message larger than the send limit, which
@@ -204,13 +212,30 @@ impl<T: Message> RequestSink<T> {
             return Err(Status::internal("send after the request stream was closed"));
         }
         let frame = Frame::measure(message, self.max_message_size)?.encode();
+        self.flush_begun().await?;
         let first = !std::mem::replace(&mut self.started, true);
+        self.unsent
+            .start(&mut self.stream, frame, first)
+            .map_err(|err| transport::h2_status(&err))?;
+        self.flush().await
+    }
+
+    /// Sends what is left of the last message, within the call's deadline.
+    async fn flush(&mut self) -> Result<(), Status> {
         before(self.deadline, async {
-            transport::send_data(&mut self.stream, frame, first)
+            self.unsent
+                .flush(&mut self.stream)
                 .await
                 .map_err(|err| transport::h2_status(&err))
         })
         .await
+    }
+
+    /// Finishes a message whose send was cancelled after it began, and
+    /// forgets one that was cancelled before.
+    async fn flush_begun(&mut self) -> Result<(), Status> {
+        self.unsent.drop_unbegun();
+        self.flush().await
     }
 
     /// Cancels the call: the stream is reset (RST_STREAM CANCEL) and the
@@ -226,9 +251,11 @@ impl<T: Message> RequestSink<T> {
     /// # Errors
     /// When the call has already failed.
     pub async fn close(&mut self) -> Result<(), Status> {
-        if std::mem::replace(&mut self.closed, true) {
+        if self.closed {
             return Ok(());
         }
+        self.flush_begun().await?;
+        self.closed = true;
         self.stream
             .send_data(Bytes::new(), true)
             .map_err(|err| transport::h2_status(&err))

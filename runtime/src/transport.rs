@@ -161,32 +161,66 @@ pub(crate) fn h2_status(err: &h2::Error) -> Status {
     Status::internal(format!("HTTP/2 error: {err}"))
 }
 
-/// Sends `data` on `stream`, the next part of a message stream.
-///
-/// Later data waits for flow-control capacity, so that a slow receiver slows
-/// the sender instead of data piling up. The `first` data of a stream goes to
-/// h2 at once: its HEADERS are not out yet, so h2 cannot grant capacity
-/// before its connection task has run, and waiting would add that round trip
-/// to every call. h2 buffers that one message until the window allows it.
-pub(crate) async fn send_data(
-    stream: &mut SendStream<Bytes>,
-    data: Bytes,
-    first: bool,
-) -> Result<(), h2::Error> {
-    let mut rest = send_within(stream, data, if first { usize::MAX } else { 0 })?;
-    while let Some(data) = rest {
-        let capacity = match poll_fn(|cx| stream.poll_capacity(cx)).await {
-            Some(capacity) => capacity?,
-            None => return Err(h2::Error::from(h2::Reason::STREAM_CLOSED)),
-        };
-        rest = send_within(stream, data, capacity)?;
+/// What flow control has not let out yet of the last message sent on a
+/// stream whose sends may be cancelled.
+#[derive(Default)]
+pub(crate) struct Unsent {
+    rest: Option<Bytes>,
+    /// Some of the message has gone to h2, so the rest must follow it.
+    begun: bool,
+}
+
+impl Unsent {
+    /// Starts sending `data`, the next part of a message stream on `stream`;
+    /// [`Unsent::flush`] sends the rest.
+    ///
+    /// The `first` data of a stream goes to h2 at once: its HEADERS are not
+    /// out yet, so h2 cannot grant capacity before its connection task has
+    /// run, and waiting would add that round trip to every call. h2 buffers
+    /// that one message until the window allows it.
+    pub(crate) fn start(
+        &mut self,
+        stream: &mut SendStream<Bytes>,
+        data: Bytes,
+        first: bool,
+    ) -> Result<(), h2::Error> {
+        let capacity = if first { usize::MAX } else { 0 };
+        self.rest = send_within(stream, data, capacity)?;
+        self.begun = capacity > 0;
+        Ok(())
     }
-    Ok(())
+
+    /// Forgets a message none of which has gone out: its send was cancelled
+    /// before it began, so it counts as not sent.
+    pub(crate) fn drop_unbegun(&mut self) {
+        if !self.begun {
+            self.rest = None;
+        }
+    }
+
+    /// Sends the rest on `stream` as flow-control capacity arrives, so that a
+    /// slow receiver slows the sender instead of data piling up.
+    ///
+    /// Cancel-safe: what has not gone to h2 stays here, and the next call
+    /// goes on from there, so a message is never cut short on the wire.
+    pub(crate) async fn flush(&mut self, stream: &mut SendStream<Bytes>) -> Result<(), h2::Error> {
+        while self.rest.is_some() {
+            let capacity = match poll_fn(|cx| stream.poll_capacity(cx)).await {
+                Some(capacity) => capacity?,
+                None => return Err(h2::Error::from(h2::Reason::STREAM_CLOSED)),
+            };
+            if let Some(data) = self.rest.take() {
+                self.rest = send_within(stream, data, capacity)?;
+                self.begun |= capacity > 0;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Sends as much of `data` on `stream` as `capacity` allows, and asks for
-/// capacity for the rest, which it returns: one step of [`send_data`], for
-/// senders that wait for capacity themselves.
+/// capacity for the rest, which it returns: one step of [`Unsent::flush`],
+/// for senders that wait for capacity themselves.
 pub(crate) fn send_within(
     stream: &mut SendStream<Bytes>,
     mut data: Bytes,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use rgrpc::stream::{RequestStream, ResponseSink};
+use rgrpc::stream::{ClientStreamingCall, RequestStream, ResponseSink};
 use rgrpc::wkt::Any;
 use rgrpc::{Channel, Code, Metadata, Request, Response, Server, ServerBuilder, Status};
 use rgrpc_tests::pb::echo::{
@@ -683,6 +683,72 @@ async fn the_receive_limit_can_be_set_per_call() {
     );
     let call = Request::new(request(&"x".repeat(50))).with_max_receive_message_size(100);
     assert!(client.echo_message(call).await.is_ok());
+}
+
+/// A client-streaming handler that reads nothing until `open` is notified,
+/// then answers with the lengths of the messages it received.
+struct Gated {
+    open: Arc<Notify>,
+}
+
+impl Echo for Gated {
+    async fn echo_client_streaming(
+        &self,
+        mut requests: RequestStream<EchoRequest>,
+    ) -> Result<Response<EchoResponse>, Status> {
+        self.open.notified().await;
+        let mut lengths = Vec::new();
+        while let Some(request) = requests.recv().await? {
+            lengths.push(request.message.len().to_string());
+        }
+        Ok(Response::new(response(lengths.join(","))))
+    }
+}
+
+/// A client-streaming call to a `Gated` server, which has been sent "a",
+/// and the notification that lets the server read.
+async fn gated_call() -> (Arc<Notify>, ClientStreamingCall<EchoRequest, EchoResponse>) {
+    let open = Arc::new(Notify::new());
+    let server = Server::builder()
+        .add_service(EchoServer::new(Gated { open: open.clone() }))
+        .build();
+    let client = EchoClient::new(Channel::in_memory(&server).connect_lazy());
+    let mut call = client.echo_client_streaming(()).await.unwrap();
+    call.send(&request("a")).await.unwrap();
+    (open, call)
+}
+
+#[tokio::test]
+async fn a_cancelled_send_leaves_the_request_stream_well_formed() {
+    let (open, mut call) = gated_call().await;
+    // Larger than the stream's window, to a server not reading: part of it
+    // goes out, and the send is cancelled waiting for the rest.
+    let big = request(&"x".repeat(3 << 20));
+    let cut = tokio::time::timeout(Duration::from_millis(200), call.send(&big)).await;
+    assert!(cut.is_err(), "the send waits for the server");
+    open.notify_one();
+    call.send(&request("ccc")).await.unwrap();
+    let response = call.close_and_recv().await.unwrap();
+    assert_eq!(
+        response.message().message,
+        format!("1,{},3", 3 << 20),
+        "the cut message is finished before the next"
+    );
+}
+
+#[tokio::test]
+async fn a_send_cancelled_before_it_began_sends_nothing() {
+    let (open, mut call) = gated_call().await;
+    // With the first frame's 8 bytes, one of 1 MiB - 8 bytes fills the
+    // server's 1 MiB stream window exactly.
+    let filling = (1 << 20) - 8 - 9;
+    call.send(&request(&"x".repeat(filling))).await.unwrap();
+    let never = tokio::time::timeout(Duration::from_millis(100), call.send(&request("bb"))).await;
+    assert!(never.is_err(), "the send waits for the server");
+    open.notify_one();
+    call.send(&request("ccc")).await.unwrap();
+    let response = call.close_and_recv().await.unwrap();
+    assert_eq!(response.message().message, format!("1,{filling},3"));
 }
 
 /// A streaming handler that hands its sink to a task and returns at once.

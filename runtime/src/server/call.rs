@@ -301,7 +301,7 @@ impl Out {
 
     /// Opens the response if needed and sends `data`, or asks for capacity
     /// for it and returns it to send when capacity comes. The first data goes
-    /// to h2 at once (see `transport::send_data`).
+    /// to h2 at once (see `transport::Unsent::start`).
     fn queue(&mut self, data: Bytes, headers: &Metadata) -> Option<Bytes> {
         if !self.open(headers) {
             return None;
