@@ -295,7 +295,13 @@ pub(crate) struct Receiving {
     max_message_size: usize,
     headers: Metadata,
     trailers: Option<Metadata>,
+    /// Set by the sending side when it ends the call itself.
+    aborted: Option<Aborted>,
 }
+
+/// The status the sending side of a call ended it with, which the receiving
+/// side reports in place of the reset that followed.
+pub(crate) type Aborted = std::sync::Arc<std::sync::OnceLock<Status>>;
 
 /// What comes next on a response stream: a message or the final status.
 enum Next<T> {
@@ -317,6 +323,23 @@ impl Receiving {
             max_message_size,
             headers: Metadata::new(),
             trailers: None,
+            aborted: None,
+        }
+    }
+
+    /// Where the sending side records the status it ends the call with.
+    pub(crate) fn aborted(&mut self) -> Aborted {
+        self.aborted.get_or_insert_with(Default::default).clone()
+    }
+
+    /// Ends the call with the sending side's status, if it set one.
+    fn check_aborted(&mut self) -> Result<(), Status> {
+        match self.aborted.as_ref().and_then(|aborted| aborted.get()) {
+            Some(status) if !matches!(self.state, State::Ended(_)) => {
+                let status = status.clone();
+                self.end(Err(status))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -366,6 +389,7 @@ impl Receiving {
 
     /// The response headers.
     pub(crate) async fn headers(&mut self) -> Result<&Metadata, Status> {
+        self.check_aborted()?;
         self.await_headers().await?;
         if let State::Ended(Err(status)) = &self.state
             && self.headers.is_empty()
@@ -377,6 +401,7 @@ impl Receiving {
 
     /// The next message, `None` at the end of an OK call.
     pub(crate) async fn message<T: Message>(&mut self) -> Result<Option<T>, Status> {
+        self.check_aborted()?;
         // A message already received needs no waiting (nor deadline).
         if let State::Body(incoming) = &mut self.state {
             match incoming.buffered_message() {
@@ -558,13 +583,14 @@ impl Channel {
     ) -> Result<(RequestSink<Req>, ResponseStream<Resp>), Status> {
         let deadline = effective_deadline(&options);
         let limit = options.max_receive_message_size();
-        let (stream, receiving) = before(
+        let (stream, mut receiving) = before(
             deadline,
             self.start(path, options.metadata(), deadline, limit),
         )
         .await?;
+        let limit = self.max_send_message_size(&options);
         Ok((
-            RequestSink::new(stream, deadline, self.max_send_message_size(&options)),
+            RequestSink::new(stream, deadline, limit, receiving.aborted()),
             ResponseStream::new(receiving),
         ))
     }

@@ -19,8 +19,9 @@ pub const DEFAULT_MAX_RECEIVE_SIZE: usize = 4 * 1024 * 1024;
 /// peer that keeps lengths in a signed 32-bit integer can read.
 pub const DEFAULT_MAX_SEND_SIZE: usize = i32::MAX as usize;
 
-/// The largest message a frame's 4-byte length can describe.
-const FRAME_MAX: usize = u32::MAX as usize;
+/// The largest message sent, whatever the limit: its frame must fit in the
+/// 2^31 - 1 bytes that h2 takes in one piece (and in the frame's 4-byte length).
+const SEND_MAX: usize = i32::MAX as usize - HEADER_LEN;
 
 /// Frames up to this size are copied into a block shared with other frames.
 const SHARED_FRAME_MAX: usize = 16 * 1024;
@@ -53,7 +54,7 @@ impl<'a, M: Message> Frame<'a, M> {
     /// or than a frame can carry; nothing is encoded then.
     pub(crate) fn measure(message: &'a M, max_size: usize) -> Result<Self, Status> {
         let measured = Measured::new(message);
-        let max_size = max_size.min(FRAME_MAX);
+        let max_size = max_size.min(SEND_MAX);
         if measured.len() > max_size {
             return Err(Status::resource_exhausted(format!(
                 "{} message to send larger than max ({} vs. {max_size})",
@@ -104,7 +105,7 @@ impl<'a, M: Message> Frame<'a, M> {
     pub(crate) fn write(&self, buf: &mut Vec<u8>) {
         buf.reserve(self.len());
         buf.push(0);
-        // Within `FRAME_MAX`, checked by `measure`.
+        // Within `SEND_MAX`, checked by `measure`.
         buf.extend_from_slice(&(self.0.len() as u32).to_be_bytes());
         self.0.write(buf);
     }
@@ -163,7 +164,8 @@ impl FrameDecoder {
         let continues = self.buffered > 0;
         self.buffered += chunk.len();
         if continues && chunk.len() <= COPIED_CHUNK_MAX {
-            // What is buffered already is the start of a frame, which is
+            // What is buffered already is the start of a frame (callers take
+            // the complete ones with `next` before pushing more), which is
             // joined into `pending` to be decoded anyway.
             for queued in self.chunks.drain(..) {
                 self.pending.extend_from_slice(&queued);
@@ -428,23 +430,23 @@ mod tests {
     }
 
     #[test]
-    fn a_message_no_frame_can_carry_is_refused_whatever_the_limit() {
-        // Zeroed allocations are mapped lazily: these 4 GiB are measured, never touched.
+    fn a_message_too_large_to_send_is_refused_whatever_the_limit() {
+        // Zeroed allocations are mapped lazily: these 2 GiB are measured, never touched.
         let blob = |len: usize| BytesValue {
             value: Bytes::from(vec![0u8; len]),
             ..Default::default()
         };
         // A tag and a five-byte length before the value.
-        assert!(Frame::measure(&blob(FRAME_MAX - 6), usize::MAX).is_ok());
-        let err = Frame::measure(&blob(FRAME_MAX - 5), usize::MAX)
+        assert!(Frame::measure(&blob(SEND_MAX - 6), usize::MAX).is_ok());
+        let err = Frame::measure(&blob(SEND_MAX - 5), usize::MAX)
             .err()
-            .expect("over what a frame carries");
+            .expect("over what can be sent");
         assert_eq!(err.code(), Code::ResourceExhausted);
         assert_eq!(
             err.message(),
             format!(
-                "google.protobuf.BytesValue message to send larger than max ({} vs. {FRAME_MAX})",
-                FRAME_MAX + 1
+                "google.protobuf.BytesValue message to send larger than max ({} vs. {SEND_MAX})",
+                SEND_MAX + 1
             )
         );
     }

@@ -18,7 +18,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use h2::SendStream;
 
-use crate::client::{Receiving, cancelled};
+use crate::client::{Aborted, Receiving, cancelled};
 use crate::codec::Frame;
 use crate::server::SinkShared;
 use crate::transport::{self, Incoming, Unsent};
@@ -133,9 +133,11 @@ impl<T: Message> ResponseSink<T> {
     /// # Errors
     /// CANCELLED once the call has ended (the client went away, the deadline
     /// passed or the handler returned). RESOURCE_EXHAUSTED for a message
-    /// larger than the server's send limit, which is not sent; the call goes on.
+    /// larger than the server's send limit: it is not sent, and the call
+    /// ends with that status, as in grpc-go.
     pub async fn send(&mut self, message: &T) -> Result<(), Status> {
-        let frame = Frame::measure(message, self.shared.max_message_size())?;
+        let frame = Frame::measure(message, self.shared.max_message_size())
+            .map_err(|status| self.shared.fail(status))?;
         poll_fn(|cx| self.shared.poll_push(cx, &frame)).await
     }
 
@@ -166,11 +168,13 @@ pub struct RequestSink<T> {
     deadline: Option<Instant>,
     closed: bool,
     cancelled: bool,
-    /// Whether a message has been sent (see `Unsent::start`).
+    /// Whether a message has been given to h2 (see `Unsent::start`).
     started: bool,
     /// What is left to send of the last message.
     unsent: Unsent,
     max_message_size: usize,
+    /// The status this side ends the call with, for the receiving side.
+    aborted: Aborted,
     _message: PhantomData<fn(T)>,
 }
 
@@ -179,6 +183,7 @@ impl<T: Message> RequestSink<T> {
         stream: SendStream<Bytes>,
         deadline: Option<Instant>,
         max_message_size: usize,
+        aborted: Aborted,
     ) -> Self {
         Self {
             stream,
@@ -188,6 +193,7 @@ impl<T: Message> RequestSink<T> {
             started: false,
             unsent: Unsent::default(),
             max_message_size,
+            aborted,
             _message: PhantomData,
         }
     }
@@ -200,19 +206,28 @@ impl<T: Message> RequestSink<T> {
     /// next `send` or `close`.
     ///
     /// # Errors
-    /// RESOURCE_EXHAUSTED for a message larger than the send limit, which
-    /// is not sent; the call goes on. Any other error means the call has
-    /// ended or failed, and its status then comes from the receiving side
-    /// (`recv`, `close_and_recv`).
+    /// RESOURCE_EXHAUSTED for a message larger than the send limit: it is
+    /// not sent, and the call ends (its stream is reset, and the receiving
+    /// side reports that status), as in grpc-go. Any other error means the
+    /// call has ended or failed, and its status then comes from the
+    /// receiving side (`recv`, `close_and_recv`).
     pub async fn send(&mut self, message: &T) -> Result<(), Status> {
         if self.cancelled {
-            return Err(cancelled());
+            return Err(self.aborted.get().cloned().unwrap_or_else(cancelled));
         }
         if self.closed {
             return Err(Status::internal("send after the request stream was closed"));
         }
-        let frame = Frame::measure(message, self.max_message_size)?.encode();
-        self.flush_begun().await?;
+        let frame = match Frame::measure(message, self.max_message_size) {
+            Ok(frame) => frame.encode(),
+            Err(status) => {
+                let _ = self.aborted.set(status.clone());
+                self.cancel();
+                return Err(status);
+            }
+        };
+        // The rest of a message whose send was cancelled after it began.
+        self.flush().await?;
         let first = !std::mem::replace(&mut self.started, true);
         self.unsent
             .start(&mut self.stream, frame, first)
@@ -231,13 +246,6 @@ impl<T: Message> RequestSink<T> {
         .await
     }
 
-    /// Finishes a message whose send was cancelled after it began, and
-    /// forgets one that was cancelled before.
-    async fn flush_begun(&mut self) -> Result<(), Status> {
-        self.unsent.drop_unbegun();
-        self.flush().await
-    }
-
     /// Cancels the call: the stream is reset (RST_STREAM CANCEL) and the
     /// server's handler is dropped. Later sends fail with CANCELLED.
     pub fn cancel(&mut self) {
@@ -254,7 +262,7 @@ impl<T: Message> RequestSink<T> {
         if self.closed {
             return Ok(());
         }
-        self.flush_begun().await?;
+        self.flush().await?;
         self.closed = true;
         self.stream
             .send_data(Bytes::new(), true)

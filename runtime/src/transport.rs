@@ -166,7 +166,8 @@ pub(crate) fn h2_status(err: &h2::Error) -> Status {
 #[derive(Default)]
 pub(crate) struct Unsent {
     rest: Option<Bytes>,
-    /// Some of the message has gone to h2, so the rest must follow it.
+    /// While `rest` is left: some of the message has gone to h2, so the
+    /// rest must follow it.
     begun: bool,
 }
 
@@ -190,31 +191,43 @@ impl Unsent {
         Ok(())
     }
 
-    /// Forgets a message none of which has gone out: its send was cancelled
-    /// before it began, so it counts as not sent.
-    pub(crate) fn drop_unbegun(&mut self) {
-        if !self.begun {
-            self.rest = None;
-        }
-    }
-
     /// Sends the rest on `stream` as flow-control capacity arrives, so that a
     /// slow receiver slows the sender instead of data piling up.
     ///
-    /// Cancel-safe: what has not gone to h2 stays here, and the next call
-    /// goes on from there, so a message is never cut short on the wire.
+    /// Cancel-safe, and a message is never cut short on the wire: when this
+    /// is dropped before any of the message has gone to h2, the message is
+    /// forgotten (it counts as not sent) and its capacity request withdrawn;
+    /// after, the rest stays here for the next call to send.
     pub(crate) async fn flush(&mut self, stream: &mut SendStream<Bytes>) -> Result<(), h2::Error> {
-        while self.rest.is_some() {
-            let capacity = match poll_fn(|cx| stream.poll_capacity(cx)).await {
+        let sending = Sending {
+            unsent: self,
+            stream,
+        };
+        while sending.unsent.rest.is_some() {
+            let capacity = match poll_fn(|cx| sending.stream.poll_capacity(cx)).await {
                 Some(capacity) => capacity?,
                 None => return Err(h2::Error::from(h2::Reason::STREAM_CLOSED)),
             };
-            if let Some(data) = self.rest.take() {
-                self.rest = send_within(stream, data, capacity)?;
-                self.begun |= capacity > 0;
+            if let Some(data) = sending.unsent.rest.take() {
+                sending.unsent.rest = send_within(sending.stream, data, capacity)?;
+                sending.unsent.begun |= capacity > 0;
             }
         }
         Ok(())
+    }
+}
+
+/// An [`Unsent::flush`] under way; when dropped, forgets a message not begun.
+struct Sending<'a> {
+    unsent: &'a mut Unsent,
+    stream: &'a mut SendStream<Bytes>,
+}
+
+impl Drop for Sending<'_> {
+    fn drop(&mut self) {
+        if !self.unsent.begun && self.unsent.rest.take().is_some() {
+            self.stream.reserve_capacity(0);
+        }
     }
 }
 

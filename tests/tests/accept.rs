@@ -36,15 +36,17 @@ async fn running_out_of_descriptors_does_not_stop_the_server() {
 
     let (soft, hard) = Resource::NOFILE.get().unwrap();
     Resource::NOFILE.set(open_descriptors() + 8, hard).unwrap();
-    // Connections until no descriptor is left: the server's accepts of the
-    // last ones fail for want of one.
-    let mut sockets = Vec::new();
-    while let Ok(socket) = std::net::TcpStream::connect(address) {
-        sockets.push(socket);
-        assert!(sockets.len() < 100, "the limit did not take");
+    // Files until no descriptor is left, then one given back for a client
+    // socket: the server's accept of that connection finds none.
+    let mut files = Vec::new();
+    while let Ok(file) = std::fs::File::open("/dev/null") {
+        files.push(file);
+        assert!(files.len() < 100, "the limit did not take");
     }
+    files.pop();
+    let socket = std::net::TcpStream::connect(address).unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    drop(sockets);
+    drop((files, socket));
     Resource::NOFILE.set(soft, hard).unwrap();
 
     assert!(!serving.is_finished(), "the server stopped serving");

@@ -447,21 +447,16 @@ async fn requests_over_the_send_limit_are_refused_before_they_go_out() {
     let call = Request::new(request(&"x".repeat(50))).with_max_send_message_size(10);
     resource_exhausted(&client, call).await;
     assert_eq!(observed.unary_calls.load(Ordering::SeqCst), 1);
-    // On a stream, the message over the limit is not sent and the call goes on.
+    // On a stream, the message over the limit is not sent and the call ends
+    // with that status, on both sides of the call.
     let mut call = client.echo_client_streaming(()).await.unwrap();
     call.send(&request("a")).await.unwrap();
-    assert_eq!(
-        call.send(&request(&"x".repeat(500)))
-            .await
-            .unwrap_err()
-            .code(),
-        Code::ResourceExhausted
-    );
-    call.send(&request("b")).await.unwrap();
-    assert_eq!(
-        call.close_and_recv().await.unwrap().message().message,
-        "a,b"
-    );
+    let refused = call.send(&request(&"x".repeat(500))).await.unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted);
+    let after = call.send(&request("b")).await.unwrap_err();
+    assert_eq!(after.message(), refused.message());
+    let end = call.close_and_recv().await.unwrap_err();
+    assert_eq!(end.message(), refused.message());
 }
 
 #[tokio::test]
@@ -482,7 +477,7 @@ async fn responses_over_the_server_send_limit_are_resource_exhausted() {
             .message,
         "small"
     );
-    // A streaming handler's send fails; this one returns the error, ending the call.
+    // A streaming handler's send fails, and the call ends with that status.
     let mut stream = client
         .echo_server_streaming(request("2 500"))
         .await
@@ -492,6 +487,42 @@ async fn responses_over_the_server_send_limit_are_resource_exhausted() {
         Code::ResourceExhausted
     );
     assert_eq!(observed.sent.load(Ordering::SeqCst), 0);
+}
+
+/// A server-streaming handler that sends a message, then one of 500 bytes,
+/// ignoring how that goes, then another, and returns OK.
+struct Heedless;
+
+impl Echo for Heedless {
+    async fn echo_server_streaming(
+        &self,
+        _request: Request<EchoRequest>,
+        mut responses: ResponseSink<EchoResponse>,
+    ) -> Result<(), Status> {
+        responses.send(&response("before")).await?;
+        let _ = responses.send(&response("x".repeat(500))).await;
+        let _ = responses.send(&response("after")).await;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_response_over_the_limit_ends_the_call_even_when_the_handler_goes_on() {
+    let server = Server::builder()
+        .add_service(EchoServer::new(Heedless))
+        .max_send_message_size(100)
+        .build();
+    let client = EchoClient::new(Channel::in_memory(&server).connect_lazy());
+    let mut stream = client.echo_server_streaming(request("")).await.unwrap();
+    assert_eq!(stream.recv().await.unwrap().unwrap().message, "before");
+    let end = stream.recv().await.unwrap_err();
+    assert_eq!(
+        (end.code(), end.message()),
+        (
+            Code::ResourceExhausted,
+            "echo.EchoResponse message to send larger than max (503 vs. 100)"
+        )
+    );
 }
 
 #[tokio::test]

@@ -78,6 +78,8 @@ struct State {
     driver: Option<Waker>,
     /// The sink, waiting for the driver to take `outgoing`.
     sink: Option<Waker>,
+    /// A send failed, and the call is to end with this status.
+    failed: Option<Status>,
     /// The call has ended: the sink can send nothing more.
     closed: bool,
 }
@@ -195,16 +197,31 @@ impl Shared {
     fn close(&self) {
         self.lock().close();
     }
+
+    /// Ends the call with `status`, which a send failed with, once what was
+    /// sent before has gone out; returns it.
+    pub(crate) fn fail(&self, status: Status) -> Status {
+        let mut state = self.lock();
+        if !state.closed {
+            state.failed = Some(status.clone());
+            state.close();
+            if let Some(driver) = state.driver.take() {
+                driver.wake();
+            }
+        }
+        status
+    }
 }
 
 impl State {
     /// What the sink has queued, if anything.
     fn take_outgoing(&mut self) -> Option<Outgoing> {
-        if self.outgoing.is_empty() && !self.send_headers {
+        if self.outgoing.is_empty() && !self.send_headers && self.failed.is_none() {
             return None;
         }
-        self.send_headers = false;
         let data = std::mem::take(&mut self.outgoing);
+        // A failure alone leaves the headers to go with its status.
+        let open = !data.is_empty() || std::mem::take(&mut self.send_headers);
         if !data.is_empty() {
             self.last_batch = data.len();
         }
@@ -212,8 +229,9 @@ impl State {
             sink.wake();
         }
         Some(Outgoing {
-            headers: std::mem::take(&mut self.headers),
+            headers: open.then(|| std::mem::take(&mut self.headers)),
             data: (!data.is_empty()).then(|| data.into()),
+            failed: self.failed.take(),
         })
     }
 
@@ -228,8 +246,11 @@ impl State {
 
 /// What the driver takes from the sink in one go.
 struct Outgoing {
-    headers: Metadata,
+    /// The headers, when they are to go now.
+    headers: Option<Metadata>,
     data: Option<Bytes>,
+    /// The status a failed send ends the call with.
+    failed: Option<Status>,
 }
 
 /// The response side of a call, owned by its driver alone (h2 keeps one
@@ -318,13 +339,14 @@ impl Out {
     }
 
     /// Sends what the sink queued; returns data left waiting for capacity.
-    fn apply(&mut self, Outgoing { headers, data }: Outgoing) -> Option<Bytes> {
-        match data {
-            Some(data) => self.queue(data, &headers),
-            None => {
+    fn apply(&mut self, headers: Option<Metadata>, data: Option<Bytes>) -> Option<Bytes> {
+        match (data, headers) {
+            (Some(data), headers) => self.queue(data, &headers.unwrap_or_default()),
+            (None, Some(headers)) => {
                 self.open(&headers);
                 None
             }
+            (None, None) => None,
         }
     }
 
@@ -438,10 +460,15 @@ async fn run(
         }
     });
     loop {
+        if finished.is_some() {
+            // The call's end is known (a failed send may decide it before
+            // the handler returns): the handler goes.
+            handler.set(None);
+        }
         if pending.is_none() {
             // What the sink queued goes out before the handler's result.
             if let Some(outgoing) = shared.take_outgoing(finished.is_some()) {
-                pending = out.apply(outgoing);
+                pending = take_over(out, outgoing, &mut finished);
                 continue;
             }
             if let Some(result) = finished.take() {
@@ -508,8 +535,21 @@ async fn run(
                 }
             },
             outgoing = poll_fn(|cx| shared.poll_outgoing(cx)), if accepting => {
-                pending = out.apply(outgoing);
+                pending = take_over(out, outgoing, &mut finished);
             }
         }
     }
+}
+
+/// Sends what the sink handed over, or queues it for capacity; a send that
+/// failed ends the call with its status once what came before it is out.
+fn take_over(
+    out: &mut Out,
+    outgoing: Outgoing,
+    finished: &mut Option<Result<Finish, Status>>,
+) -> Option<Bytes> {
+    if let Some(status) = outgoing.failed {
+        *finished = Some(Err(status));
+    }
+    out.apply(outgoing.headers, outgoing.data)
 }

@@ -345,17 +345,17 @@ impl ServerBuilder {
         self
     }
 
-    /// How long a new connection may take to send the HTTP/2 preface and
-    /// settings before it is closed, 120 seconds by default.
+    /// How long a new connection may take to start HTTP/2 (the server's
+    /// settings sent, the client's preface received) before it is closed,
+    /// 120 seconds by default.
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
         self.config.handshake_timeout = timeout;
         self
     }
 
     /// The largest response message sent, [`DEFAULT_MAX_SEND_SIZE`] by
-    /// default. A unary or client-streaming handler's larger response ends
-    /// the call with RESOURCE_EXHAUSTED; a stream's `send` of a larger one
-    /// fails with it and sends nothing.
+    /// default. A larger response is not sent, and the call ends with
+    /// RESOURCE_EXHAUSTED, which a stream's `send` also returns.
     pub fn max_send_message_size(mut self, bytes: usize) -> Self {
         self.config.max_send_message_size = bytes;
         self
@@ -423,9 +423,9 @@ impl Server {
     /// calls in flight to finish.
     ///
     /// Failing to accept a connection does not stop the server: one that
-    /// the peer gave up on is skipped, and any other error (such as running
-    /// out of file descriptors) is retried after a pause that grows from
-    /// 5 ms to 1 s, as in grpc-go.
+    /// the peer gave up on is skipped, and after any other error (such as
+    /// running out of file descriptors) accepting resumes after a pause that
+    /// grows from 5 ms to 1 s, the schedule grpc-go uses.
     pub async fn serve_with_shutdown(
         self,
         listener: TcpListener,
