@@ -426,6 +426,10 @@ impl Server {
     /// the peer gave up on is skipped, and after any other error (such as
     /// running out of file descriptors) accepting resumes after a pause that
     /// grows from 5 ms to 1 s, the schedule grpc-go uses.
+    ///
+    /// Runs on a tokio runtime with its time driver enabled (as with
+    /// `#[tokio::main]`, or `enable_all` on a runtime builder): pauses,
+    /// handshake timeouts and deadlines use it.
     pub async fn serve_with_shutdown(
         self,
         listener: TcpListener,
