@@ -333,6 +333,7 @@ impl Receiving {
     }
 
     /// Ends the call with the sending side's status, if it set one.
+    #[inline]
     fn check_aborted(&mut self) -> Result<(), Status> {
         match self.aborted.as_ref().and_then(|aborted| aborted.get()) {
             Some(status) if !matches!(self.state, State::Ended(_)) => {

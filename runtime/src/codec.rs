@@ -52,6 +52,7 @@ impl<'a, M: Message> Frame<'a, M> {
     /// # Errors
     /// RESOURCE_EXHAUSTED when the message is larger than `max_size` bytes,
     /// or than a frame can carry; nothing is encoded then.
+    #[inline]
     pub(crate) fn measure(message: &'a M, max_size: usize) -> Result<Self, Status> {
         let measured = Measured::new(message);
         let max_size = max_size.min(SEND_MAX);
@@ -66,6 +67,7 @@ impl<'a, M: Message> Frame<'a, M> {
     }
 
     /// The length of the frame, header included.
+    #[inline]
     fn len(&self) -> usize {
         HEADER_LEN + self.0.len()
     }
@@ -102,6 +104,7 @@ impl<'a, M: Message> Frame<'a, M> {
     }
 
     /// Appends the frame to `buf`.
+    #[inline]
     pub(crate) fn write(&self, buf: &mut Vec<u8>) {
         buf.reserve(self.len());
         buf.push(0);
@@ -196,6 +199,7 @@ impl FrameDecoder {
     }
 
     /// The first chunk, when nothing is pending before it and it holds `n` bytes.
+    #[inline]
     fn front_holding(&mut self, n: usize) -> Option<&mut Bytes> {
         if !self.pending.is_empty() {
             return None;
@@ -204,6 +208,7 @@ impl FrameDecoder {
     }
 
     /// Drops the first `n` bytes of the first chunk, which holds them.
+    #[inline]
     fn consume_front(&mut self, n: usize) {
         if let Some(front) = self.chunks.front_mut() {
             front.advance(n);
