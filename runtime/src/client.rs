@@ -46,8 +46,8 @@ impl ChannelBuilder {
     }
 
     /// The largest request message sent, [`DEFAULT_MAX_SEND_SIZE`] by
-    /// default; sending a larger one fails with RESOURCE_EXHAUSTED and
-    /// sends nothing.
+    /// default; a larger one is not sent, and the call ends with
+    /// RESOURCE_EXHAUSTED.
     pub fn max_send_message_size(mut self, bytes: usize) -> Self {
         self.max_send_message_size = bytes;
         self

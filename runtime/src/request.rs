@@ -114,8 +114,8 @@ impl<T> Request<T> {
     }
 
     /// Limits the request messages of this call (on the client), instead of
-    /// the channel's limit; sending a larger one fails with RESOURCE_EXHAUSTED
-    /// and sends nothing.
+    /// the channel's limit; a larger one is not sent, and the call ends with
+    /// RESOURCE_EXHAUSTED.
     pub fn with_max_send_message_size(mut self, bytes: usize) -> Self {
         self.max_send_message_size = Some(bytes);
         self

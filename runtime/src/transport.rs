@@ -172,22 +172,17 @@ pub(crate) struct Unsent {
 }
 
 impl Unsent {
-    /// Starts sending `data`, the next part of a message stream on `stream`;
-    /// [`Unsent::flush`] sends the rest.
-    ///
-    /// The `first` data of a stream goes to h2 at once: its HEADERS are not
-    /// out yet, so h2 cannot grant capacity before its connection task has
-    /// run, and waiting would add that round trip to every call. h2 buffers
-    /// that one message until the window allows it.
+    /// Starts sending `data`, the next part of a message stream on `stream`
+    /// (see [`start_sending`]); [`Unsent::flush`] sends the rest.
     pub(crate) fn start(
         &mut self,
         stream: &mut SendStream<Bytes>,
         data: Bytes,
         first: bool,
     ) -> Result<(), h2::Error> {
-        let capacity = if first { usize::MAX } else { 0 };
-        self.rest = send_within(stream, data, capacity)?;
-        self.begun = capacity > 0;
+        self.rest = start_sending(stream, data, first)?;
+        // The first data goes whole; later data waits for capacity.
+        self.begun = first;
         Ok(())
     }
 
@@ -229,6 +224,22 @@ impl Drop for Sending<'_> {
             self.stream.reserve_capacity(0);
         }
     }
+}
+
+/// Starts sending `data`, the next part of a message stream on `stream`,
+/// and returns what waits for flow-control capacity.
+///
+/// The `first` data of a stream goes to h2 at once: its HEADERS are not out
+/// yet, so h2 cannot grant capacity before its connection task has run, and
+/// waiting would add that round trip to every call. h2 buffers that one
+/// message until the window allows it. Later data waits for capacity, so
+/// that a slow receiver slows the sender.
+pub(crate) fn start_sending(
+    stream: &mut SendStream<Bytes>,
+    data: Bytes,
+    first: bool,
+) -> Result<Option<Bytes>, h2::Error> {
+    send_within(stream, data, if first { usize::MAX } else { 0 })
 }
 
 /// Sends as much of `data` on `stream` as `capacity` allows, and asks for

@@ -401,8 +401,14 @@ async fn oversized_messages_are_resource_exhausted() {
             .max_receive_message_size(100)
             .connect_lazy(),
     );
+    stream_resource_exhausted(&client, "1 500").await;
+}
+
+/// Starts a server-streaming call asking for `count size` messages, whose
+/// first receive must fail with RESOURCE_EXHAUSTED.
+async fn stream_resource_exhausted(client: &EchoClient, count_size: &str) {
     let mut stream = client
-        .echo_server_streaming(request("1 500"))
+        .echo_server_streaming(request(count_size))
         .await
         .unwrap();
     assert_eq!(
@@ -478,14 +484,7 @@ async fn responses_over_the_server_send_limit_are_resource_exhausted() {
         "small"
     );
     // A streaming handler's send fails, and the call ends with that status.
-    let mut stream = client
-        .echo_server_streaming(request("2 500"))
-        .await
-        .unwrap();
-    assert_eq!(
-        stream.recv().await.unwrap_err().code(),
-        Code::ResourceExhausted
-    );
+    stream_resource_exhausted(&client, "2 500").await;
     assert_eq!(observed.sent.load(Ordering::SeqCst), 0);
 }
 

@@ -322,20 +322,16 @@ impl Out {
 
     /// Opens the response if needed and sends `data`, or asks for capacity
     /// for it and returns it to send when capacity comes. The first data goes
-    /// to h2 at once (see `transport::Unsent::start`).
+    /// to h2 at once (see `transport::start_sending`).
     fn queue(&mut self, data: Bytes, headers: &Metadata) -> Option<Bytes> {
         if !self.open(headers) {
             return None;
         }
-        let Out::Open { sent_data, .. } = self else {
+        let Out::Open { stream, sent_data } = self else {
             return None;
         };
-        let capacity = if std::mem::replace(sent_data, true) {
-            0
-        } else {
-            usize::MAX
-        };
-        self.send_some(data, capacity)
+        let first = !std::mem::replace(sent_data, true);
+        transport::start_sending(stream, data, first).unwrap_or_else(|_| self.refused())
     }
 
     /// Sends what the sink queued; returns data left waiting for capacity.
@@ -355,10 +351,14 @@ impl Out {
         let Out::Open { stream, .. } = self else {
             return None;
         };
-        transport::send_within(stream, data, capacity).unwrap_or_else(|_| {
-            *self = Out::Closed;
-            None
-        })
+        transport::send_within(stream, data, capacity).unwrap_or_else(|_| self.refused())
+    }
+
+    /// Gives up on a stream that h2 refused data on: nothing more is sent,
+    /// so nothing is left waiting for capacity.
+    fn refused(&mut self) -> Option<Bytes> {
+        *self = Out::Closed;
+        None
     }
 
     /// Ends the call with `status`: in the trailers, or as a trailers-only
