@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rgrpc::stream::ResponseSink;
+use rgrpc::server::ResponseSink;
 use rgrpc_bench::median;
 use rgrpc_bench::rgrpc_types::echo as r;
 use rgrpc_bench::tonic_echo as t;

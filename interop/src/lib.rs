@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use rgrpc::stream::{RequestStream, ResponseSink};
+use rgrpc::server::{RequestStream, ResponseSink};
 use rgrpc::{Bytes, Code, Metadata, Request, Response, Status};
 
 /// The generated `grpc.testing` package.

@@ -1,6 +1,8 @@
-//! What generated code calls. Not an API for hand-written code: it changes
-//! together with protoc-gen-rgrpc, and each generated file checks with
-//! [`check_abi`] that it was generated for this runtime.
+//! What generated code calls, and nothing else does: the message codec
+//! (below), the registration of service methods ([`server`]) and the calls
+//! of generated clients ([`client`]). Not an API for hand-written code: it
+//! changes together with protoc-gen-rgrpc, and each generated file checks
+//! with [`check_abi`] that it was generated for this runtime.
 //!
 //! Every field type is a *kind*, a zero-sized type such as [`Int32`] or
 //! [`Message<M>`]. [`Kind`] and [`Scalar`] give every kind the same functions
@@ -26,6 +28,17 @@ use crate::wire::{
     DecodeErrorKind, count_varints, put_varint, tag, tag_len, unzigzag32, unzigzag64, varint_len,
     zigzag32, zigzag64,
 };
+
+/// The registration of each method of a generated service.
+pub mod server {
+    pub use crate::server::register::{bidi_streaming, client_streaming, server_streaming, unary};
+    pub use crate::server::router::Routes;
+}
+
+/// The calls of each shape that generated clients make.
+pub mod client {
+    pub use crate::client::calls::{bidi_streaming, client_streaming, server_streaming, unary};
+}
 
 /// The version of this interface; generated code states the one it was written for.
 pub const ABI: u32 = 1;

@@ -6,35 +6,60 @@
 //! - [`wkt`]: the protobuf well-known types (`google.protobuf.*`).
 //! - [`rpc`]: `google.rpc.Status`, the rich error details a [`Status`] carries.
 //! - [`Server`] and [`Channel`]: gRPC over HTTP/2, with [`Status`],
-//!   [`Metadata`], deadlines, and the typed [`stream`] handles of the four
-//!   call shapes.
+//!   [`Metadata`], deadlines, and the typed stream handles of the four
+//!   call shapes ([`server`] and [`client`]).
+//!
+//! # Layers
+//!
+//! The crate is built in layers, bottom to top; a module imports only from
+//! its own layer and those below, and `server` and `client` never import
+//! each other. `runtime/ARCHITECTURE.md` says which room a line belongs in.
+//!
+//! | layer | modules |
+//! | --- | --- |
+//! | protobuf, no I/O | `wire`, `message`, `enumeration`, `wkt`, `rpc` |
+//! | gRPC rules, pure | `status`, `metadata`, `frame`, `protocol` |
+//! | call context | `call` (with [`Request`] and [`Response`]) |
+//! | transport (h2 on tokio) | `transport` |
+//! | the two sides | `server`, `client` |
+//! | built on both | `in_process` |
+//!
+//! `__codegen` is the door generated code comes in by, and the only one.
 
 extern crate self as rgrpc;
 
-pub mod client;
-mod codec;
+// The protobuf layer.
 mod enumeration;
 mod message;
-mod metadata;
-mod request;
 pub mod rpc;
-pub mod server;
-mod status;
-pub mod stream;
-mod transport;
 pub mod wire;
 pub mod wkt;
+
+// The gRPC rules.
+mod frame;
+mod metadata;
+mod protocol;
+mod status;
+
+// The call context, then the transport.
+mod call;
+mod transport;
+
+// The two sides, and what is built on both.
+pub mod client;
+mod in_process;
+pub mod server;
 
 #[doc(hidden)]
 pub mod __codegen;
 
 pub use bytes::Bytes;
+pub use call::{Request, Response};
 pub use client::{Channel, ChannelBuilder};
-pub use codec::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
 pub use enumeration::Enumeration;
+pub use frame::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
 pub use message::Message;
 pub use metadata::{InvalidMetadata, Metadata, MetadataValue};
-pub use request::{Request, Response};
 pub use server::{Server, ServerBuilder, Service};
 pub use status::{Code, Status};
 pub use wire::{DecodeError, UnknownFields};

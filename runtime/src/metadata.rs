@@ -2,20 +2,7 @@
 
 use std::fmt;
 
-use base64::Engine as _;
-use base64::engine::DecodePaddingMode;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue};
-
-/// Binary values are sent unpadded and accepted with or without padding
-/// (PROTOCOL-HTTP2.md: "implementations MUST accept padded and un-padded values").
-const BASE64: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new()
-        .with_encode_padding(false)
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
 
 /// The value of one metadata entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,55 +216,6 @@ impl Metadata {
     pub fn extend(&mut self, other: Metadata) {
         self.entries.extend(other.entries);
     }
-
-    /// The user metadata among HTTP headers: reserved keys are left out, and a
-    /// binary value that is not valid base64 is dropped (it cannot be what the
-    /// peer meant).
-    pub(crate) fn from_headers(headers: &HeaderMap) -> Metadata {
-        let mut metadata = Metadata::new();
-        for (name, value) in headers {
-            let key = name.as_str();
-            if is_reserved(key) {
-                continue;
-            }
-            let value = if key.ends_with("-bin") {
-                // Values may also be comma-separated base64 chunks.
-                match value
-                    .as_bytes()
-                    .split(|b| *b == b',')
-                    .map(decode_binary)
-                    .collect::<Option<Vec<_>>>()
-                {
-                    Some(parts) => MetadataValue::Binary(parts.concat().into()),
-                    None => continue,
-                }
-            } else {
-                match value.to_str() {
-                    Ok(text) => MetadataValue::Ascii(text.to_owned()),
-                    Err(_) => continue,
-                }
-            };
-            metadata.entries.push((key.to_owned(), value));
-        }
-        metadata
-    }
-
-    /// Adds the entries to HTTP headers; binary values are base64-encoded.
-    pub(crate) fn write_headers(&self, headers: &mut HeaderMap) {
-        for (key, value) in &self.entries {
-            // Keys and ASCII values were checked when they were added.
-            let (Ok(name), Ok(value)) = (
-                HeaderName::from_bytes(key.as_bytes()),
-                match value {
-                    MetadataValue::Ascii(text) => HeaderValue::from_str(text),
-                    MetadataValue::Binary(bytes) => HeaderValue::from_str(&encode_binary(bytes)),
-                },
-            ) else {
-                continue;
-            };
-            headers.append(name, value);
-        }
-    }
 }
 
 impl fmt::Debug for Metadata {
@@ -286,16 +224,6 @@ impl fmt::Debug for Metadata {
             .entries(self.entries.iter().map(|(k, v)| (k, v)))
             .finish()
     }
-}
-
-/// Base64 as gRPC sends binary headers (standard alphabet, no padding).
-pub(crate) fn encode_binary(bytes: &[u8]) -> String {
-    BASE64.encode(bytes)
-}
-
-/// Decodes a binary header value, padded or not.
-pub(crate) fn decode_binary(text: &[u8]) -> Option<Vec<u8>> {
-    BASE64.decode(text.trim_ascii()).ok()
 }
 
 #[cfg(test)]
@@ -335,42 +263,5 @@ mod tests {
         );
         assert!(metadata.remove("K"));
         assert!(metadata.is_empty());
-    }
-
-    #[test]
-    fn headers_round_trip_with_base64_for_binary_values() {
-        let mut metadata = Metadata::new();
-        metadata.insert("plain", "value").unwrap();
-        metadata
-            .insert_bin("blob-bin", vec![0u8, 1, 2, 0xfe, 0xff])
-            .unwrap();
-        let mut headers = HeaderMap::new();
-        metadata.write_headers(&mut headers);
-        assert_eq!(headers["blob-bin"], "AAEC/v8");
-        headers.insert("grpc-status", HeaderValue::from_static("0"));
-        headers.insert("content-type", HeaderValue::from_static("application/grpc"));
-        assert_eq!(Metadata::from_headers(&headers), metadata);
-    }
-
-    #[test]
-    fn padded_and_comma_separated_binary_values_are_accepted() {
-        let mut headers = HeaderMap::new();
-        headers.insert("a-bin", HeaderValue::from_static("AAEC/v8="));
-        headers.insert("b-bin", HeaderValue::from_static("AQ, Ag"));
-        headers.insert("bad-bin", HeaderValue::from_static("!!!"));
-        let metadata = Metadata::from_headers(&headers);
-        assert_eq!(
-            metadata.get_bin("a-bin").map(|b| &b[..]),
-            Some(&[0u8, 1, 2, 0xfe, 0xff][..])
-        );
-        assert_eq!(
-            metadata.get_bin("b-bin").map(|b| &b[..]),
-            Some(&[1u8, 2][..])
-        );
-        assert_eq!(metadata.get_bin("bad-bin"), None);
-        assert_eq!(
-            decode_binary(encode_binary(b"xyz").as_bytes()).unwrap(),
-            b"xyz"
-        );
     }
 }

@@ -82,15 +82,6 @@ impl Code {
         self as i32
     }
 
-    /// The code's number as the text `grpc-status` carries.
-    pub(crate) fn number(self) -> &'static str {
-        const NUMBERS: [&str; 17] = [
-            "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15",
-            "16",
-        ];
-        NUMBERS[self as usize]
-    }
-
     /// The code's name in the reference implementations, such as `DEADLINE_EXCEEDED`.
     pub fn name(self) -> &'static str {
         match self {
@@ -290,45 +281,6 @@ impl fmt::Display for Status {
 
 impl std::error::Error for Status {}
 
-/// Percent-encodes a `grpc-message`: bytes outside printable ASCII, and `%`
-/// itself, become `%XX` (PROTOCOL-HTTP2.md, "Percent-Encoded").
-pub(crate) fn encode_message(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    for &byte in message.as_bytes() {
-        if (0x20..=0x7e).contains(&byte) && byte != b'%' {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-/// Decodes a percent-encoded `grpc-message`. Malformed escapes are kept as
-/// they are, and invalid UTF-8 is replaced, as the spec asks of receivers.
-pub(crate) fn decode_message(encoded: &[u8]) -> String {
-    let mut bytes = Vec::with_capacity(encoded.len());
-    let mut i = 0;
-    while i < encoded.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (
-            encoded[i],
-            encoded.get(i + 1).and_then(|b| hex(*b)),
-            encoded.get(i + 2).and_then(|b| hex(*b)),
-        ) {
-            (b'%', Some(high), Some(low)) => {
-                bytes.push((high * 16 + low) as u8);
-                i += 3;
-            }
-            (byte, _, _) => {
-                bytes.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -338,7 +290,6 @@ mod tests {
         for (i, code) in Code::ALL.iter().enumerate() {
             assert_eq!(Code::from_i32(i as i32), *code);
             assert_eq!(code.as_i32(), i as i32);
-            assert_eq!(code.number(), i.to_string());
         }
         assert_eq!(Code::from_i32(17), Code::Unknown);
         assert_eq!(Code::from_i32(-1), Code::Unknown);
@@ -384,21 +335,6 @@ mod tests {
             assert_eq!(Code::from_http_status(status), Code::Unavailable);
         }
         assert_eq!(Code::from_http_status(500), Code::Unknown);
-    }
-
-    #[test]
-    fn messages_are_percent_encoded_and_decoded() {
-        let message = "\t\ntest with whitespace\r\nand Unicode BMP ☺ and non-BMP 😈\t\n 100%";
-        let encoded = encode_message(message);
-        assert!(
-            encoded.bytes().all(|b| (0x20..=0x7e).contains(&b)),
-            "{encoded}"
-        );
-        assert!(encoded.ends_with(" 100%25"), "{encoded}");
-        assert_eq!(decode_message(encoded.as_bytes()), message);
-        // A malformed escape is kept; invalid UTF-8 is replaced.
-        assert_eq!(decode_message(b"50%zz"), "50%zz");
-        assert_eq!(decode_message(b"%FF"), "\u{fffd}");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use std::time::SystemTime;
 
-use rgrpc::stream::{RequestStream, ResponseSink};
+use rgrpc::server::{RequestStream, ResponseSink};
 use rgrpc::wkt::Timestamp;
 use rgrpc::{Bytes, Channel, Request, Response, Server, Status};
 use rgrpc_examples::pb::chat::{

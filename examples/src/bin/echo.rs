@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use rgrpc::stream::{RequestStream, ResponseSink};
+use rgrpc::server::{RequestStream, ResponseSink};
 use rgrpc::{Channel, Metadata, Request, Response, Server, Status};
 use rgrpc_examples::pb::echo::{Echo, EchoClient, EchoRequest, EchoResponse, EchoServer};
 

@@ -19,7 +19,8 @@ struct Fragments {
     unused: TokenStream,
     /// What a handler returns on success.
     output: TokenStream,
-    /// The `Routes` (server) and `Channel` (client) function for the shape.
+    /// The registration (server) and call (client) function for the shape,
+    /// in `__codegen`.
     shape: proc_macro2::Ident,
     /// The client method's parameter.
     client_param: TokenStream,
@@ -31,8 +32,8 @@ fn fragments(ctx: &Ctx<'_>, method: &Method) -> Fragments {
     let input = ctx.path(&method.input);
     let output = ctx.path(&method.output);
     let request = quote!(::rgrpc::Request<#input>);
-    let requests = quote!(::rgrpc::stream::RequestStream<#input>);
-    let responses = quote!(::rgrpc::stream::ResponseSink<#output>);
+    let requests = quote!(::rgrpc::server::RequestStream<#input>);
+    let responses = quote!(::rgrpc::server::ResponseSink<#output>);
     let response = quote!(::rgrpc::Response<#output>);
     let single = quote!(request: impl ::core::convert::Into<::rgrpc::Request<#input>>);
     let options = quote!(options: impl ::core::convert::Into<::rgrpc::Request<()>>);
@@ -51,7 +52,7 @@ fn fragments(ctx: &Ctx<'_>, method: &Method) -> Fragments {
             quote!(()),
             "server_streaming",
             single,
-            quote!(::rgrpc::stream::ResponseStream<#output>),
+            quote!(::rgrpc::client::ResponseStream<#output>),
         ),
         RpcKind::ClientStreaming => (
             quote!(requests: #requests),
@@ -59,7 +60,7 @@ fn fragments(ctx: &Ctx<'_>, method: &Method) -> Fragments {
             response,
             "client_streaming",
             options,
-            quote!(::rgrpc::stream::ClientStreamingCall<#input, #output>),
+            quote!(::rgrpc::client::ClientStreamingCall<#input, #output>),
         ),
         RpcKind::Bidi => (
             quote!(requests: #requests, responses: #responses),
@@ -67,7 +68,7 @@ fn fragments(ctx: &Ctx<'_>, method: &Method) -> Fragments {
             quote!(()),
             "bidi_streaming",
             options,
-            quote!(::rgrpc::stream::BidiStreamingCall<#input, #output>),
+            quote!(::rgrpc::client::BidiStreamingCall<#input, #output>),
         ),
     };
     let unused = match method.kind {
@@ -165,7 +166,7 @@ pub fn service(ctx: &Ctx<'_>, service: &Service) -> TokenStream {
         let constant = ident(&method.constant);
         let Fragments { args, shape, .. } = f;
         quote! {
-            routes.#shape(#constants::#constant, &service, |service, #args| async move {
+            ::rgrpc::__codegen::server::#shape(routes, #constants::#constant, &service, |service, #args| async move {
                 #service_trait::#name(&*service, #args).await
             });
         }
@@ -192,7 +193,7 @@ pub fn service(ctx: &Ctx<'_>, service: &Service) -> TokenStream {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<#client_output, ::rgrpc::Status>,
             > + '_ {
-                self.channel.#shape(#constants::#constant, #argument)
+                ::rgrpc::__codegen::client::#shape(&self.channel, #constants::#constant, #argument)
             }
         }
     });
@@ -257,7 +258,7 @@ pub fn service(ctx: &Ctx<'_>, service: &Service) -> TokenStream {
         impl<T: #service_trait> ::rgrpc::Service for #server<T> {
             const NAME: &'static str = #constants::NAME;
 
-            fn register(self, routes: &mut ::rgrpc::server::Routes) {
+            fn register(self, routes: &mut ::rgrpc::__codegen::server::Routes) {
                 #register
             }
         }

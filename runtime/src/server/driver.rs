@@ -1,4 +1,4 @@
-//! One call on the server: the state a [`ResponseSink`](crate::stream::ResponseSink)
+//! One call on the server: the state a [`ResponseSink`](super::ResponseSink)
 //! shares with the call's driver, the response side of the h2 stream, and the
 //! driver that ties the handler, the deadline and the client together.
 //!
@@ -18,11 +18,10 @@ use std::time::Instant;
 use bytes::Bytes;
 use h2::SendStream;
 use h2::server::SendResponse;
-use http::{HeaderMap, HeaderValue};
+use http::HeaderMap;
 
-use crate::codec::Frame;
-use crate::transport::{self, CONTENT_TYPE};
-use crate::{Code, Message, Metadata, Response, Status};
+use crate::frame::WriteFrame;
+use crate::{Code, Metadata, Status, protocol, transport};
 
 /// Bytes of encoded messages a sink may queue before it waits for the driver.
 const HIGH_WATER: usize = 32 * 1024;
@@ -30,27 +29,20 @@ const HIGH_WATER: usize = 32 * 1024;
 /// What a handler leaves to send when it returns successfully.
 pub(crate) struct Finish {
     pub(crate) headers: Metadata,
+    /// The one response message of a unary or client-streaming call, framed.
     pub(crate) message: Option<Bytes>,
     pub(crate) trailers: Metadata,
 }
 
 impl Finish {
-    /// The end of a call answered with one message: a unary or
-    /// client-streaming handler's `response`.
-    ///
-    /// # Errors
-    /// RESOURCE_EXHAUSTED when the message is larger than `max_size`.
-    pub(crate) fn reply<M: Message>(
-        response: Response<M>,
-        max_size: usize,
-    ) -> Result<Self, Status> {
-        let (message, headers, trailers) = response.into_parts();
-        let frame = Frame::measure(&message, max_size)?.encode();
-        Ok(Finish {
+    /// The end of a call answered with one message: its `frame`, and the
+    /// headers and trailers that go with it.
+    pub(crate) fn reply(frame: Bytes, headers: Metadata, trailers: Metadata) -> Self {
+        Finish {
             headers,
             message: Some(frame),
             trailers,
-        })
+        }
     }
 
     /// The end of a streaming call: everything was sent through the sink.
@@ -115,10 +107,10 @@ impl Shared {
 
     /// Queues `frame` once the buffer is below the high water mark.
     /// CANCELLED once the call has ended.
-    pub(crate) fn poll_push<M: Message>(
+    pub(crate) fn poll_push(
         &self,
         cx: &mut Context<'_>,
-        frame: &Frame<'_, M>,
+        frame: &dyn WriteFrame,
     ) -> Poll<Result<(), Status>> {
         let mut state = self.lock();
         if state.closed {
@@ -132,7 +124,7 @@ impl Shared {
             let batch = state.last_batch.min(2 * HIGH_WATER);
             state.outgoing.reserve(batch);
         }
-        frame.write(&mut state.outgoing);
+        frame.write_to(&mut state.outgoing);
         if let Some(driver) = state.driver.take() {
             driver.wake();
         }
@@ -271,21 +263,10 @@ enum Event {
 }
 
 impl Out {
-    fn response_headers(metadata: &Metadata) -> http::Response<()> {
-        let mut response = http::Response::new(());
-        let headers = response.headers_mut();
-        headers.insert(
-            http::header::CONTENT_TYPE,
-            HeaderValue::from_static(CONTENT_TYPE),
-        );
-        metadata.write_headers(headers);
-        response
-    }
-
     /// Sends the response headers if they have not been sent.
     fn open(&mut self, metadata: &Metadata) -> bool {
         if let Out::Pending(respond) = self {
-            match respond.send_response(Self::response_headers(metadata), false) {
+            match respond.send_response(protocol::response(metadata), false) {
                 Ok(stream) => {
                     *self = Out::Open {
                         stream,
@@ -366,13 +347,13 @@ impl Out {
     fn finish(&mut self, status: &Status, headers: &Metadata) {
         match std::mem::replace(self, Out::Closed) {
             Out::Pending(mut respond) => {
-                let mut response = Self::response_headers(headers);
-                transport::write_status(status, response.headers_mut());
+                let mut response = protocol::response(headers);
+                protocol::write_status(status, response.headers_mut());
                 let _ = respond.send_response(response, true);
             }
             Out::Open { mut stream, .. } => {
                 let mut trailers = HeaderMap::new();
-                transport::write_status(status, &mut trailers);
+                protocol::write_status(status, &mut trailers);
                 let _ = stream.send_trailers(trailers);
             }
             Out::Closed => {}

@@ -1,0 +1,230 @@
+//! [`Channel`]: one HTTP/2 connection multiplexing every call, opened
+//! lazily and reopened after a failure, and the opening of each call's
+//! stream on it.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use bytes::Bytes;
+use h2::SendStream;
+use h2::client::SendRequest;
+use http::uri::Authority;
+
+use super::receiving::Receiving;
+use crate::call::remaining;
+use crate::frame::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
+use crate::transport::{self, ServeIo};
+use crate::{Metadata, Status, protocol};
+
+/// How a channel reaches its server.
+#[derive(Clone)]
+enum Connector {
+    Tcp(String),
+    /// A server in this process, through a pipe.
+    InProcess(Arc<dyn ServeIo>),
+}
+
+/// Builds a [`Channel`].
+pub struct ChannelBuilder {
+    connector: Connector,
+    authority: Authority,
+    max_receive_message_size: usize,
+    max_send_message_size: usize,
+}
+
+impl ChannelBuilder {
+    fn new(connector: Connector, authority: Authority) -> Self {
+        Self {
+            connector,
+            authority,
+            max_receive_message_size: DEFAULT_MAX_RECEIVE_SIZE,
+            max_send_message_size: DEFAULT_MAX_SEND_SIZE,
+        }
+    }
+
+    /// A builder for a channel to `server`, served in this process through
+    /// a pipe.
+    pub(crate) fn in_process(server: Arc<dyn ServeIo>) -> Self {
+        Self::new(
+            Connector::InProcess(server),
+            Authority::from_static("in-memory"),
+        )
+    }
+
+    /// The largest response message accepted, 4 MiB by default; larger ones
+    /// fail the call with RESOURCE_EXHAUSTED.
+    pub fn max_receive_message_size(mut self, bytes: usize) -> Self {
+        self.max_receive_message_size = bytes;
+        self
+    }
+
+    /// The largest request message sent, [`DEFAULT_MAX_SEND_SIZE`] by
+    /// default; a larger one is not sent, and the call ends with
+    /// RESOURCE_EXHAUSTED.
+    pub fn max_send_message_size(mut self, bytes: usize) -> Self {
+        self.max_send_message_size = bytes;
+        self
+    }
+
+    /// The channel; it connects on its first call.
+    pub fn connect_lazy(self) -> Channel {
+        Channel {
+            inner: Arc::new(Inner {
+                connector: self.connector,
+                authority: self.authority,
+                max_receive_message_size: self.max_receive_message_size,
+                max_send_message_size: self.max_send_message_size,
+                connection: Mutex::new(None),
+                connecting: tokio::sync::Mutex::new(()),
+            }),
+        }
+    }
+
+    /// The channel, connected now.
+    ///
+    /// # Errors
+    /// UNAVAILABLE when the server cannot be reached.
+    pub async fn connect(self) -> Result<Channel, Status> {
+        let channel = self.connect_lazy();
+        channel.ready().await?;
+        Ok(channel)
+    }
+}
+
+/// A connection to a gRPC server, shared by every client made from it.
+/// Cloning is cheap; clones share the connection.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), rgrpc::Status> {
+/// let channel = rgrpc::Channel::builder("http://127.0.0.1:50051")?.connect().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Channel {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    connector: Connector,
+    authority: Authority,
+    max_receive_message_size: usize,
+    max_send_message_size: usize,
+    /// The current connection and its generation, so that concurrent calls
+    /// that see it fail replace it only once. Held only to copy or replace it.
+    connection: Mutex<Option<(u64, SendRequest<Bytes>)>>,
+    /// Held while connecting, so that one call connects and the others wait for it.
+    connecting: tokio::sync::Mutex<()>,
+}
+
+impl Channel {
+    /// A builder for a channel to `target`: `host:port` or `http://host:port`.
+    ///
+    /// # Errors
+    /// INVALID_ARGUMENT when the target is not of that form.
+    pub fn builder(target: &str) -> Result<ChannelBuilder, Status> {
+        let address = target
+            .strip_prefix("http://")
+            .unwrap_or(target)
+            .trim_end_matches('/');
+        let invalid = || {
+            Status::invalid_argument(format!(
+                "invalid target {target:?}: expected host:port or http://host:port"
+            ))
+        };
+        let valid = address
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        if !valid || address.contains('/') {
+            return Err(invalid());
+        }
+        let authority = address.parse().map_err(|_| invalid())?;
+        Ok(ChannelBuilder::new(
+            Connector::Tcp(address.to_owned()),
+            authority,
+        ))
+    }
+
+    /// The limit on request messages of a call, unless the call sets its own.
+    pub(crate) fn max_send_message_size(&self) -> usize {
+        self.inner.max_send_message_size
+    }
+
+    /// A connection ready for a new stream, connecting or reconnecting as needed.
+    async fn ready(&self) -> Result<SendRequest<Bytes>, Status> {
+        let failed = match self.current() {
+            Some((generation, sender)) => match sender.ready().await {
+                Ok(sender) => return Ok(sender),
+                Err(_) => Some(generation),
+            },
+            None => None,
+        };
+        // Connecting takes a large future (TCP connect and HTTP/2 handshake);
+        // boxed, it does not weigh on every call's future.
+        Box::pin(self.reconnect(failed)).await
+    }
+
+    /// Replaces the connection of generation `failed` (none: no connection
+    /// yet), unless another call did so meanwhile.
+    async fn reconnect(&self, failed: Option<u64>) -> Result<SendRequest<Bytes>, Status> {
+        let connecting = self.inner.connecting.lock().await;
+        let sender = match self.current() {
+            // Another call reconnected meanwhile.
+            Some((generation, sender)) if Some(generation) != failed => sender,
+            _ => {
+                let generation = failed.map_or(0, |g| g + 1);
+                let sender = self.connect().await?;
+                *crate::lock(&self.inner.connection) = Some((generation, sender.clone()));
+                sender
+            }
+        };
+        drop(connecting);
+        sender
+            .ready()
+            .await
+            .map_err(|err| Status::unavailable(format!("connection failed: {err}")))
+    }
+
+    /// The current connection, if any, and its generation.
+    fn current(&self) -> Option<(u64, SendRequest<Bytes>)> {
+        crate::lock(&self.inner.connection).clone()
+    }
+
+    async fn connect(&self) -> Result<SendRequest<Bytes>, Status> {
+        match &self.inner.connector {
+            Connector::Tcp(address) => {
+                transport::handshake(transport::connect_tcp(address).await?).await
+            }
+            Connector::InProcess(server) => {
+                let (client, server_side) = transport::pipe();
+                server.serve_io(server_side);
+                transport::handshake(client).await
+            }
+        }
+    }
+
+    /// Opens a stream for a call to `path` and sends the request headers;
+    /// response messages are limited to `max_receive_message_size`, or the
+    /// channel's limit.
+    pub(crate) async fn start(
+        &self,
+        path: &'static str,
+        metadata: &Metadata,
+        deadline: Option<Instant>,
+        max_receive_message_size: Option<usize>,
+    ) -> Result<(SendStream<Bytes>, Receiving), Status> {
+        // Ready first: the request is built after the only wait, so the
+        // future does not hold it while waiting.
+        let mut sender = self.ready().await?;
+        let request = protocol::request(
+            &self.inner.authority,
+            path,
+            metadata,
+            deadline.map(remaining),
+        )?;
+        let (response, stream) = sender
+            .send_request(request, false)
+            .map_err(|err| transport::h2_status(&err))?;
+        let limit = max_receive_message_size.unwrap_or(self.inner.max_receive_message_size);
+        Ok((stream, Receiving::new(response, deadline, limit)))
+    }
+}

@@ -1,0 +1,230 @@
+//! The typed handles of a client call in progress: the response stream,
+//! the request sink, and the two streaming calls that hold both. They
+//! encode and decode; the untyped sending and receiving sides do the rest.
+
+use std::marker::PhantomData;
+
+use super::receiving::Receiving;
+use super::sending::Sending;
+use crate::frame::{self, Frame};
+use crate::{Message, Metadata, Response, Status};
+
+/// The client's side for sending request messages of a client- or
+/// bidirectional-streaming call.
+pub struct RequestSink<T> {
+    sending: Sending,
+    _message: PhantomData<fn(T)>,
+}
+
+impl<T: Message> RequestSink<T> {
+    pub(crate) fn new(sending: Sending) -> Self {
+        Self {
+            sending,
+            _message: PhantomData,
+        }
+    }
+
+    /// Sends a message, waiting while the server is not reading (flow control).
+    ///
+    /// Cancelling a send (dropping its future, in a `select!` or a timeout)
+    /// leaves the stream well formed: a message none of which has gone out
+    /// is not sent, and the rest of one that has begun goes out first on the
+    /// next `send` or `close`.
+    ///
+    /// # Errors
+    /// RESOURCE_EXHAUSTED for a message larger than the send limit: it is
+    /// not sent, and the call ends (its stream is reset, and the receiving
+    /// side reports that status), as in grpc-go. Any other error means the
+    /// call has ended or failed, and its status then comes from the
+    /// receiving side (`recv`, `close_and_recv`).
+    pub async fn send(&mut self, message: &T) -> Result<(), Status> {
+        self.sending.check_open()?;
+        let frame = match Frame::measure(message, self.sending.max_message_size()) {
+            Ok(frame) => frame.encode(),
+            Err(status) => return Err(self.sending.abort(status)),
+        };
+        self.sending.send(frame).await
+    }
+
+    /// Cancels the call: the stream is reset (RST_STREAM CANCEL) and the
+    /// server's handler is dropped. Later sends fail with CANCELLED.
+    pub fn cancel(&mut self) {
+        self.sending.cancel();
+    }
+
+    /// Closes the sending side (half-close): the server's `recv` then ends.
+    ///
+    /// # Errors
+    /// When the call has already failed.
+    pub async fn close(&mut self) -> Result<(), Status> {
+        self.sending.close().await
+    }
+}
+
+/// The client's view of the response messages of a server- or
+/// bidirectional-streaming call.
+pub struct ResponseStream<T> {
+    receiving: Receiving,
+    _message: PhantomData<fn() -> T>,
+}
+
+impl<T: Message> ResponseStream<T> {
+    pub(crate) fn new(receiving: Receiving) -> Self {
+        Self {
+            receiving,
+            _message: PhantomData,
+        }
+    }
+
+    /// The next response message; `None` once the server ended the call with
+    /// OK, after which [`ResponseStream::trailers`] holds its trailers.
+    ///
+    /// # Errors
+    /// The call's status when it ended with another code.
+    pub async fn recv(&mut self) -> Result<Option<T>, Status> {
+        match self.receiving.message().await? {
+            Some(payload) => frame::decode(&payload, "response").map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The response headers, waiting for them if they have not arrived.
+    ///
+    /// # Errors
+    /// The call's status when it failed before sending headers.
+    pub async fn headers(&mut self) -> Result<&Metadata, Status> {
+        self.receiving.headers().await
+    }
+
+    /// The trailers, once the stream has ended.
+    pub fn trailers(&self) -> Option<&Metadata> {
+        self.receiving.trailers()
+    }
+
+    /// Cancels the call: nothing more is received (`recv` reports
+    /// CANCELLED) and the stream is reset once the sending side is gone.
+    pub fn cancel(&mut self) {
+        self.receiving.cancel();
+    }
+}
+
+/// The only message of a unary or client-streaming response, decoded.
+pub(crate) async fn single_response<T: Message>(
+    receiving: &mut Receiving,
+) -> Result<Response<T>, Status> {
+    let (payload, headers, trailers) = receiving.single().await?;
+    let message = frame::decode(&payload, "response")?;
+    Ok(Response::from_parts(message, headers, trailers))
+}
+
+/// A client-streaming call in progress: send the requests, then
+/// [`close_and_recv`](ClientStreamingCall::close_and_recv) the one response.
+pub struct ClientStreamingCall<Req, Resp> {
+    requests: RequestSink<Req>,
+    responses: ResponseStream<Resp>,
+}
+
+impl<Req: Message, Resp: Message> ClientStreamingCall<Req, Resp> {
+    pub(crate) fn new(requests: RequestSink<Req>, responses: ResponseStream<Resp>) -> Self {
+        Self {
+            requests,
+            responses,
+        }
+    }
+
+    /// Sends a request message.
+    ///
+    /// # Errors
+    /// As [`RequestSink::send`]; `close_and_recv` then gives the call's status.
+    pub async fn send(&mut self, message: &Req) -> Result<(), Status> {
+        self.requests.send(message).await
+    }
+
+    /// Closes the request stream and waits for the response.
+    ///
+    /// # Errors
+    /// The call's status when it did not end with OK and one response.
+    pub async fn close_and_recv(mut self) -> Result<Response<Resp>, Status> {
+        // A failed close means the call already ended: its status says why.
+        let _ = self.requests.close().await;
+        single_response(&mut self.responses.receiving).await
+    }
+
+    /// The response headers, waiting for them if they have not arrived.
+    ///
+    /// # Errors
+    /// The call's status when it failed before sending headers.
+    pub async fn headers(&mut self) -> Result<&Metadata, Status> {
+        self.responses.headers().await
+    }
+
+    /// Cancels the call (RST_STREAM CANCEL); `close_and_recv` then reports CANCELLED.
+    pub fn cancel(&mut self) {
+        self.requests.cancel();
+        self.responses.cancel();
+    }
+}
+
+/// A bidirectional-streaming call in progress. [`split`](BidiStreamingCall::split)
+/// gives the two directions to two tasks.
+pub struct BidiStreamingCall<Req, Resp> {
+    requests: RequestSink<Req>,
+    responses: ResponseStream<Resp>,
+}
+
+impl<Req: Message, Resp: Message> BidiStreamingCall<Req, Resp> {
+    pub(crate) fn new(requests: RequestSink<Req>, responses: ResponseStream<Resp>) -> Self {
+        Self {
+            requests,
+            responses,
+        }
+    }
+
+    /// Sends a request message.
+    ///
+    /// # Errors
+    /// As [`RequestSink::send`].
+    pub async fn send(&mut self, message: &Req) -> Result<(), Status> {
+        self.requests.send(message).await
+    }
+
+    /// Closes the request stream (half-close); responses keep coming.
+    ///
+    /// # Errors
+    /// When the call has already failed.
+    pub async fn close_send(&mut self) -> Result<(), Status> {
+        self.requests.close().await
+    }
+
+    /// The next response message, or `None` once the server ended with OK.
+    ///
+    /// # Errors
+    /// The call's status when it ended with another code.
+    pub async fn recv(&mut self) -> Result<Option<Resp>, Status> {
+        self.responses.recv().await
+    }
+
+    /// The response headers, waiting for them if they have not arrived.
+    ///
+    /// # Errors
+    /// The call's status when it failed before sending headers.
+    pub async fn headers(&mut self) -> Result<&Metadata, Status> {
+        self.responses.headers().await
+    }
+
+    /// The trailers, once the response stream has ended.
+    pub fn trailers(&self) -> Option<&Metadata> {
+        self.responses.trailers()
+    }
+
+    /// Cancels the call (RST_STREAM CANCEL); `recv` then reports CANCELLED.
+    pub fn cancel(&mut self) {
+        self.requests.cancel();
+        self.responses.cancel();
+    }
+
+    /// The sending and receiving halves, to use from two tasks.
+    pub fn split(self) -> (RequestSink<Req>, ResponseStream<Resp>) {
+        (self.requests, self.responses)
+    }
+}

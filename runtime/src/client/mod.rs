@@ -1,0 +1,19 @@
+//! The gRPC client: a [`Channel`] to a server, and the calls of the four
+//! shapes that generated clients make on it, over the transport.
+//!
+//! | file | what it holds |
+//! | --- | --- |
+//! | `channel` | [`Channel`] and [`ChannelBuilder`]: the connection, and opening a call's stream |
+//! | `calls` | the four call shapes, as generated clients make them |
+//! | `sending` | a call's request messages going out, untyped |
+//! | `receiving` | a call's response headers, messages and status, untyped |
+//! | `handles` | the typed handles of a call in progress |
+
+pub(crate) mod calls;
+mod channel;
+mod handles;
+mod receiving;
+mod sending;
+
+pub use channel::{Channel, ChannelBuilder};
+pub use handles::{BidiStreamingCall, ClientStreamingCall, RequestSink, ResponseStream};

@@ -1,0 +1,123 @@
+//! The sending side of a client-streaming or bidirectional call, untyped:
+//! framed messages out under flow control, then the half-close.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use h2::SendStream;
+
+use super::receiving::{Aborted, cancelled};
+use crate::Status;
+use crate::call::before;
+use crate::transport::{self, Unsent};
+
+/// Where the request stream stands.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Open, nothing sent yet: the first message goes to h2 at once (see
+    /// `transport::start_sending`).
+    Fresh,
+    /// Open, messages sent.
+    Started,
+    /// Half-closed: the server's `recv` has ended.
+    Closed,
+    /// Reset: the call is over.
+    Cancelled,
+}
+
+/// The request messages of a call, going out on its h2 stream.
+pub(crate) struct Sending {
+    stream: SendStream<Bytes>,
+    deadline: Option<Instant>,
+    state: State,
+    /// What is left to send of the last message.
+    unsent: Unsent,
+    max_message_size: usize,
+    /// The status this side ends the call with, for the receiving side.
+    aborted: Aborted,
+}
+
+impl Sending {
+    pub(crate) fn new(
+        stream: SendStream<Bytes>,
+        deadline: Option<Instant>,
+        max_message_size: usize,
+        aborted: Aborted,
+    ) -> Self {
+        Self {
+            stream,
+            deadline,
+            state: State::Fresh,
+            unsent: Unsent::default(),
+            max_message_size,
+            aborted,
+        }
+    }
+
+    /// The limit on request messages.
+    pub(crate) fn max_message_size(&self) -> usize {
+        self.max_message_size
+    }
+
+    /// Checks that the stream is open for another message.
+    ///
+    /// # Errors
+    /// The status the call was cancelled with, or INTERNAL after a close.
+    pub(crate) fn check_open(&self) -> Result<(), Status> {
+        match self.state {
+            State::Fresh | State::Started => Ok(()),
+            State::Cancelled => Err(self.aborted.get().cloned().unwrap_or_else(cancelled)),
+            State::Closed => Err(Status::internal("send after the request stream was closed")),
+        }
+    }
+
+    /// Ends the call with `status`, which the receiving side then reports;
+    /// returns it.
+    pub(crate) fn abort(&mut self, status: Status) -> Status {
+        let _ = self.aborted.set(status.clone());
+        self.cancel();
+        status
+    }
+
+    /// Sends a framed message; see `RequestSink::send`.
+    pub(crate) async fn send(&mut self, frame: Bytes) -> Result<(), Status> {
+        self.check_open()?;
+        // The rest of a message whose send was cancelled after it began.
+        self.flush().await?;
+        let first = self.state == State::Fresh;
+        self.state = State::Started;
+        self.unsent
+            .start(&mut self.stream, frame, first)
+            .map_err(|err| transport::h2_status(&err))?;
+        self.flush().await
+    }
+
+    /// Sends what is left of the last message, within the call's deadline.
+    async fn flush(&mut self) -> Result<(), Status> {
+        before(self.deadline, async {
+            self.unsent
+                .flush(&mut self.stream)
+                .await
+                .map_err(|err| transport::h2_status(&err))
+        })
+        .await
+    }
+
+    /// Resets the stream (RST_STREAM CANCEL).
+    pub(crate) fn cancel(&mut self) {
+        self.state = State::Cancelled;
+        self.stream.send_reset(h2::Reason::CANCEL);
+    }
+
+    /// Half-closes the stream, once what is left of the last message is out.
+    pub(crate) async fn close(&mut self) -> Result<(), Status> {
+        if matches!(self.state, State::Closed | State::Cancelled) {
+            return Ok(());
+        }
+        self.flush().await?;
+        self.state = State::Closed;
+        self.stream
+            .send_data(Bytes::new(), true)
+            .map_err(|err| transport::h2_status(&err))
+    }
+}

@@ -1,0 +1,72 @@
+//! [`ServerBuilder`]: the services and settings of a [`Server`].
+
+use std::time::Duration;
+
+use super::router::Routes;
+use super::{Server, Service};
+use crate::frame::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) max_receive_message_size: usize,
+    pub(crate) max_send_message_size: usize,
+    pub(crate) handshake_timeout: Duration,
+}
+
+/// How long a new connection may take to start HTTP/2, as grpc-go's default.
+const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Builds a [`Server`].
+pub struct ServerBuilder {
+    routes: Routes,
+    config: Config,
+}
+
+impl ServerBuilder {
+    /// A builder with no services and default settings.
+    pub(crate) fn new() -> Self {
+        ServerBuilder {
+            routes: Routes::default(),
+            config: Config {
+                max_receive_message_size: DEFAULT_MAX_RECEIVE_SIZE,
+                max_send_message_size: DEFAULT_MAX_SEND_SIZE,
+                handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            },
+        }
+    }
+
+    /// Adds a service (a generated `XServer` wrapping your implementation).
+    pub fn add_service<S: Service>(mut self, service: S) -> Self {
+        service.register(&mut self.routes);
+        self
+    }
+
+    /// The largest request message accepted, 4 MiB by default; larger ones
+    /// fail the call with RESOURCE_EXHAUSTED.
+    pub fn max_receive_message_size(mut self, bytes: usize) -> Self {
+        self.config.max_receive_message_size = bytes;
+        self
+    }
+
+    /// The largest response message sent, [`DEFAULT_MAX_SEND_SIZE`] by
+    /// default. A larger response is not sent, and the call ends with
+    /// RESOURCE_EXHAUSTED, which a stream's `send` also returns.
+    pub fn max_send_message_size(mut self, bytes: usize) -> Self {
+        self.config.max_send_message_size = bytes;
+        self
+    }
+
+    /// How long a new connection may take to start HTTP/2 (the server's
+    /// settings sent, the client's preface received) before it is closed,
+    /// 120 seconds by default.
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.config.handshake_timeout = timeout;
+        self
+    }
+
+    /// The server, ready to serve.
+    pub fn build(self) -> Server {
+        Server::new(self.routes, self.config)
+    }
+}

@@ -1,0 +1,106 @@
+//! The typed handles a streaming handler is given: the request messages of
+//! a client- or bidirectional-streaming call, and the sink for the response
+//! messages of a server- or bidirectional-streaming call. They encode and
+//! decode; the call's untyped state does the rest.
+
+use std::future::poll_fn;
+use std::marker::PhantomData;
+use std::time::Instant;
+
+use super::driver::Shared;
+use crate::frame::{self, Frame};
+use crate::transport::Incoming;
+use crate::{Message, Metadata, Status};
+
+/// The server's view of the request messages of a client- or
+/// bidirectional-streaming call.
+pub struct RequestStream<T> {
+    incoming: Incoming,
+    metadata: Metadata,
+    deadline: Option<Instant>,
+    _message: PhantomData<fn() -> T>,
+}
+
+impl<T: Message> RequestStream<T> {
+    pub(crate) fn new(incoming: Incoming, metadata: Metadata, deadline: Option<Instant>) -> Self {
+        Self {
+            incoming,
+            metadata,
+            deadline,
+            _message: PhantomData,
+        }
+    }
+
+    /// The next request message, or `None` once the client has closed its side.
+    ///
+    /// # Errors
+    /// When the client cancelled the call, a message was too large or could not be decoded.
+    pub async fn recv(&mut self) -> Result<Option<T>, Status> {
+        match self.incoming.message().await? {
+            Some(payload) => frame::decode(&payload, "request").map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The request metadata.
+    pub fn metadata(&self) -> &Metadata {
+        &self.metadata
+    }
+
+    /// The deadline the client gave, if any.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+}
+
+/// The server's side for sending response messages of a server- or
+/// bidirectional-streaming call. It can be moved to another task; once the
+/// handler has returned, sending fails.
+pub struct ResponseSink<T> {
+    shared: Shared,
+    _message: PhantomData<fn(T)>,
+}
+
+impl<T: Message> ResponseSink<T> {
+    pub(crate) fn new(shared: Shared) -> Self {
+        Self {
+            shared,
+            _message: PhantomData,
+        }
+    }
+
+    /// Sends a message. Messages go out in batches; `send` waits while the
+    /// client is not reading (flow control), so a fast handler cannot run
+    /// ahead of a slow client. The response headers go first if they have
+    /// not been sent.
+    ///
+    /// # Errors
+    /// CANCELLED once the call has ended (the client went away, the deadline
+    /// passed or the handler returned). RESOURCE_EXHAUSTED for a message
+    /// larger than the server's send limit: it is not sent, and the call
+    /// ends with that status, as in grpc-go.
+    pub async fn send(&mut self, message: &T) -> Result<(), Status> {
+        let frame = Frame::measure(message, self.shared.max_message_size())
+            .map_err(|status| self.shared.fail(status))?;
+        poll_fn(|cx| self.shared.poll_push(cx, &frame)).await
+    }
+
+    /// Adds to the response headers, which are sent with the first message
+    /// or by [`ResponseSink::send_header`].
+    pub fn set_header(&mut self, metadata: Metadata) {
+        self.shared.add_headers(metadata);
+    }
+
+    /// Sends the response headers now.
+    ///
+    /// # Errors
+    /// As [`ResponseSink::send`].
+    pub async fn send_header(&mut self) -> Result<(), Status> {
+        self.shared.send_headers()
+    }
+
+    /// Adds to the trailers sent with the status when the call ends.
+    pub fn set_trailer(&mut self, metadata: Metadata) {
+        self.shared.add_trailers(metadata);
+    }
+}
