@@ -24,6 +24,23 @@ cargo fmt --all -- --check
 step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "feature combinations: rgrpc without default features, and each side alone"
+# rgrpc-features (tests/features) generates the sides of its services that
+# its features ask for, against rgrpc built with those features only.
+for features in "" client server; do
+    cargo clippy -p rgrpc -p rgrpc-features --all-targets --locked --no-default-features \
+        ${features:+--features "rgrpc/$features,rgrpc-features/$features"} -- -D warnings
+    cargo test -p rgrpc --lib --locked --no-default-features ${features:+--features "$features"}
+    cargo test -p rgrpc-features --locked ${features:+--features "$features"}
+done
+# Without features, rgrpc depends on bytes alone.
+deps="$(cargo tree -p rgrpc-features -e normal --locked --prefix none --format '{p}' \
+    | awk '{print $1}' | sort -u | tr '\n' ' ')"
+if [ "$deps" != "bytes rgrpc rgrpc-features " ]; then
+    echo "rgrpc without default features depends on more than bytes: $deps" >&2
+    exit 1
+fi
+
 step "cargo doc (generated code included)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 

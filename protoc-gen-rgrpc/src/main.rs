@@ -17,6 +17,8 @@ Options (comma-separated):
     paths=import|source_relative      where output files go (default: import)
     well_known_types=runtime|generate google.protobuf types and google.rpc.Status from
                                       ::rgrpc::wkt and ::rgrpc::rpc (default) or generated
+    services=all|client|server|none   which sides of each service to generate, to match
+                                      rgrpc's features (default: all; none: messages only)
 
 Flags:
     -h, --help       print this help

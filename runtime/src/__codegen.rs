@@ -30,12 +30,14 @@ use crate::wire::{
 };
 
 /// The registration of each method of a generated service.
+#[cfg(feature = "server")]
 pub mod server {
     pub use crate::server::register::{bidi_streaming, client_streaming, server_streaming, unary};
     pub use crate::server::router::Routes;
 }
 
 /// The calls of each shape that generated clients make.
+#[cfg(feature = "client")]
 pub mod client {
     pub use crate::client::calls::{bidi_streaming, client_streaming, server_streaming, unary};
 }

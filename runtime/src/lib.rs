@@ -25,6 +25,18 @@
 //! | built on both | `in_process` |
 //!
 //! `__codegen` is the door generated code comes in by, and the only one.
+//!
+//! # Features
+//!
+//! | feature | what it adds |
+//! | --- | --- |
+//! | `client` (default) | [`Channel`] and the client side of calls |
+//! | `server` (default) | [`Server`] and the server side of calls |
+//!
+//! Either one brings the transport: h2 and http on tokio. Without both
+//! (`default-features = false`), the crate is the protobuf layer, with
+//! [`Status`] and [`Metadata`], and depends on `bytes` alone: enough for the
+//! messages that `protoc-gen-rgrpc` writes with `services=none`.
 
 extern crate self as rgrpc;
 
@@ -36,36 +48,48 @@ pub mod wire;
 pub mod wkt;
 
 // The gRPC rules.
+#[cfg(any(feature = "client", feature = "server"))]
 mod frame;
 mod metadata;
+#[cfg(any(feature = "client", feature = "server"))]
 mod protocol;
 mod status;
 
 // The call context, then the transport.
+#[cfg(any(feature = "client", feature = "server"))]
 mod call;
+#[cfg(any(feature = "client", feature = "server"))]
 mod transport;
 
 // The two sides, and what is built on both.
+#[cfg(feature = "client")]
 pub mod client;
+#[cfg(all(feature = "client", feature = "server"))]
 mod in_process;
+#[cfg(feature = "server")]
 pub mod server;
 
 #[doc(hidden)]
 pub mod __codegen;
 
 pub use bytes::Bytes;
+#[cfg(any(feature = "client", feature = "server"))]
 pub use call::{Request, Response};
+#[cfg(feature = "client")]
 pub use client::{Channel, ChannelBuilder};
 pub use enumeration::Enumeration;
+#[cfg(any(feature = "client", feature = "server"))]
 pub use frame::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
 pub use message::Message;
 pub use metadata::{InvalidMetadata, Metadata, MetadataValue};
+#[cfg(feature = "server")]
 pub use server::{Server, ServerBuilder, Service};
 pub use status::{Code, Status};
 pub use wire::{DecodeError, UnknownFields};
 
 /// Locks `mutex`. No lock in the runtime is held across a step that can
 /// panic halfway, so a poisoned lock still guards a consistent value.
+#[cfg(any(feature = "client", feature = "server"))]
 fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()

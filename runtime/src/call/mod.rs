@@ -2,9 +2,11 @@
 //! with their metadata, the call's deadline, and the deadline that calls
 //! made while handling one inherit.
 
+#[cfg(feature = "client")]
 mod deadline;
 mod request;
 
+#[cfg(feature = "client")]
 pub(crate) use deadline::{before, remaining};
 pub use request::{Request, Response};
 

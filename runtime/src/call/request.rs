@@ -32,6 +32,7 @@ impl<T> Request<T> {
         }
     }
 
+    #[cfg(feature = "server")]
     pub(crate) fn from_parts(message: T, metadata: Metadata, deadline: Option<Instant>) -> Self {
         Self {
             message,
@@ -109,6 +110,7 @@ impl<T> Request<T> {
         self
     }
 
+    #[cfg(feature = "client")]
     pub(crate) fn max_receive_message_size(&self) -> Option<usize> {
         self.max_receive_message_size
     }
@@ -121,10 +123,12 @@ impl<T> Request<T> {
         self
     }
 
+    #[cfg(feature = "client")]
     pub(crate) fn max_send_message_size(&self) -> Option<usize> {
         self.max_send_message_size
     }
 
+    #[cfg(feature = "client")]
     pub(crate) fn inherits_deadline(&self) -> bool {
         self.inherit_deadline
     }
@@ -154,6 +158,7 @@ impl<T> Response<T> {
         }
     }
 
+    #[cfg(feature = "client")]
     pub(crate) fn from_parts(message: T, headers: Metadata, trailers: Metadata) -> Self {
         Self {
             message,
@@ -192,6 +197,7 @@ impl<T> Response<T> {
         &mut self.trailers
     }
 
+    #[cfg(feature = "server")]
     pub(crate) fn into_parts(self) -> (T, Metadata, Metadata) {
         (self.message, self.headers, self.trailers)
     }

@@ -48,7 +48,7 @@ impl Channel {
         // One message, whole, with END_STREAM: h2 buffers it until the window allows.
         if let Err(err) = stream.send_data(frame, true) {
             // Rare, so boxed: every call's future stays the smaller for it.
-            return Err(Box::pin(receiving.message())
+            return Err(Box::pin(receiving.next())
                 .await
                 .err()
                 .unwrap_or_else(|| transport::h2_status(&err)));
@@ -80,12 +80,22 @@ impl Channel {
         Ok((Sending::new(stream, deadline, limit, aborted), receiving))
     }
 
-    /// Encodes the request of a call that sends one, within the send limit.
-    fn encode_request<Req: Message>(&self, request: &Request<Req>) -> Result<Bytes, Status> {
+    /// Starts a call whose request is `request`'s one message. It is
+    /// encoded first: a message over the send limit fails the call before
+    /// it starts.
+    async fn send_request<Req: Message>(
+        &self,
+        path: &'static str,
+        request: &Request<Req>,
+        deadline: Option<Instant>,
+    ) -> Result<Receiving, Status> {
         let limit = request
             .max_send_message_size()
             .unwrap_or(self.max_send_message_size());
-        Ok(Frame::measure(request.message(), limit)?.encode())
+        let frame = Frame::measure(request.message(), limit)?.encode();
+        let limit = request.max_receive_message_size();
+        self.send_single(path, frame, request.metadata(), deadline, limit)
+            .await
     }
 }
 
@@ -105,12 +115,7 @@ pub fn unary<Req: Message, Resp: Message>(
     async move {
         let deadline = effective_deadline(&request);
         before(deadline, async {
-            // Encoded first: a message over the limit fails the call before it starts.
-            let frame = channel.encode_request(&request)?;
-            let limit = request.max_receive_message_size();
-            let mut receiving = channel
-                .send_single(path, frame, request.metadata(), deadline, limit)
-                .await?;
+            let mut receiving = channel.send_request(path, &request, deadline).await?;
             // This `before` covers the whole call: receiving needs no timer of its own.
             receiving.drop_deadline();
             single_response(&mut receiving).await
@@ -131,14 +136,7 @@ pub fn server_streaming<Req: Message, Resp: Message>(
 ) -> impl Future<Output = Result<ResponseStream<Resp>, Status>> {
     async move {
         let deadline = effective_deadline(&request);
-        let receiving = before(deadline, async {
-            let frame = channel.encode_request(&request)?;
-            let limit = request.max_receive_message_size();
-            channel
-                .send_single(path, frame, request.metadata(), deadline, limit)
-                .await
-        })
-        .await?;
+        let receiving = before(deadline, channel.send_request(path, &request, deadline)).await?;
         Ok(ResponseStream::new(receiving))
     }
 }

@@ -13,7 +13,9 @@ use http::uri::Authority;
 use super::receiving::Receiving;
 use crate::call::remaining;
 use crate::frame::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
-use crate::transport::{self, ServeIo};
+use crate::transport;
+#[cfg(feature = "server")]
+use crate::transport::ServeIo;
 use crate::{Metadata, Status, protocol};
 
 /// How a channel reaches its server.
@@ -21,6 +23,7 @@ use crate::{Metadata, Status, protocol};
 enum Connector {
     Tcp(String),
     /// A server in this process, through a pipe.
+    #[cfg(feature = "server")]
     InProcess(Arc<dyn ServeIo>),
 }
 
@@ -44,6 +47,7 @@ impl ChannelBuilder {
 
     /// A builder for a channel to `server`, served in this process through
     /// a pipe.
+    #[cfg(feature = "server")]
     pub(crate) fn in_process(server: Arc<dyn ServeIo>) -> Self {
         Self::new(
             Connector::InProcess(server),
@@ -194,6 +198,7 @@ impl Channel {
             Connector::Tcp(address) => {
                 transport::handshake(transport::connect_tcp(address).await?).await
             }
+            #[cfg(feature = "server")]
             Connector::InProcess(server) => {
                 let (client, server_side) = transport::pipe();
                 server.serve_io(server_side);

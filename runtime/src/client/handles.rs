@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 
 use super::receiving::Receiving;
 use super::sending::Sending;
-use crate::frame::{self, Frame};
+use crate::frame::Frame;
 use crate::{Message, Metadata, Response, Status};
 
 /// The client's side for sending request messages of a client- or
@@ -82,9 +82,10 @@ impl<T: Message> ResponseStream<T> {
     /// # Errors
     /// The call's status when it ended with another code.
     pub async fn recv(&mut self) -> Result<Option<T>, Status> {
-        match self.receiving.message().await? {
-            Some(payload) => frame::decode(&payload, "response").map(Some),
-            None => Ok(None),
+        if self.receiving.next().await? {
+            self.receiving.decode().map(Some)
+        } else {
+            Ok(None)
         }
     }
 
@@ -112,8 +113,9 @@ impl<T: Message> ResponseStream<T> {
 pub(crate) async fn single_response<T: Message>(
     receiving: &mut Receiving,
 ) -> Result<Response<T>, Status> {
-    let (payload, headers, trailers) = receiving.single().await?;
-    let message = frame::decode(&payload, "response")?;
+    receiving.first().await?;
+    let message = receiving.decode()?;
+    let (headers, trailers) = receiving.end_of_single().await?;
     Ok(Response::from_parts(message, headers, trailers))
 }
 

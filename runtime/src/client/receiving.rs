@@ -4,12 +4,11 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use bytes::Bytes;
 use h2::client::ResponseFuture;
 
 use crate::call::before;
 use crate::transport::{self, Incoming};
-use crate::{Code, Metadata, Status, protocol};
+use crate::{Code, Message, Metadata, Status, protocol};
 
 /// The receiving side of a client call: response headers, messages, trailers.
 pub(crate) struct Receiving {
@@ -25,12 +24,6 @@ pub(crate) struct Receiving {
 /// The status the sending side of a call ended it with, which the receiving
 /// side reports in place of the reset that followed.
 pub(crate) type Aborted = Arc<OnceLock<Status>>;
-
-/// What comes next on a response stream: a message or the final status.
-enum Next {
-    Message(Bytes),
-    End(Status),
-}
 
 enum State {
     Waiting(ResponseFuture),
@@ -116,48 +109,66 @@ impl Receiving {
         Ok(&self.headers)
     }
 
-    /// The next message's payload, `None` at the end of an OK call.
-    pub(crate) async fn message(&mut self) -> Result<Option<Bytes>, Status> {
+    /// Waits for the next message: true when one is ready to decode
+    /// ([`Receiving::decode`]), false at the end of an OK call.
+    pub(crate) async fn next(&mut self) -> Result<bool, Status> {
         self.check_aborted()?;
         // A message already received needs no waiting (nor deadline).
         if let State::Body(incoming) = &mut self.state {
-            match incoming.buffered() {
-                Ok(Some(message)) => return Ok(Some(message)),
-                Ok(None) => {}
-                Err(status) => return self.end(Err(status)).map(|()| None),
+            match incoming.ready() {
+                Ok(true) => return Ok(true),
+                Ok(false) => {}
+                Err(status) => return self.end(Err(status)).map(|()| false),
             }
         }
         self.await_headers().await?;
         let incoming = match &mut self.state {
             State::Body(incoming) => incoming,
-            State::Ended(result) => return result.clone().map(|()| None),
+            State::Ended(result) => return result.clone().map(|()| false),
             State::Waiting(_) => {
                 return Err(Status::internal("response headers were not received"));
             }
         };
         let next = before(self.deadline, async {
-            match incoming.message().await? {
-                Some(message) => Ok(Next::Message(message)),
-                None => {
-                    let trailers = incoming.trailers().await?;
-                    Ok(Next::End(match trailers {
-                        Some(trailers) => protocol::read_status(&trailers),
-                        // As grpc-go: a stream the server ends without
-                        // trailers is INTERNAL.
-                        None => Status::internal("the server ended the stream without trailers"),
-                    }))
-                }
+            if incoming.next().await? {
+                return Ok(None);
             }
+            let trailers = incoming.trailers().await?;
+            Ok(Some(match trailers {
+                Some(trailers) => protocol::read_status(&trailers),
+                // As grpc-go: a stream the server ends without trailers is INTERNAL.
+                None => Status::internal("the server ended the stream without trailers"),
+            }))
         })
         .await;
         match next {
-            Ok(Next::Message(message)) => Ok(Some(message)),
-            Ok(Next::End(status)) => {
+            Ok(None) => Ok(true),
+            Ok(Some(status)) => {
                 self.trailers = Some(status.metadata().clone());
-                self.end(ok_or(status)).map(|()| None)
+                self.end(ok_or(status)).map(|()| false)
             }
-            Err(status) => self.end(Err(status)).map(|()| None),
+            Err(status) => self.end(Err(status)).map(|()| false),
         }
+    }
+
+    /// Decodes the message [`Receiving::next`] found.
+    ///
+    /// # Errors
+    /// INTERNAL when it does not decode, which ends the call.
+    #[inline]
+    pub(crate) fn decode<T: Message>(&mut self) -> Result<T, Status> {
+        let result = match &mut self.state {
+            State::Body(incoming) => incoming.decode("response"),
+            _ => Err(Status::internal("no response message is ready")),
+        };
+        result.map_err(|status| self.fail(status))
+    }
+
+    /// Ends the call with `status`; returns it.
+    #[cold]
+    fn fail(&mut self, status: Status) -> Status {
+        self.state = State::Ended(Err(status.clone()));
+        status
     }
 
     /// Gives up on the response; what follows reports CANCELLED. Dropping
@@ -174,19 +185,32 @@ impl Receiving {
         self.trailers.as_ref()
     }
 
-    /// The only message of a unary or client-streaming response, with the
-    /// headers and trailers.
-    pub(crate) async fn single(&mut self) -> Result<(Bytes, Metadata, Metadata), Status> {
-        let Some(message) = self.message().await? else {
-            return Err(Status::internal(
+    /// Waits for the only message of a unary or client-streaming response,
+    /// to decode.
+    ///
+    /// # Errors
+    /// The call's status, or INTERNAL when it ended OK without a message.
+    pub(crate) async fn first(&mut self) -> Result<(), Status> {
+        if self.next().await? {
+            Ok(())
+        } else {
+            Err(Status::internal(
                 "the server ended the call without a response",
-            ));
-        };
-        if self.message().await?.is_some() {
+            ))
+        }
+    }
+
+    /// After the only message: the end of the call, and its headers and
+    /// trailers.
+    ///
+    /// # Errors
+    /// The call's status, or INTERNAL when another message follows.
+    pub(crate) async fn end_of_single(&mut self) -> Result<(Metadata, Metadata), Status> {
+        if self.next().await? {
             return Err(Status::internal("the server sent more than one response"));
         }
         let trailers = self.trailers.clone().unwrap_or_default();
-        Ok((message, std::mem::take(&mut self.headers), trailers))
+        Ok((std::mem::take(&mut self.headers), trailers))
     }
 
     /// Takes over the whole call's deadline: a caller that bounds the call

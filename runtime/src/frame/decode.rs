@@ -6,7 +6,8 @@ use std::collections::VecDeque;
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::HEADER_LEN;
-use crate::Status;
+use crate::message::decode_prefix;
+use crate::{Message, Status};
 
 /// A DATA chunk up to this size that continues an incomplete frame is copied
 /// rather than queued, so a peer that sends a message a few bytes per DATA
@@ -33,7 +34,13 @@ pub(crate) struct FrameDecoder {
 #[derive(Debug, Clone, Copy)]
 enum State {
     Header,
-    Body { len: usize },
+    Body {
+        len: usize,
+    },
+    /// The message of `len` bytes is buffered, for `decode` to take.
+    Ready {
+        len: usize,
+    },
 }
 
 impl FrameDecoder {
@@ -124,12 +131,9 @@ impl FrameDecoder {
         (header.get_u8(), header.get_u32() as usize)
     }
 
-    /// The payload of the next complete message, if the chunks so far hold
-    /// one.
-    ///
-    /// A message within one chunk (the common case) is a slice of it, which
-    /// the message's `bytes` fields go on sharing; one spread over chunks is
-    /// joined first.
+    /// Whether the chunks so far hold a complete message, ready for
+    /// [`FrameDecoder::decode`]; asked again before it is decoded, the answer
+    /// stays the same.
     ///
     /// # Errors
     /// RESOURCE_EXHAUSTED for a message over the limit (checked before
@@ -137,38 +141,60 @@ impl FrameDecoder {
     /// was agreed) or an invalid flag.
     ///
     /// An error ends the stream: every later call returns it again.
-    pub(crate) fn next(&mut self) -> Result<Option<Bytes>, Status> {
+    pub(crate) fn ready(&mut self) -> Result<bool, Status> {
         if let Some(status) = &self.failed {
             return Err(status.clone());
         }
-        match self.next_len() {
-            Ok(Some(len)) => Ok(Some(match self.front_holding(len) {
-                Some(front) => {
-                    let payload = front.split_to(len);
-                    if front.is_empty() {
-                        self.chunks.pop_front();
-                    }
-                    self.buffered -= len;
-                    payload
-                }
-                None => self.take(len),
-            })),
-            Ok(None) => Ok(None),
-            Err(status) => {
-                self.failed = Some(status.clone());
-                Err(status)
-            }
-        }
+        self.next_len().map_err(|status| self.fail(status))
     }
 
-    /// The length of the next message once it is all buffered; the frame
-    /// header is consumed by then.
-    fn next_len(&mut self) -> Result<Option<usize>, Status> {
+    /// Decodes the message [`FrameDecoder::ready`] found, which is `what`
+    /// (`request` or `response`), and consumes it.
+    ///
+    /// A message within one chunk (the common case) is decoded where it
+    /// lies, its `bytes` fields sharing the chunk; one spread over chunks is
+    /// joined first.
+    ///
+    /// # Errors
+    /// INTERNAL when the message does not decode (the peer sent something
+    /// other than what the method takes), which ends the stream as
+    /// [`FrameDecoder::ready`]'s errors do, or when no message is ready.
+    #[inline]
+    pub(crate) fn decode<T: Message>(&mut self, what: &str) -> Result<T, Status> {
+        let State::Ready { len } = self.state else {
+            return Err(Status::internal(format!("no {what} message is ready")));
+        };
+        self.state = State::Header;
+        let decoded = match self.front_holding(len) {
+            Some(front) => {
+                let decoded = decode_prefix(front, len);
+                self.consume_front(len);
+                decoded
+            }
+            None => T::decode_bytes(&self.take(len)),
+        };
+        decoded.map_err(|err| {
+            self.fail(Status::internal(format!(
+                "could not decode the {what}: {err}"
+            )))
+        })
+    }
+
+    /// Ends the stream with `status`; returns it.
+    #[cold]
+    fn fail(&mut self, status: Status) -> Status {
+        self.failed = Some(status.clone());
+        status
+    }
+
+    /// Whether the next message is all buffered (the state is then
+    /// `Ready`, its frame header consumed).
+    fn next_len(&mut self) -> Result<bool, Status> {
         loop {
             match self.state {
                 State::Header => {
                     if self.buffered < HEADER_LEN {
-                        return Ok(None);
+                        return Ok(false);
                     }
                     let (flag, len) = self.header();
                     match flag {
@@ -197,11 +223,11 @@ impl FrameDecoder {
                 }
                 State::Body { len } => {
                     if self.buffered < len {
-                        return Ok(None);
+                        return Ok(false);
                     }
-                    self.state = State::Header;
-                    return Ok(Some(len));
+                    self.state = State::Ready { len };
                 }
+                State::Ready { .. } => return Ok(true),
             }
         }
     }
@@ -224,7 +250,7 @@ impl FrameDecoder {
 mod tests {
     use super::*;
     use crate::Code;
-    use crate::frame::{DEFAULT_MAX_RECEIVE_SIZE, decode, tests::encode_frame};
+    use crate::frame::{DEFAULT_MAX_RECEIVE_SIZE, tests::encode_frame};
     use crate::wkt::{BytesValue, StringValue};
 
     fn frames(messages: &[&str]) -> Vec<u8> {
@@ -242,8 +268,8 @@ mod tests {
 
     fn decode_all(decoder: &mut FrameDecoder) -> Vec<String> {
         let mut out = Vec::new();
-        while let Some(payload) = decoder.next().unwrap() {
-            out.push(decode::<StringValue>(&payload, "request").unwrap().value);
+        while decoder.ready().unwrap() {
+            out.push(decoder.decode::<StringValue>("request").unwrap().value);
         }
         out
     }
@@ -294,9 +320,9 @@ mod tests {
                 decoder.buffered,
                 decoder.pending.len() + decoder.chunks.iter().map(Bytes::len).sum::<usize>()
             );
-            if let Some(payload) = decoder.next().unwrap() {
+            if decoder.ready().unwrap() {
                 assert_eq!(i, wire.len() - 1, "decoded only once all of it is there");
-                decoded = Some(decode::<BytesValue>(&payload, "request").unwrap());
+                decoded = Some(decoder.decode::<BytesValue>("request").unwrap());
             }
         }
         assert_eq!(decoded, Some(message));
@@ -307,10 +333,10 @@ mod tests {
     fn after_a_bad_frame_the_stream_stays_failed() {
         let mut decoder = FrameDecoder::new(10);
         decoder.push(Bytes::from_static(&[0, 0, 0, 0, 11]));
-        let first = decoder.next().unwrap_err();
+        let first = decoder.ready().unwrap_err();
         // The body that follows looks like a valid frame; it is not read as one.
         decoder.push(Bytes::from(frames(&["hidden"])));
-        let again = decoder.next().unwrap_err();
+        let again = decoder.ready().unwrap_err();
         assert_eq!(
             (again.code(), again.message()),
             (first.code(), first.message())
@@ -329,11 +355,16 @@ mod tests {
         let mut decoder = FrameDecoder::new(DEFAULT_MAX_RECEIVE_SIZE);
         decoder.push(wire.clone());
         // The value follows the frame header, the field's tag and its length.
-        let first = decode::<BytesValue>(&decoder.next().unwrap().unwrap(), "request").unwrap();
+        assert!(decoder.ready().unwrap());
+        assert!(decoder.ready().unwrap(), "asking again changes nothing");
+        let first = decoder.decode::<BytesValue>("request").unwrap();
         assert_eq!(first.value.as_ptr(), wire[HEADER_LEN + 2..].as_ptr());
-        let second = decode::<BytesValue>(&decoder.next().unwrap().unwrap(), "request").unwrap();
+        assert!(decoder.ready().unwrap());
+        let second = decoder.decode::<BytesValue>("request").unwrap();
         assert_eq!(second.value, "next");
-        assert_eq!(decoder.next().unwrap(), None);
+        assert!(!decoder.ready().unwrap());
+        let err = decoder.decode::<BytesValue>("request").unwrap_err();
+        assert_eq!(err.code(), Code::Internal);
         decoder.finish().unwrap();
     }
 
@@ -341,7 +372,7 @@ mod tests {
     fn oversized_messages_are_resource_exhausted_before_buffering() {
         let mut decoder = FrameDecoder::new(10);
         decoder.push(Bytes::from_static(&[0, 0, 0, 0, 11]));
-        let err = decoder.next().unwrap_err();
+        let err = decoder.ready().unwrap_err();
         assert_eq!(err.code(), Code::ResourceExhausted);
         assert_eq!(
             err.message(),
@@ -353,17 +384,34 @@ mod tests {
     fn a_compressed_flag_without_encoding_is_internal() {
         let mut decoder = FrameDecoder::new(DEFAULT_MAX_RECEIVE_SIZE);
         decoder.push(Bytes::from_static(&[1, 0, 0, 0, 0]));
-        assert_eq!(decoder.next().unwrap_err().code(), Code::Internal);
+        assert_eq!(decoder.ready().unwrap_err().code(), Code::Internal);
         let mut decoder = FrameDecoder::new(DEFAULT_MAX_RECEIVE_SIZE);
         decoder.push(Bytes::from_static(&[2, 0, 0, 0, 0]));
-        assert_eq!(decoder.next().unwrap_err().code(), Code::Internal);
+        assert_eq!(decoder.ready().unwrap_err().code(), Code::Internal);
     }
 
     #[test]
     fn ending_inside_a_frame_is_an_error() {
         let mut decoder = FrameDecoder::new(DEFAULT_MAX_RECEIVE_SIZE);
         decoder.push(Bytes::from_static(&[0, 0, 0, 0, 3, b'a']));
-        assert_eq!(decoder.next().unwrap(), None);
+        assert!(!decoder.ready().unwrap());
         assert_eq!(decoder.finish().unwrap_err().code(), Code::Internal);
+    }
+
+    #[test]
+    fn a_message_that_does_not_decode_is_internal_names_the_side_and_ends_the_stream() {
+        // Field 1 of StringValue with a length running past the message.
+        let mut decoder = FrameDecoder::new(DEFAULT_MAX_RECEIVE_SIZE);
+        decoder.push(Bytes::from_static(&[0, 0, 0, 0, 2, 0x0a, 5]));
+        decoder.push(Bytes::from(frames(&["next"])));
+        assert!(decoder.ready().unwrap());
+        let err = decoder.decode::<StringValue>("response").unwrap_err();
+        assert_eq!(err.code(), Code::Internal);
+        assert!(
+            err.message().starts_with("could not decode the response: "),
+            "{}",
+            err.message()
+        );
+        assert_eq!(decoder.ready().unwrap_err().message(), err.message());
     }
 }

@@ -1,22 +1,14 @@
-//! The headers of requests and responses, and metadata as headers.
-
-use std::time::Duration;
+//! What both sides share: the content type, and metadata as headers.
 
 use base64::Engine as _;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use bytes::Bytes;
-use http::uri::{Authority, PathAndQuery, Scheme};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::timeout;
-use crate::{Code, Metadata, MetadataValue, Status};
+use crate::{Metadata, MetadataValue};
 
 /// The content type of gRPC requests and responses.
-const CONTENT_TYPE: &str = "application/grpc";
-
-/// What rgrpc calls itself in `user-agent`.
-const USER_AGENT: &str = concat!("rgrpc/", env!("CARGO_PKG_VERSION"));
+pub(super) const CONTENT_TYPE: &str = "application/grpc";
 
 /// Binary values are sent unpadded and accepted with or without padding
 /// (PROTOCOL-HTTP2.md: "implementations MUST accept padded and un-padded values").
@@ -92,147 +84,6 @@ pub(crate) fn write_metadata(metadata: &Metadata, headers: &mut HeaderMap) {
         };
         headers.append(name, value);
     }
-}
-
-/// The headers of a call to `path` on `authority`, carrying `metadata` and
-/// the time the call has left.
-///
-/// # Errors
-/// INTERNAL when `path` cannot be a request path.
-pub(crate) fn request(
-    authority: &Authority,
-    path: &'static str,
-    metadata: &Metadata,
-    timeout: Option<Duration>,
-) -> Result<http::Request<()>, Status> {
-    let invalid = |err: &dyn std::fmt::Display| {
-        Status::internal(format!("invalid request for {path}: {err}"))
-    };
-    // The URI is put together from parts that need no parsing or copying.
-    let uri = Uri::builder()
-        .scheme(Scheme::HTTP)
-        .authority(authority.clone())
-        .path_and_query(
-            PathAndQuery::from_maybe_shared(Bytes::from_static(path.as_bytes()))
-                .map_err(|err| invalid(&err))?,
-        )
-        .build()
-        .map_err(|err| invalid(&err))?;
-    let mut request = http::Request::builder()
-        .method(Method::POST)
-        .uri(uri)
-        .body(())
-        .map_err(|err| invalid(&err))?;
-    let headers = request.headers_mut();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static(CONTENT_TYPE),
-    );
-    headers.insert(http::header::TE, HeaderValue::from_static("trailers"));
-    headers.insert(
-        http::header::USER_AGENT,
-        HeaderValue::from_static(USER_AGENT),
-    );
-    if let Some(timeout) = timeout {
-        let value = timeout::encode(timeout);
-        headers.insert(
-            "grpc-timeout",
-            HeaderValue::from_str(&value).map_err(|err| invalid(&err))?,
-        );
-    }
-    write_metadata(metadata, headers);
-    Ok(request)
-}
-
-/// Checks that a request is a gRPC call at all.
-///
-/// # Errors
-/// The HTTP status to answer with: 405 for a method other than POST, 415
-/// for a content type that is not gRPC's (PROTOCOL-HTTP2.md).
-pub(crate) fn check_request(parts: &http::request::Parts) -> Result<(), StatusCode> {
-    if parts.method != Method::POST {
-        return Err(StatusCode::METHOD_NOT_ALLOWED);
-    }
-    if !is_grpc(&parts.headers) {
-        return Err(StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    }
-    Ok(())
-}
-
-/// What a server takes from the headers of a gRPC request.
-pub(crate) struct RequestHead {
-    /// The client's metadata.
-    pub(crate) metadata: Metadata,
-    /// The time the client gave the call, from `grpc-timeout`.
-    pub(crate) timeout: Option<Duration>,
-}
-
-/// Reads the headers of a request that passed [`check_request`].
-///
-/// # Errors
-/// UNIMPLEMENTED for a message encoding other than `identity`, INTERNAL for
-/// a malformed `grpc-timeout`.
-pub(crate) fn read_request(headers: &HeaderMap) -> Result<RequestHead, Status> {
-    if let Some(encoding) = headers.get("grpc-encoding")
-        && encoding != "identity"
-    {
-        return Err(Status::unimplemented(format!(
-            "message encoding {encoding:?} is not supported"
-        )));
-    }
-    let timeout = match headers.get("grpc-timeout") {
-        Some(value) => Some(
-            timeout::decode(value.as_bytes())
-                .ok_or_else(|| Status::internal(format!("malformed grpc-timeout {value:?}")))?,
-        ),
-        None => None,
-    };
-    Ok(RequestHead {
-        metadata: metadata_from_headers(headers),
-        timeout,
-    })
-}
-
-/// The headers of a response carrying `metadata`.
-pub(crate) fn response(metadata: &Metadata) -> http::Response<()> {
-    let mut response = http::Response::new(());
-    let headers = response.headers_mut();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static(CONTENT_TYPE),
-    );
-    write_metadata(metadata, headers);
-    response
-}
-
-/// An answer to a request that is not a gRPC call: an HTTP status alone.
-pub(crate) fn plain_response(status: StatusCode) -> http::Response<()> {
-    let mut response = http::Response::new(());
-    *response.status_mut() = status;
-    response
-}
-
-/// Checks that a response is a gRPC response.
-///
-/// # Errors
-/// For an HTTP status other than 200, the code that
-/// doc/http-grpc-status-mapping.md gives it; UNKNOWN when the content type
-/// is not gRPC's.
-pub(crate) fn read_response(parts: &http::response::Parts) -> Result<(), Status> {
-    if parts.status != StatusCode::OK {
-        let code = Code::from_http_status(parts.status.as_u16());
-        return Err(Status::new(
-            code,
-            format!("unexpected HTTP status {}", parts.status),
-        ));
-    }
-    if !is_grpc(&parts.headers) {
-        return Err(Status::unknown(format!(
-            "the response is not gRPC (content-type {:?})",
-            parts.headers.get(http::header::CONTENT_TYPE)
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

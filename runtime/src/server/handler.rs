@@ -7,8 +7,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Instant;
 
-use bytes::Bytes;
-
 use super::driver::{Finish, Shared};
 use crate::transport::Incoming;
 use crate::{Metadata, Status};
@@ -32,19 +30,29 @@ pub(crate) struct Call {
 }
 
 impl Call {
-    /// The only request message of a unary or server-streaming call.
+    /// Waits for the only request message of a unary or server-streaming
+    /// call, to decode.
     ///
     /// # Errors
-    /// INTERNAL when the request has no message or more than one.
-    pub(crate) async fn single_request(&mut self) -> Result<Bytes, Status> {
-        let Some(message) = self.incoming.message().await? else {
-            return Err(Status::internal("the request ended without a message"));
-        };
-        if self.incoming.message().await?.is_some() {
+    /// INTERNAL when the request has no message.
+    pub(crate) async fn first_request(&mut self) -> Result<(), Status> {
+        if self.incoming.next().await? {
+            Ok(())
+        } else {
+            Err(Status::internal("the request ended without a message"))
+        }
+    }
+
+    /// Checks that the request message just decoded was the only one.
+    ///
+    /// # Errors
+    /// INTERNAL when another follows.
+    pub(crate) async fn no_more_requests(&mut self) -> Result<(), Status> {
+        if self.incoming.next().await? {
             return Err(Status::internal(
                 "the request has more than one message for a method that takes one",
             ));
         }
-        Ok(message)
+        Ok(())
     }
 }

@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use std::time::Instant;
 
 use super::driver::Shared;
-use crate::frame::{self, Frame};
+use crate::frame::Frame;
 use crate::transport::Incoming;
 use crate::{Message, Metadata, Status};
 
@@ -36,9 +36,10 @@ impl<T: Message> RequestStream<T> {
     /// # Errors
     /// When the client cancelled the call, a message was too large or could not be decoded.
     pub async fn recv(&mut self) -> Result<Option<T>, Status> {
-        match self.incoming.message().await? {
-            Some(payload) => frame::decode(&payload, "request").map(Some),
-            None => Ok(None),
+        if self.incoming.next().await? {
+            self.incoming.decode("request").map(Some)
+        } else {
+            Ok(None)
         }
     }
 

@@ -9,11 +9,11 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use super::driver::Finish;
+use super::driver::{Finish, Shared};
 use super::handler::{Call, Handler};
 use super::handles::{RequestStream, ResponseSink};
 use super::router::Routes;
-use crate::frame::{self, Frame};
+use crate::frame::Frame;
 use crate::{Message, Request, Response, Status};
 
 /// Registers `handler` for `path`, calling it with `service`.
@@ -30,8 +30,9 @@ where
 
 /// The request of a unary or server-streaming call, decoded.
 async fn single_request<Req: Message>(call: &mut Call) -> Result<Request<Req>, Status> {
-    let payload = call.single_request().await?;
-    let message = frame::decode(&payload, "request")?;
+    call.first_request().await?;
+    let message = call.incoming.decode("request")?;
+    call.no_more_requests().await?;
     Ok(Request::from_parts(
         message,
         std::mem::take(&mut call.metadata),
@@ -44,6 +45,18 @@ fn reply<Resp: Message>(response: Response<Resp>, max_size: usize) -> Result<Fin
     let (message, headers, trailers) = response.into_parts();
     let frame = Frame::measure(&message, max_size)?.encode();
     Ok(Finish::reply(frame, headers, trailers))
+}
+
+/// The request messages of a client- or bidirectional-streaming call, and
+/// the state its response goes through.
+fn request_stream<Req: Message>(call: Call) -> (RequestStream<Req>, Shared) {
+    let Call {
+        metadata,
+        deadline,
+        incoming,
+        sink,
+    } = call;
+    (RequestStream::new(incoming, metadata, deadline), sink)
 }
 
 /// Registers a unary method.
@@ -100,13 +113,7 @@ pub fn client_streaming<S, F, Fut, Req, Resp>(
     Resp: Message,
 {
     add(routes, path, service, move |service, call| async move {
-        let Call {
-            metadata,
-            deadline,
-            incoming,
-            sink,
-        } = call;
-        let requests = RequestStream::new(incoming, metadata, deadline);
+        let (requests, sink) = request_stream(call);
         let response = method(service, requests).await?;
         reply(response, sink.max_message_size())
     });
@@ -126,13 +133,7 @@ pub fn bidi_streaming<S, F, Fut, Req, Resp>(
     Resp: Message,
 {
     add(routes, path, service, move |service, call| async move {
-        let Call {
-            metadata,
-            deadline,
-            incoming,
-            sink,
-        } = call;
-        let requests = RequestStream::new(incoming, metadata, deadline);
+        let (requests, sink) = request_stream(call);
         method(service, requests, ResponseSink::new(sink)).await?;
         Ok(Finish::streamed())
     });

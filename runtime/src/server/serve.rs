@@ -4,13 +4,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::DuplexStream;
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::watch;
 
 use super::builder::{Config, ServerBuilder};
 use super::connection::Core;
 use super::router::Routes;
+#[cfg(feature = "client")]
 use crate::transport::ServeIo;
 
 /// The first and the longest pause before accepting again after an error.
@@ -108,8 +108,9 @@ impl Server {
     }
 }
 
+#[cfg(feature = "client")]
 impl ServeIo for Server {
-    fn serve_io(&self, io: DuplexStream) {
+    fn serve_io(&self, io: tokio::io::DuplexStream) {
         let core = self.core.clone();
         tokio::spawn(async move {
             // In-process connections take no part in a graceful shutdown: the

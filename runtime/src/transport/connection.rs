@@ -1,18 +1,18 @@
 //! Connections: TCP without Nagle's algorithm, an in-process pipe, and the
 //! HTTP/2 handshake on either side with rgrpc's settings.
 
+#[cfg(feature = "server")]
 use std::time::Duration;
 
 use bytes::Bytes;
-use h2::client::SendRequest;
-use h2::server::Connection;
-use tokio::io::{AsyncRead, AsyncWrite, DuplexStream};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::{CONNECTION_WINDOW, MAX_FRAME_SIZE, STREAM_WINDOW};
+#[cfg(feature = "client")]
 use crate::Status;
 
 /// The buffer of each direction of an in-process pipe.
+#[cfg(all(feature = "client", feature = "server"))]
 const PIPE_BUFFER: usize = 256 * 1024;
 
 /// A TCP connection to `address`, with Nagle's algorithm off: small
@@ -20,8 +20,9 @@ const PIPE_BUFFER: usize = 256 * 1024;
 ///
 /// # Errors
 /// UNAVAILABLE when the connection cannot be made.
-pub(crate) async fn connect_tcp(address: &str) -> Result<TcpStream, Status> {
-    let socket = TcpStream::connect(address)
+#[cfg(feature = "client")]
+pub(crate) async fn connect_tcp(address: &str) -> Result<tokio::net::TcpStream, Status> {
+    let socket = tokio::net::TcpStream::connect(address)
         .await
         .map_err(|err| Status::unavailable(format!("cannot connect to {address}: {err}")))?;
     socket
@@ -35,7 +36,8 @@ pub(crate) async fn connect_tcp(address: &str) -> Result<TcpStream, Status> {
 ///
 /// # Errors
 /// UNAVAILABLE when the handshake fails.
-pub(crate) async fn handshake<IO>(io: IO) -> Result<SendRequest<Bytes>, Status>
+#[cfg(feature = "client")]
+pub(crate) async fn handshake<IO>(io: IO) -> Result<h2::client::SendRequest<Bytes>, Status>
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -54,7 +56,11 @@ where
 
 /// The server's HTTP/2 handshake over `io`: `None` when it fails or takes
 /// longer than `timeout`.
-pub(crate) async fn accept<IO>(io: IO, timeout: Duration) -> Option<Connection<IO, Bytes>>
+#[cfg(feature = "server")]
+pub(crate) async fn accept<IO>(
+    io: IO,
+    timeout: Duration,
+) -> Option<h2::server::Connection<IO, Bytes>>
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
@@ -68,13 +74,15 @@ where
 
 /// The two ends of an in-process pipe: bytes written to one are read from
 /// the other.
-pub(crate) fn pipe() -> (DuplexStream, DuplexStream) {
+#[cfg(all(feature = "client", feature = "server"))]
+pub(crate) fn pipe() -> (tokio::io::DuplexStream, tokio::io::DuplexStream) {
     tokio::io::duplex(PIPE_BUFFER)
 }
 
 /// What serves the server end of an in-process pipe: a server, seen from
 /// the transport, so that a channel can reach it without knowing servers.
+#[cfg(all(feature = "client", feature = "server"))]
 pub(crate) trait ServeIo: Send + Sync + 'static {
     /// Serves the connection whose server end is `io`, on a task of its own.
-    fn serve_io(&self, io: DuplexStream);
+    fn serve_io(&self, io: tokio::io::DuplexStream);
 }

@@ -9,10 +9,18 @@ mod error;
 mod recv;
 mod send;
 
-pub(crate) use connection::{ServeIo, accept, connect_tcp, handshake, pipe};
+#[cfg(feature = "server")]
+pub(crate) use connection::accept;
+#[cfg(all(feature = "client", feature = "server"))]
+pub(crate) use connection::{ServeIo, pipe};
+#[cfg(feature = "client")]
+pub(crate) use connection::{connect_tcp, handshake};
 pub(crate) use error::h2_status;
 pub(crate) use recv::Incoming;
-pub(crate) use send::{Unsent, send_within, start_sending};
+#[cfg(feature = "client")]
+pub(crate) use send::Unsent;
+#[cfg(feature = "server")]
+pub(crate) use send::{send_within, start_sending};
 
 /// Flow-control windows: larger than HTTP/2's 64 KiB default so that one
 /// connection can carry throughput, still bounded so that a slow reader holds

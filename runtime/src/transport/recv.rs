@@ -1,19 +1,16 @@
-//! Receiving on an h2 stream: DATA chunks split into message payloads, with
+//! Receiving on an h2 stream: DATA chunks split into messages, with
 //! flow-control capacity given back as they are read.
 
 use std::future::poll_fn;
 use std::task::{Context, Poll, ready};
 
-use bytes::Bytes;
 use h2::RecvStream;
-use http::HeaderMap;
 
 use super::h2_status;
-use crate::Status;
 use crate::frame::FrameDecoder;
+use crate::{Message, Status};
 
-/// The receiving half of a gRPC stream: the payloads of its messages, then
-/// its trailers.
+/// The receiving half of a gRPC stream: its messages, then its trailers.
 pub(crate) struct Incoming {
     body: RecvStream,
     decoder: FrameDecoder,
@@ -30,26 +27,26 @@ impl Incoming {
         }
     }
 
-    /// A message already received, without waiting.
-    pub(crate) fn buffered(&mut self) -> Result<Option<Bytes>, Status> {
-        self.decoder.next()
+    /// Whether a message has been received and is ready to decode,
+    /// without waiting.
+    #[cfg(feature = "client")]
+    pub(crate) fn ready(&mut self) -> Result<bool, Status> {
+        self.decoder.ready()
     }
 
-    /// The next message's payload, or `None` at the end of the stream.
+    /// Waits for the next message: true when one is ready to decode, false
+    /// at the end of the stream.
     ///
     /// Flow-control capacity is given back only as data is read here, so a
     /// reader that stops reading stops its peer once the window is full.
-    pub(crate) fn poll_message(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<Result<Option<Bytes>, Status>> {
+    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, Status>> {
         loop {
-            if let Some(payload) = self.decoder.next()? {
-                return Poll::Ready(Ok(Some(payload)));
+            if self.decoder.ready()? {
+                return Poll::Ready(Ok(true));
             }
             if self.ended {
                 self.decoder.finish()?;
-                return Poll::Ready(Ok(None));
+                return Poll::Ready(Ok(false));
             }
             match ready!(self.body.poll_data(cx)) {
                 Some(Ok(chunk)) => {
@@ -62,13 +59,21 @@ impl Incoming {
         }
     }
 
-    /// [`Incoming::poll_message`] as a future.
-    pub(crate) async fn message(&mut self) -> Result<Option<Bytes>, Status> {
-        poll_fn(|cx| self.poll_message(cx)).await
+    /// [`Incoming::poll_next`] as a future.
+    pub(crate) async fn next(&mut self) -> Result<bool, Status> {
+        poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    /// Decodes the message that is ready, which is `what` (`request` or
+    /// `response`).
+    #[inline]
+    pub(crate) fn decode<T: Message>(&mut self, what: &str) -> Result<T, Status> {
+        self.decoder.decode(what)
     }
 
     /// The trailers after the last message.
-    pub(crate) async fn trailers(&mut self) -> Result<Option<HeaderMap>, Status> {
+    #[cfg(feature = "client")]
+    pub(crate) async fn trailers(&mut self) -> Result<Option<http::HeaderMap>, Status> {
         self.body.trailers().await.map_err(|err| h2_status(&err))
     }
 }

@@ -2,13 +2,12 @@
 //! the rest as capacity comes, and nothing cut short when a send is
 //! cancelled.
 
-use std::future::poll_fn;
-
 use bytes::Bytes;
 use h2::SendStream;
 
 /// What flow control has not let out yet of the last message sent on a
 /// stream whose sends may be cancelled.
+#[cfg(feature = "client")]
 #[derive(Default)]
 pub(crate) struct Unsent {
     rest: Option<Bytes>,
@@ -17,6 +16,7 @@ pub(crate) struct Unsent {
     begun: bool,
 }
 
+#[cfg(feature = "client")]
 impl Unsent {
     /// Starts sending `data`, the next part of a message stream on `stream`
     /// (see [`start_sending`]); [`Unsent::flush`] sends the rest.
@@ -45,7 +45,7 @@ impl Unsent {
             stream,
         };
         while sending.unsent.rest.is_some() {
-            let capacity = match poll_fn(|cx| sending.stream.poll_capacity(cx)).await {
+            let capacity = match std::future::poll_fn(|cx| sending.stream.poll_capacity(cx)).await {
                 Some(capacity) => capacity?,
                 None => return Err(h2::Error::from(h2::Reason::STREAM_CLOSED)),
             };
@@ -59,11 +59,13 @@ impl Unsent {
 }
 
 /// An [`Unsent::flush`] under way; when dropped, forgets a message not begun.
+#[cfg(feature = "client")]
 struct Sending<'a> {
     unsent: &'a mut Unsent,
     stream: &'a mut SendStream<Bytes>,
 }
 
+#[cfg(feature = "client")]
 impl Drop for Sending<'_> {
     fn drop(&mut self) {
         if !self.unsent.begun && self.unsent.rest.take().is_some() {

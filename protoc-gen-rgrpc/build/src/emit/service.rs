@@ -8,6 +8,7 @@ use quote::quote;
 use super::{Ctx, docs::doc};
 use crate::model::{Method, RpcKind, Service};
 use crate::names::ident;
+use crate::options::Services;
 
 /// What one method looks like on the traits, the server and the client.
 struct Fragments {
@@ -86,8 +87,12 @@ fn fragments(ctx: &Ctx<'_>, method: &Method) -> Fragments {
     }
 }
 
-/// Everything generated for `service`.
-pub fn service(ctx: &Ctx<'_>, service: &Service) -> TokenStream {
+/// What is generated for `service`: the sides `sides` asks for, and the name
+/// and path constants with either.
+pub fn service(ctx: &Ctx<'_>, service: &Service, sides: Services) -> TokenStream {
+    if sides == Services::None {
+        return TokenStream::new();
+    }
     let names = &service.names;
     let full_name = &service.full_name;
     let service_trait = ident(&names.service_trait);
@@ -219,14 +224,7 @@ pub fn service(ctx: &Ctx<'_>, service: &Service) -> TokenStream {
         names.service_trait, names.server
     );
     let client_doc = format!(" A client for the `{full_name}` service.");
-    quote! {
-        #[doc = #constants_doc]
-        pub mod #constants {
-            #[doc = #name_doc]
-            pub const NAME: &str = #full_name;
-            #(#path_constants)*
-        }
-
+    let server_side = quote! {
         #service_doc
         #[doc = ""]
         #[doc = #defaults_doc]
@@ -262,7 +260,8 @@ pub fn service(ctx: &Ctx<'_>, service: &Service) -> TokenStream {
                 #register
             }
         }
-
+    };
+    let client_side = quote! {
         #[doc = #client_doc]
         #[derive(Clone)]
         pub struct #client {
@@ -282,5 +281,18 @@ pub fn service(ctx: &Ctx<'_>, service: &Service) -> TokenStream {
 
             #(#client_methods)*
         }
+    };
+    let server_side = sides.server().then_some(server_side);
+    let client_side = sides.client().then_some(client_side);
+    quote! {
+        #[doc = #constants_doc]
+        pub mod #constants {
+            #[doc = #name_doc]
+            pub const NAME: &str = #full_name;
+            #(#path_constants)*
+        }
+
+        #server_side
+        #client_side
     }
 }

@@ -25,6 +25,34 @@ pub enum WellKnownTypes {
     Generate,
 }
 
+/// Which sides of each service to generate, to match the rgrpc features the
+/// crate is built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Services {
+    /// The server traits, the server and the client.
+    #[default]
+    All,
+    /// The client alone (rgrpc's `client` feature).
+    Client,
+    /// The server traits and the server alone (rgrpc's `server` feature).
+    Server,
+    /// No service code: messages alone, which compile against rgrpc without
+    /// default features.
+    None,
+}
+
+impl Services {
+    /// Whether the server traits and the server are generated.
+    pub fn server(self) -> bool {
+        matches!(self, Services::All | Services::Server)
+    }
+
+    /// Whether the client is generated.
+    pub fn client(self) -> bool {
+        matches!(self, Services::All | Services::Client)
+    }
+}
+
 /// Generator options, from the comma-separated `key=value` plugin parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Options {
@@ -32,9 +60,12 @@ pub struct Options {
     pub paths: Paths,
     /// `well_known_types=runtime|generate`.
     pub well_known_types: WellKnownTypes,
+    /// `services=all|client|server|none`.
+    pub services: Services,
 }
 
-const KNOWN: &str = "paths=import|source_relative, well_known_types=runtime|generate";
+const KNOWN: &str = "paths=import|source_relative, well_known_types=runtime|generate, \
+                     services=all|client|server|none";
 
 impl FromStr for Options {
     type Err = Error;
@@ -71,6 +102,15 @@ impl FromStr for Options {
                         _ => return Err(invalid("runtime or generate")),
                     }
                 }
+                "services" => {
+                    options.services = match value.trim() {
+                        "all" => Services::All,
+                        "client" => Services::Client,
+                        "server" => Services::Server,
+                        "none" => Services::None,
+                        _ => return Err(invalid("all, client, server or none")),
+                    }
+                }
                 _ => {
                     return Err(Error::Option(format!(
                         "unknown option \"{key}\"; valid options: {KNOWN}"
@@ -93,11 +133,13 @@ mod tests {
 
     #[test]
     fn known_options_parse() {
-        let options: Options = "paths=source_relative, well_known_types=generate"
+        let options: Options = "paths=source_relative, well_known_types=generate, services=client"
             .parse()
             .unwrap();
         assert_eq!(options.paths, Paths::SourceRelative);
         assert_eq!(options.well_known_types, WellKnownTypes::Generate);
+        assert_eq!(options.services, Services::Client);
+        assert!(options.services.client() && !options.services.server());
     }
 
     #[test]
@@ -106,6 +148,11 @@ mod tests {
         assert_eq!(
             err,
             "invalid option \"paths=maybe\": expected paths=import or source_relative"
+        );
+        let err = "services=false".parse::<Options>().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "invalid option \"services=false\": expected services=all, client, server or none"
         );
         let err = "colour=blue".parse::<Options>().unwrap_err().to_string();
         assert!(

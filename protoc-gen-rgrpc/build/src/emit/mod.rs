@@ -10,6 +10,7 @@ use quote::quote;
 
 use crate::model::{File, Model};
 use crate::names::{RustPath, ident};
+use crate::options::Services;
 
 /// The version of the runtime's codegen interface this generator writes for.
 const ABI: u32 = 1;
@@ -68,13 +69,17 @@ fn same_name_allowance(parent: Option<&str>, name: &str) -> TokenStream {
     }
 }
 
-/// The items of one .proto file, to be included in its package module.
-pub fn file(file: &File) -> TokenStream {
+/// The items of one .proto file, to be included in its package module, with
+/// the sides of its services that `services` asks for.
+pub fn file(file: &File, services: Services) -> TokenStream {
     let ctx = Ctx::new(&file.modules);
     let abi = proc_macro2::Literal::u32_unsuffixed(ABI);
     let messages = file.messages.iter().map(|m| message::message(&ctx, m));
     let enums = file.enums.iter().map(|e| enumeration::enumeration(&ctx, e));
-    let services = file.services.iter().map(|s| service::service(&ctx, s));
+    let services = file
+        .services
+        .iter()
+        .map(|s| service::service(&ctx, s, services));
     quote! {
         const _: () = ::rgrpc::__codegen::check_abi(#abi);
         #(#messages)*

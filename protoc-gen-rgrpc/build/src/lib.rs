@@ -1,6 +1,6 @@
-//! protoc-gen-rgrpc as a library: the code generator behind the protoc plugin,
-//! callable from build scripts, with an embedded .proto parser so that no
-//! protoc is needed.
+//! rgrpc-build: the code generator of rgrpc, which the `protoc-gen-rgrpc`
+//! plugin runs over protoc's output and build scripts call directly, with
+//! an embedded .proto parser so that no protoc is needed.
 //!
 //! The pipeline runs one way: descriptors -> [`Options`] and a resolved model
 //! -> one emitter per concern -> formatted files.
@@ -33,7 +33,7 @@ use prost_types::compiler::code_generator_response::{Feature, File as ResponseFi
 use prost_types::compiler::{CodeGeneratorRequest, CodeGeneratorResponse};
 
 pub use error::Error;
-pub use options::{Options, Paths, WellKnownTypes};
+pub use options::{Options, Paths, Services, WellKnownTypes};
 
 /// The module tree file written beside the generated files.
 pub const MODULE_TREE: &str = "mod.rs";
@@ -77,7 +77,7 @@ pub fn generate_files(
         }
         generated.push(GeneratedFile {
             name: file.output_path.clone(),
-            content: render::render(emit::file(file), &file.proto_path)?,
+            content: render::render(emit::file(file, options.services), &file.proto_path)?,
         });
     }
     let sources: Vec<&str> = model.files.iter().map(|f| f.proto_path.as_str()).collect();

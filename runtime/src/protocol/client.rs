@@ -1,0 +1,162 @@
+//! The client's side of the protocol: the headers of a request, and the
+//! response's headers and status read back.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+
+use super::headers::{CONTENT_TYPE, decode_binary, is_grpc, metadata_from_headers, write_metadata};
+use super::timeout;
+use crate::{Code, Metadata, Status};
+
+/// What rgrpc calls itself in `user-agent`.
+const USER_AGENT: &str = concat!("rgrpc/", env!("CARGO_PKG_VERSION"));
+
+/// The headers of a call to `path` on `authority`, carrying `metadata` and
+/// the time the call has left.
+///
+/// # Errors
+/// INTERNAL when `path` cannot be a request path.
+pub(crate) fn request(
+    authority: &Authority,
+    path: &'static str,
+    metadata: &Metadata,
+    timeout: Option<Duration>,
+) -> Result<http::Request<()>, Status> {
+    let invalid = |err: &dyn std::fmt::Display| {
+        Status::internal(format!("invalid request for {path}: {err}"))
+    };
+    // The URI is put together from parts that need no parsing or copying.
+    let uri = Uri::builder()
+        .scheme(Scheme::HTTP)
+        .authority(authority.clone())
+        .path_and_query(
+            PathAndQuery::from_maybe_shared(Bytes::from_static(path.as_bytes()))
+                .map_err(|err| invalid(&err))?,
+        )
+        .build()
+        .map_err(|err| invalid(&err))?;
+    let mut request = http::Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .body(())
+        .map_err(|err| invalid(&err))?;
+    let headers = request.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(CONTENT_TYPE),
+    );
+    headers.insert(http::header::TE, HeaderValue::from_static("trailers"));
+    headers.insert(
+        http::header::USER_AGENT,
+        HeaderValue::from_static(USER_AGENT),
+    );
+    if let Some(timeout) = timeout {
+        let value = timeout::encode(timeout);
+        headers.insert(
+            "grpc-timeout",
+            HeaderValue::from_str(&value).map_err(|err| invalid(&err))?,
+        );
+    }
+    write_metadata(metadata, headers);
+    Ok(request)
+}
+
+/// Checks that a response is a gRPC response.
+///
+/// # Errors
+/// For an HTTP status other than 200, the code that
+/// doc/http-grpc-status-mapping.md gives it; UNKNOWN when the content type
+/// is not gRPC's.
+pub(crate) fn read_response(parts: &http::response::Parts) -> Result<(), Status> {
+    if parts.status != StatusCode::OK {
+        let code = Code::from_http_status(parts.status.as_u16());
+        return Err(Status::new(
+            code,
+            format!("unexpected HTTP status {}", parts.status),
+        ));
+    }
+    if !is_grpc(&parts.headers) {
+        return Err(Status::unknown(format!(
+            "the response is not gRPC (content-type {:?})",
+            parts.headers.get(http::header::CONTENT_TYPE)
+        )));
+    }
+    Ok(())
+}
+
+/// The status in trailers (or in a trailers-only response's headers).
+///
+/// As in grpc-go: UNKNOWN when there is no `grpc-status`, INTERNAL when it
+/// or `grpc-status-details-bin` is malformed.
+pub(crate) fn read_status(headers: &HeaderMap) -> Status {
+    let Some(code) = headers.get("grpc-status") else {
+        return Status::unknown("the response ended without a grpc-status");
+    };
+    let code = match code.to_str().ok().and_then(|c| c.parse::<i32>().ok()) {
+        Some(code) => Code::from_i32(code),
+        None => return Status::internal(format!("malformed grpc-status {code:?}")),
+    };
+    let message = headers
+        .get("grpc-message")
+        .map(|m| decode_message(m.as_bytes()))
+        .unwrap_or_default();
+    let mut status = Status::new(code, message);
+    if let Some(details) = headers.get("grpc-status-details-bin") {
+        match decode_binary(details.as_bytes()) {
+            Some(details) => status = status.with_details_bin(details),
+            None => return Status::internal("malformed grpc-status-details-bin: not base64"),
+        }
+    }
+    *status.metadata_mut() = metadata_from_headers(headers);
+    status
+}
+
+/// Decodes a percent-encoded `grpc-message`. Malformed escapes are kept as
+/// they are, and invalid UTF-8 is replaced, as the spec asks of receivers.
+pub(super) fn decode_message(encoded: &[u8]) -> String {
+    let mut bytes = Vec::with_capacity(encoded.len());
+    let mut i = 0;
+    while i < encoded.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            encoded[i],
+            encoded.get(i + 1).and_then(|b| hex(*b)),
+            encoded.get(i + 2).and_then(|b| hex(*b)),
+        ) {
+            (b'%', Some(high), Some(low)) => {
+                bytes.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (byte, _, _) => {
+                bytes.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_or_malformed_statuses_follow_grpc_go() {
+        assert_eq!(read_status(&HeaderMap::new()).code(), Code::Unknown);
+        let mut trailers = HeaderMap::new();
+        trailers.insert("grpc-status", HeaderValue::from_static("x"));
+        assert_eq!(read_status(&trailers).code(), Code::Internal);
+        trailers.insert("grpc-status", HeaderValue::from_static("5"));
+        trailers.insert("grpc-status-details-bin", HeaderValue::from_static("!!"));
+        assert_eq!(read_status(&trailers).code(), Code::Internal);
+    }
+
+    #[test]
+    fn a_malformed_escape_is_kept_and_invalid_utf8_replaced() {
+        assert_eq!(decode_message(b"50%zz"), "50%zz");
+        assert_eq!(decode_message(b"%FF"), "\u{fffd}");
+    }
+}

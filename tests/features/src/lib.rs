@@ -1,0 +1,7 @@
+//! Code generated for proto/echo.proto and proto/user/v1/user.proto, with
+//! only the sides of the services that rgrpc is built with here.
+
+/// Everything generated, one module per package.
+pub mod pb {
+    include!(concat!(env!("OUT_DIR"), "/mod.rs"));
+}
