@@ -82,7 +82,7 @@ impl<T: Message> ResponseStream<T> {
     /// # Errors
     /// The call's status when it ended with another code.
     pub async fn recv(&mut self) -> Result<Option<T>, Status> {
-        if self.receiving.next().await? {
+        if self.receiving.ready_now() || self.receiving.next().await? {
             self.receiving.decode().map(Some)
         } else {
             Ok(None)

@@ -109,6 +109,22 @@ impl Receiving {
         Ok(&self.headers)
     }
 
+    /// Whether a message already received is ready to decode, without
+    /// waiting; when not (or when the call has failed), [`Receiving::next`]
+    /// says what comes. Streamed messages often arrive many to a DATA frame,
+    /// and this takes them without a future.
+    #[inline]
+    pub(crate) fn ready_now(&mut self) -> bool {
+        let aborted = self
+            .aborted
+            .as_ref()
+            .is_some_and(|aborted| aborted.get().is_some());
+        match &mut self.state {
+            State::Body(incoming) if !aborted => incoming.ready().unwrap_or(false),
+            _ => false,
+        }
+    }
+
     /// Waits for the next message: true when one is ready to decode
     /// ([`Receiving::decode`]), false at the end of an OK call.
     pub(crate) async fn next(&mut self) -> Result<bool, Status> {

@@ -141,6 +141,7 @@ impl FrameDecoder {
     /// was agreed) or an invalid flag.
     ///
     /// An error ends the stream: every later call returns it again.
+    #[inline]
     pub(crate) fn ready(&mut self) -> Result<bool, Status> {
         if let Some(status) = &self.failed {
             return Err(status.clone());
