@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use rgrpc::client::CallOptions;
 use rgrpc::{Channel, Code, Metadata, Request, Status};
 
 use crate::pb::grpc::testing::{
@@ -137,7 +138,7 @@ async fn large_unary(client: &TestServiceClient) -> Outcome {
 }
 
 async fn client_streaming(client: &TestServiceClient) -> Outcome {
-    let mut call = client.streaming_input_call(()).await.map_err(failed)?;
+    let mut call = client.streaming_input_call().await.map_err(failed)?;
     for size in [27_182, 8, 1_828, 45_904] {
         let request = StreamingInputCallRequest {
             payload: Some(zeros(size)),
@@ -172,7 +173,7 @@ async fn server_streaming(client: &TestServiceClient) -> Outcome {
 }
 
 async fn ping_pong(client: &TestServiceClient) -> Outcome {
-    let mut call = client.full_duplex_call(()).await.map_err(failed)?;
+    let mut call = client.full_duplex_call().await.map_err(failed)?;
     for (response, payload) in [(31_415, 27_182), (9, 8), (2_653, 1_828), (58_979, 45_904)] {
         call.send(&duplex_request(response, payload))
             .await
@@ -194,7 +195,7 @@ async fn ping_pong(client: &TestServiceClient) -> Outcome {
 }
 
 async fn empty_stream(client: &TestServiceClient) -> Outcome {
-    let mut call = client.full_duplex_call(()).await.map_err(failed)?;
+    let mut call = client.full_duplex_call().await.map_err(failed)?;
     call.close_send().await.map_err(failed)?;
     check(call.recv().await.map_err(failed)?.is_none(), || {
         "a response on an empty stream".into()
@@ -205,7 +206,8 @@ async fn timeout_on_sleeping_server(client: &TestServiceClient) -> Outcome {
     // The call may fail at any point; it must fail with DEADLINE_EXCEEDED.
     let outcome = async {
         let mut call = client
-            .full_duplex_call(Request::new(()).with_timeout(Duration::from_millis(1)))
+            .full_duplex_call()
+            .timeout(Duration::from_millis(1))
             .await?;
         let request = StreamingOutputCallRequest {
             payload: Some(zeros(27_182)),
@@ -219,13 +221,13 @@ async fn timeout_on_sleeping_server(client: &TestServiceClient) -> Outcome {
 }
 
 async fn cancel_after_begin(client: &TestServiceClient) -> Outcome {
-    let mut call = client.streaming_input_call(()).await.map_err(failed)?;
+    let mut call = client.streaming_input_call().await.map_err(failed)?;
     call.cancel();
     expect_code(call.close_and_recv().await, Code::Cancelled).map(drop)
 }
 
 async fn cancel_after_first_response(client: &TestServiceClient) -> Outcome {
-    let mut call = client.full_duplex_call(()).await.map_err(failed)?;
+    let mut call = client.full_duplex_call().await.map_err(failed)?;
     call.send(&duplex_request(31_415, 27_182))
         .await
         .map_err(failed)?;
@@ -252,7 +254,7 @@ async fn echo_status(client: &TestServiceClient, message: &str) -> Outcome {
         format!("unary status message {:?}", status.message())
     })?;
 
-    let mut call = client.full_duplex_call(()).await.map_err(failed)?;
+    let mut call = client.full_duplex_call().await.map_err(failed)?;
     let request = StreamingOutputCallRequest {
         response_status: Some(echo),
         ..Default::default()
@@ -316,9 +318,12 @@ async fn custom_metadata(client: &TestServiceClient) -> Outcome {
     let response = client.unary_call(request).await.map_err(failed)?;
     check_echo(response.headers(), Some(response.trailers()))?;
 
-    let mut options = Request::new(());
-    *options.metadata_mut() = echo_metadata()?;
-    let mut call = client.full_duplex_call(options).await.map_err(failed)?;
+    let options = CallOptions::new().metadata(echo_metadata()?);
+    let mut call = client
+        .full_duplex_call()
+        .with_options(options)
+        .await
+        .map_err(failed)?;
     call.send(&duplex_request(314_159, 271_828))
         .await
         .map_err(failed)?;

@@ -39,7 +39,7 @@ pub mod server {
 /// The calls of each shape that generated clients make.
 #[cfg(feature = "client")]
 pub mod client {
-    pub use crate::client::calls::{bidi_streaming, client_streaming, server_streaming, unary};
+    pub use crate::client::call::{bidi_streaming, client_streaming, server_streaming, unary};
 }
 
 /// The version of this interface; generated code states the one it was written for.

@@ -74,7 +74,7 @@ pub mod __codegen;
 
 pub use bytes::Bytes;
 #[cfg(any(feature = "client", feature = "server"))]
-pub use call::{Request, Response};
+pub use call::{CallContext, CallInfo, CallKind, Cancelled, Request, Response};
 #[cfg(feature = "client")]
 pub use client::{Channel, ChannelBuilder};
 pub use enumeration::Enumeration;

@@ -15,3 +15,19 @@ pub const PROTO_FILES: &[&str] = include!(concat!(env!("OUT_DIR"), "/proto_files
 pub fn proto_root() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../proto"))
 }
+
+/// An echo request carrying `message`.
+pub fn request(message: &str) -> pb::echo::EchoRequest {
+    pb::echo::EchoRequest {
+        message: message.into(),
+        ..Default::default()
+    }
+}
+
+/// An echo response carrying `message`.
+pub fn response(message: impl Into<String>) -> pb::echo::EchoResponse {
+    pb::echo::EchoResponse {
+        message: message.into(),
+        ..Default::default()
+    }
+}

@@ -307,9 +307,9 @@ fn trailers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
 }
 
 async fn call(client: &EchoClient) -> rgrpc::Status {
-    let request = rgrpc::Request::new(EchoRequest::default()).with_timeout(Duration::from_secs(5));
     client
-        .echo_message(request)
+        .echo_message(EchoRequest::default())
+        .timeout(Duration::from_secs(5))
         .await
         .expect_err("the fake server's answer is malformed")
 }
@@ -464,9 +464,11 @@ async fn a_silent_server_hits_the_deadline_not_a_hang() {
         drop(sender);
     })
     .await;
-    let request =
-        rgrpc::Request::new(EchoRequest::default()).with_timeout(Duration::from_millis(200));
-    let status = client.echo_message(request).await.unwrap_err();
+    let status = client
+        .echo_message(EchoRequest::default())
+        .timeout(Duration::from_millis(200))
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::DeadlineExceeded);
 }
 

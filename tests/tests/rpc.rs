@@ -1,32 +1,20 @@
 //! Generated clients against generated servers: the four call shapes,
 //! metadata, status, deadlines, cancellation, limits and shutdown.
 
+use std::future::IntoFuture;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use rgrpc::client::ClientStreamingCall;
+use rgrpc::client::{CallOptions, ClientStreamingCall};
 use rgrpc::server::{RequestStream, ResponseSink};
 use rgrpc::wkt::Any;
 use rgrpc::{Channel, Code, Metadata, Request, Response, Server, ServerBuilder, Status};
 use rgrpc_tests::pb::echo::{
     Echo, EchoClient, EchoRequest, EchoResponse, EchoServer, UnsafeEcho, echo_service,
 };
+use rgrpc_tests::{request, response};
 use tokio::sync::Notify;
-
-fn request(message: &str) -> EchoRequest {
-    EchoRequest {
-        message: message.into(),
-        ..Default::default()
-    }
-}
-
-fn response(message: impl Into<String>) -> EchoResponse {
-    EchoResponse {
-        message: message.into(),
-        ..Default::default()
-    }
-}
 
 /// Records what the handlers saw, so tests can check the server side.
 #[derive(Default)]
@@ -251,7 +239,7 @@ async fn server_streaming_ends_with_none_then_trailers() {
 async fn client_streaming_sends_then_closes_and_receives() {
     let observed = Arc::new(Observed::default());
     let client = in_memory(&observed);
-    let mut call = client.echo_client_streaming(()).await.unwrap();
+    let mut call = client.echo_client_streaming().await.unwrap();
     for word in ["a", "b", "c"] {
         call.send(&request(word)).await.unwrap();
     }
@@ -263,7 +251,7 @@ async fn client_streaming_sends_then_closes_and_receives() {
 async fn bidirectional_halves_work_from_two_tasks() {
     let observed = Arc::new(Observed::default());
     let (client, _stop, _serving) = over_tcp(server(&observed)).await;
-    let call = client.echo_bidirectional_streaming(()).await.unwrap();
+    let call = client.echo_bidirectional_streaming().await.unwrap();
     let (mut requests, mut responses) = call.split();
     let sender = tokio::spawn(async move {
         for word in ["one", "two", "three"] {
@@ -293,10 +281,10 @@ async fn methods_left_out_answer_unimplemented() {
     let mut stream = client.echo_server_streaming(request("x")).await.unwrap();
     let err = stream.recv().await.unwrap_err();
     assert_eq!(err.message(), "method EchoServerStreaming not implemented");
-    let call = client.echo_client_streaming(()).await.unwrap();
+    let call = client.echo_client_streaming().await.unwrap();
     let err = call.close_and_recv().await.unwrap_err();
     assert_eq!(err.message(), "method EchoClientStreaming not implemented");
-    let mut call = client.echo_bidirectional_streaming(()).await.unwrap();
+    let mut call = client.echo_bidirectional_streaming().await.unwrap();
     let err = call.recv().await.unwrap_err();
     assert_eq!(
         err.message(),
@@ -349,8 +337,11 @@ async fn the_server_enforces_the_deadline_and_cancels_the_handler() {
     let observed = Arc::new(Observed::default());
     let client = in_memory(&observed);
     let started = Instant::now();
-    let call = Request::new(request("sleep 10000")).with_timeout(Duration::from_millis(100));
-    let err = client.echo_message(call).await.unwrap_err();
+    let err = client
+        .echo_message(request("sleep 10000"))
+        .timeout(Duration::from_millis(100))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::DeadlineExceeded);
     assert!(
         started.elapsed() < Duration::from_secs(5),
@@ -420,9 +411,18 @@ async fn stream_resource_exhausted(client: &EchoClient, count_size: &str) {
     );
 }
 
-/// Makes a unary call that must fail with RESOURCE_EXHAUSTED; the status's message.
-async fn resource_exhausted(client: &EchoClient, call: impl Into<Request<EchoRequest>>) -> String {
-    let err = client.echo_message(call.into()).await.unwrap_err();
+/// Makes a unary call with `options` that must fail with
+/// RESOURCE_EXHAUSTED; the status's message.
+async fn resource_exhausted(
+    client: &EchoClient,
+    request: EchoRequest,
+    options: CallOptions,
+) -> String {
+    let err = client
+        .echo_message(request)
+        .with_options(options)
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::ResourceExhausted, "{}", err.message());
     err.message().to_owned()
 }
@@ -437,15 +437,15 @@ async fn requests_over_the_send_limit_are_refused_before_they_go_out() {
     );
     // 500 bytes of text after a tag and a two-byte length.
     assert_eq!(
-        resource_exhausted(&client, request(&"x".repeat(500))).await,
+        resource_exhausted(&client, request(&"x".repeat(500)), CallOptions::new()).await,
         "echo.EchoRequest message to send larger than max (503 vs. 100)"
     );
     assert_eq!(observed.unary_calls.load(Ordering::SeqCst), 0);
     // A call's own limit replaces the channel's, either way.
-    let call = Request::new(request(&"x".repeat(500))).with_max_send_message_size(503);
     assert_eq!(
         client
-            .echo_message(call)
+            .echo_message(request(&"x".repeat(500)))
+            .with_options(CallOptions::new().max_send_message_size(503))
             .await
             .unwrap()
             .message()
@@ -453,12 +453,12 @@ async fn requests_over_the_send_limit_are_refused_before_they_go_out() {
             .len(),
         500
     );
-    let call = Request::new(request(&"x".repeat(50))).with_max_send_message_size(10);
-    resource_exhausted(&client, call).await;
+    let options = CallOptions::new().max_send_message_size(10);
+    resource_exhausted(&client, request(&"x".repeat(50)), options).await;
     assert_eq!(observed.unary_calls.load(Ordering::SeqCst), 1);
     // On a stream, the message over the limit is not sent and the call ends
     // with that status, on both sides of the call.
-    let mut call = client.echo_client_streaming(()).await.unwrap();
+    let mut call = client.echo_client_streaming().await.unwrap();
     call.send(&request("a")).await.unwrap();
     let refused = call.send(&request(&"x".repeat(500))).await.unwrap_err();
     assert_eq!(refused.code(), Code::ResourceExhausted);
@@ -474,7 +474,7 @@ async fn responses_over_the_server_send_limit_are_resource_exhausted() {
     let server = configured_server(&observed, |builder| builder.max_send_message_size(100));
     let (client, _stop, _serving) = over_tcp(server).await;
     assert_eq!(
-        resource_exhausted(&client, request(&"x".repeat(500))).await,
+        resource_exhausted(&client, request(&"x".repeat(500)), CallOptions::new()).await,
         "echo.EchoResponse message to send larger than max (503 vs. 100)"
     );
     assert_eq!(
@@ -617,25 +617,24 @@ fn invalid_targets_are_rejected() {
 }
 
 #[test]
-fn call_futures_are_lazy_and_small() {
-    // Made outside any runtime: nothing (timer, connection) may start before
-    // the first poll, or this would panic.
+fn calls_are_lazy() {
+    // Made, and made futures, outside any runtime: nothing (timer,
+    // connection) may start before the first poll, or this would panic.
     let client = EchoClient::new(
         Channel::builder("127.0.0.1:1")
             .expect("valid target")
             .connect_lazy(),
     );
-    let unary =
-        client.echo_message(Request::new(request("hi")).with_timeout(Duration::from_secs(1)));
-    let streaming = client.echo_server_streaming(request("hi"));
-    // A call's future is boxed or spawned by many callers; the request is held
-    // once and the rare reconnect path is boxed, so it stays small.
-    for (call, size) in [
-        ("unary", std::mem::size_of_val(&unary)),
-        ("server streaming", std::mem::size_of_val(&streaming)),
-    ] {
-        assert!(size < 1024, "a {call} call's future takes {size} bytes");
-    }
+    let unary = client
+        .echo_message(request("hi"))
+        .timeout(Duration::from_secs(1))
+        .into_future();
+    let streaming = client.echo_server_streaming(request("hi")).into_future();
+    let bidi = client
+        .echo_bidirectional_streaming()
+        .timeout(Duration::from_secs(1))
+        .into_future();
+    drop((unary, streaming, bidi));
 }
 
 /// Calls the echo service from inside its own handler, without a timeout of
@@ -649,11 +648,14 @@ impl rgrpc_tests::pb::chat::ChatService for Relay {
         &self,
         request: Request<rgrpc_tests::pb::chat::HelloRequest>,
     ) -> Result<Response<rgrpc_tests::pb::chat::HelloReply>, Status> {
-        let mut inner = Request::new(self::request("relayed"));
+        let mut options = CallOptions::new();
         if request.message().name.starts_with("alone") {
-            inner = inner.without_inherited_deadline();
+            options = options.detached();
         }
-        self.echo.echo_message(inner).await?;
+        self.echo
+            .echo_message(self::request("relayed"))
+            .with_options(options)
+            .await?;
         Ok(Response::new(Default::default()))
     }
 }
@@ -670,8 +672,11 @@ async fn calls_made_in_a_handler_inherit_its_deadline() {
         .build();
     let client = ChatServiceClient::new(Channel::in_memory(&server).connect_lazy());
 
-    let call = Request::new(HelloRequest::default()).with_timeout(Duration::from_secs(2));
-    client.say_hello(call).await.unwrap();
+    client
+        .say_hello(HelloRequest::default())
+        .timeout(Duration::from_secs(2))
+        .await
+        .unwrap();
     let remaining = observed
         .remaining
         .lock()
@@ -682,12 +687,15 @@ async fn calls_made_in_a_handler_inherit_its_deadline() {
         "{remaining:?}"
     );
 
-    let call = Request::new(HelloRequest {
+    let alone = HelloRequest {
         name: "alone".into(),
         ..Default::default()
-    })
-    .with_timeout(Duration::from_secs(2));
-    client.say_hello(call).await.unwrap();
+    };
+    client
+        .say_hello(alone)
+        .timeout(Duration::from_secs(2))
+        .await
+        .unwrap();
     assert_eq!(
         *observed.remaining.lock().unwrap(),
         None,
@@ -699,9 +707,11 @@ async fn calls_made_in_a_handler_inherit_its_deadline() {
 async fn a_timeout_too_long_for_the_clock_means_no_deadline() {
     let observed = Arc::new(Observed::default());
     let client = in_memory(&observed);
-    let call = Request::new(request("forever")).with_timeout(Duration::MAX);
-    assert_eq!(call.deadline(), None);
-    client.echo_message(call).await.unwrap();
+    client
+        .echo_message(request("forever"))
+        .timeout(Duration::MAX)
+        .await
+        .unwrap();
     assert_eq!(*observed.remaining.lock().unwrap(), None);
 }
 
@@ -709,13 +719,15 @@ async fn a_timeout_too_long_for_the_clock_means_no_deadline() {
 async fn the_receive_limit_can_be_set_per_call() {
     let observed = Arc::new(Observed::default());
     let client = in_memory(&observed);
-    let call = Request::new(request(&"x".repeat(500))).with_max_receive_message_size(100);
-    assert_eq!(
-        client.echo_message(call).await.unwrap_err().code(),
-        Code::ResourceExhausted
-    );
-    let call = Request::new(request(&"x".repeat(50))).with_max_receive_message_size(100);
-    assert!(client.echo_message(call).await.is_ok());
+    let limited = || CallOptions::new().max_receive_message_size(100);
+    let call = client
+        .echo_message(request(&"x".repeat(500)))
+        .with_options(limited());
+    assert_eq!(call.await.unwrap_err().code(), Code::ResourceExhausted);
+    let call = client
+        .echo_message(request(&"x".repeat(50)))
+        .with_options(limited());
+    assert!(call.await.is_ok());
 }
 
 /// A client-streaming handler that reads nothing until `open` is notified,
@@ -746,7 +758,7 @@ async fn gated_call() -> (Arc<Notify>, ClientStreamingCall<EchoRequest, EchoResp
         .add_service(EchoServer::new(Gated { open: open.clone() }))
         .build();
     let client = EchoClient::new(Channel::in_memory(&server).connect_lazy());
-    let mut call = client.echo_client_streaming(()).await.unwrap();
+    let mut call = client.echo_client_streaming().await.unwrap();
     call.send(&request("a")).await.unwrap();
     (open, call)
 }
@@ -837,7 +849,7 @@ async fn a_sink_moved_to_another_task_answers_every_request() {
         }))
         .build();
     let (client, _stop, _serving) = over_tcp(server).await;
-    let call = client.echo_bidirectional_streaming(()).await.unwrap();
+    let call = client.echo_bidirectional_streaming().await.unwrap();
     let (mut requests, mut responses) = call.split();
     // Each answer is sent from the sink's task while the call's driver,
     // on another, may be about to wait.

@@ -110,7 +110,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     println!("say_hello:      {:?}", reply.message().message);
 
-    let mut upload = client.upload_stream(()).await?;
+    let mut upload = client.upload_stream().await?;
     for chunk in [&b"first chunk"[..], b"second", b"third and last"] {
         upload
             .send(&UploadChunk {
@@ -134,8 +134,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .await?;
     feed.headers().await?;
-    let (mut bob, mut bob_hears) = client.chat_stream(()).await?.split();
-    let (mut cy, mut cy_hears) = client.chat_stream(()).await?.split();
+    let (mut bob, mut bob_hears) = client.chat_stream().await?.split();
+    let (mut cy, mut cy_hears) = client.chat_stream().await?.split();
     // The server sends headers once a member has joined the room.
     bob_hears.headers().await?;
     cy_hears.headers().await?;

@@ -104,9 +104,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = EchoClient::new(Channel::builder(&address.to_string())?.connect().await?);
 
     println!("\n--- unary ---");
-    let mut call = Request::new(request("hello, rgrpc")).with_timeout(Duration::from_secs(5));
+    let mut call = Request::new(request("hello, rgrpc"));
     call.metadata_mut().insert("client", "echo-demo")?;
-    let response = client.echo_message(call).await?;
+    let response = client
+        .echo_message(call)
+        .timeout(Duration::from_secs(5))
+        .await?;
     println!("response: {:?}", response.message().message);
     println!("headers:  {:?}", response.headers());
     println!("trailers: {:?}", response.trailers());
@@ -120,7 +123,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("trailers: {:?}", stream.trailers());
 
     println!("\n--- client streaming ---");
-    let mut call = client.echo_client_streaming(()).await?;
+    let mut call = client.echo_client_streaming().await?;
     for word in ["one", "two", "three"] {
         println!("sending:  {word:?}");
         call.send(&request(word)).await?;
@@ -131,7 +134,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     println!("\n--- bidirectional streaming ---");
-    let (mut requests, mut responses) = client.echo_bidirectional_streaming(()).await?.split();
+    let (mut requests, mut responses) = client.echo_bidirectional_streaming().await?.split();
     let sender = tokio::spawn(async move {
         for word in ["ping", "pong", "done"] {
             requests.send(&request(word)).await?;

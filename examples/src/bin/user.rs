@@ -160,8 +160,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let hurried = authorized(GetUserRequest {
         id: "1".into(),
         ..Default::default()
-    })?
-    .with_timeout(Duration::from_millis(10));
-    show("get user 1 within 10 ms", client.get_user(hurried).await);
+    })?;
+    show(
+        "get user 1 within 10 ms",
+        client
+            .get_user(hurried)
+            .timeout(Duration::from_millis(10))
+            .await,
+    );
     Ok(())
 }

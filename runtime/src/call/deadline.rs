@@ -1,14 +1,102 @@
-//! Deadlines: a future bounded by one, and the time left before one.
+//! The bounds of a client call: its deadline, and the cancellation of the
+//! call it was made for. [`Bounds::bound`] makes a future end with the
+//! call's status when either comes first.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use super::{CallContext, Cancelled};
 use crate::Status;
 
+/// When a client call must end: at its deadline, or when the call it was
+/// made for is over.
+#[derive(Clone, Default)]
+pub(crate) struct Bounds {
+    deadline: Option<Instant>,
+    parent: CallContext,
+}
+
+impl Bounds {
+    /// A call ending at `deadline`, or once `parent` is cancelled.
+    pub(crate) fn new(deadline: Option<Instant>, parent: CallContext) -> Self {
+        Self { deadline, parent }
+    }
+
+    /// The deadline.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// Runs `operation` within the bounds: it fails with DEADLINE_EXCEEDED
+    /// when the deadline passes first, with CANCELLED when the parent call
+    /// is over first.
+    pub(crate) fn bound<T, F>(&self, operation: F) -> Before<F>
+    where
+        F: Future<Output = Result<T, Status>>,
+    {
+        Before {
+            operation,
+            timer: self
+                .deadline
+                .map(|deadline| tokio::time::sleep_until(deadline.into())),
+            cancelled: self.parent.cancelled(),
+        }
+    }
+}
+
+impl Bounds {
+    /// The bounds as something to poll, for a state machine that waits
+    /// without a future of its own; [`Bounds::bound`] is the future form.
+    pub(crate) fn expiry(&self) -> Expiry {
+        Expiry {
+            timer: self
+                .deadline
+                .map(|deadline| Box::pin(tokio::time::sleep_until(deadline.into()))),
+            cancelled: self
+                .parent
+                .info()
+                .is_some()
+                .then(|| Box::pin(self.parent.cancelled())),
+        }
+    }
+}
+
+/// [`Bounds`] to poll: the deadline's timer and the parent's cancellation.
+pub(crate) struct Expiry {
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    cancelled: Option<Pin<Box<Cancelled>>>,
+}
+
+impl Expiry {
+    /// The status the call ends with once its deadline has passed or its
+    /// parent is over.
+    pub(crate) fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<Status> {
+        if let Some(timer) = &mut self.timer
+            && timer.as_mut().poll(cx).is_ready()
+        {
+            return Poll::Ready(deadline_exceeded());
+        }
+        match &mut self.cancelled {
+            Some(cancelled) => cancelled.as_mut().poll(cx).map(|()| parent_over()),
+            None => Poll::Pending,
+        }
+    }
+}
+
+/// The status of a call whose deadline passed.
+fn deadline_exceeded() -> Status {
+    Status::deadline_exceeded("deadline exceeded")
+}
+
+/// The status of a call whose parent call is over.
+fn parent_over() -> Status {
+    Status::cancelled("the call this one was made for has ended")
+}
+
 pin_project_lite::pin_project! {
-    /// A future that fails with DEADLINE_EXCEEDED when its deadline passes first.
+    /// A future bounded by a deadline and a parent's cancellation.
     ///
     /// It holds the operation once, in place; an `async fn` taking the
     /// operation would hold it twice (the argument and the running future),
@@ -18,17 +106,8 @@ pin_project_lite::pin_project! {
         operation: F,
         #[pin]
         timer: Option<tokio::time::Sleep>,
-    }
-}
-
-/// Runs `operation` before `deadline`, or fails with DEADLINE_EXCEEDED.
-pub(crate) fn before<T, F>(deadline: Option<Instant>, operation: F) -> Before<F>
-where
-    F: Future<Output = Result<T, Status>>,
-{
-    Before {
-        operation,
-        timer: deadline.map(|deadline| tokio::time::sleep_until(deadline.into())),
+        #[pin]
+        cancelled: Cancelled,
     }
 }
 
@@ -45,12 +124,12 @@ where
         if let Poll::Ready(result) = this.operation.poll(cx) {
             return Poll::Ready(result);
         }
-        match this.timer.as_pin_mut() {
-            Some(timer) => timer
-                .poll(cx)
-                .map(|()| Err(Status::deadline_exceeded("deadline exceeded"))),
-            None => Poll::Pending,
+        if let Some(timer) = this.timer.as_pin_mut()
+            && timer.poll(cx).is_ready()
+        {
+            return Poll::Ready(Err(deadline_exceeded()));
         }
+        this.cancelled.poll(cx).map(|()| Err(parent_over()))
     }
 }
 

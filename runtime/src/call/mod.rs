@@ -1,18 +1,26 @@
 //! The context of a call, shared by both sides: the request and response
-//! with their metadata, the call's deadline, and the deadline that calls
-//! made while handling one inherit.
+//! with their metadata; the [`CallContext`] a handler is given (deadline,
+//! cancellation, what the call is), which calls made while handling it
+//! inherit; and the [`CallOptions`] a client makes a call with.
 
+mod context;
 #[cfg(feature = "client")]
 mod deadline;
+#[cfg(feature = "client")]
+mod options;
 mod request;
 
+pub use context::{CallContext, CallInfo, CallKind, Cancelled};
 #[cfg(feature = "client")]
-pub(crate) use deadline::{before, remaining};
+pub(crate) use deadline::{Bounds, Expiry, remaining};
+#[cfg(feature = "client")]
+pub use options::CallOptions;
 pub use request::{Request, Response};
 
-use std::time::Instant;
-
-tokio::task_local! {
-    /// The deadline of the call whose handler is running, for calls it makes.
-    pub(crate) static CALL_DEADLINE: Option<Instant>;
+/// The next item of `stream`: what `StreamExt::next` is, without the
+/// dependency.
+pub(crate) async fn next_item<S: futures_core::Stream>(
+    mut stream: std::pin::Pin<&mut S>,
+) -> Option<S::Item> {
+    std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await
 }

@@ -2,45 +2,41 @@
 
 use std::time::{Duration, Instant};
 
+use super::CallContext;
 use crate::Metadata;
 
-/// A request message with its metadata and deadline.
+/// A request message with its metadata, and on the server the context of
+/// the call it came with.
 ///
 /// On the client, build one with [`Request::new`] (or pass a message, which
-/// converts) and set metadata and a timeout. On the server, a handler reads the
-/// metadata the client sent and the deadline it gave.
-#[derive(Debug, Clone, PartialEq)]
+/// converts) and add metadata; how the call is made (its timeout, its
+/// limits) is set on the call, with `CallOptions`. On the server, a handler
+/// reads the metadata the client sent and the call's [`CallContext`]: its
+/// deadline, its cancellation, the method and the peer.
+#[derive(Debug, Clone)]
 pub struct Request<T> {
     message: T,
     metadata: Metadata,
-    deadline: Option<Instant>,
-    inherit_deadline: bool,
-    max_receive_message_size: Option<usize>,
-    max_send_message_size: Option<usize>,
+    context: CallContext,
 }
 
 impl<T> Request<T> {
-    /// A request carrying `message`, no metadata and no deadline of its own.
+    /// A request carrying `message`, with no metadata.
     pub fn new(message: T) -> Self {
         Self {
             message,
             metadata: Metadata::new(),
-            deadline: None,
-            inherit_deadline: true,
-            max_receive_message_size: None,
-            max_send_message_size: None,
+            context: CallContext::default(),
         }
     }
 
+    /// A request as the server received it.
     #[cfg(feature = "server")]
-    pub(crate) fn from_parts(message: T, metadata: Metadata, deadline: Option<Instant>) -> Self {
+    pub(crate) fn from_parts(message: T, metadata: Metadata, context: CallContext) -> Self {
         Self {
             message,
             metadata,
-            deadline,
-            inherit_deadline: true,
-            max_receive_message_size: None,
-            max_send_message_size: None,
+            context,
         }
     }
 
@@ -69,68 +65,26 @@ impl<T> Request<T> {
         &mut self.metadata
     }
 
-    /// When the call must be over: on the server, the deadline the client
-    /// sent in `grpc-timeout`; on the client, the one set here.
+    /// This request with `metadata` added.
+    pub fn with_metadata(mut self, metadata: Metadata) -> Self {
+        self.metadata.extend(metadata);
+        self
+    }
+
+    /// On the server, the context of the call: deadline, cancellation,
+    /// method and peer. On the client, no call's.
+    pub fn context(&self) -> &CallContext {
+        &self.context
+    }
+
+    /// On the server, the deadline the client sent in `grpc-timeout`.
     pub fn deadline(&self) -> Option<Instant> {
-        self.deadline
+        self.context.deadline()
     }
 
     /// The time left before [`Request::deadline`], zero once it has passed.
     pub fn remaining(&self) -> Option<Duration> {
-        self.deadline
-            .map(|deadline| deadline.saturating_duration_since(Instant::now()))
-    }
-
-    /// Sets the deadline `timeout` from now (sent as `grpc-timeout`). A
-    /// timeout too long for the clock to express (such as `Duration::MAX`)
-    /// means no deadline of its own.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.deadline = Instant::now().checked_add(timeout);
-        self
-    }
-
-    /// Sets the deadline.
-    pub fn with_deadline(mut self, deadline: Instant) -> Self {
-        self.deadline = Some(deadline);
-        self
-    }
-
-    /// Does not take over the deadline of the call being handled when this
-    /// request is sent from inside a handler. By default it does, as
-    /// grpc-go's context propagation does.
-    pub fn without_inherited_deadline(mut self) -> Self {
-        self.inherit_deadline = false;
-        self
-    }
-
-    /// Limits the response messages of this call (on the client), instead of
-    /// the channel's limit; larger ones fail the call with RESOURCE_EXHAUSTED.
-    pub fn with_max_receive_message_size(mut self, bytes: usize) -> Self {
-        self.max_receive_message_size = Some(bytes);
-        self
-    }
-
-    #[cfg(feature = "client")]
-    pub(crate) fn max_receive_message_size(&self) -> Option<usize> {
-        self.max_receive_message_size
-    }
-
-    /// Limits the request messages of this call (on the client), instead of
-    /// the channel's limit; a larger one is not sent, and the call ends with
-    /// RESOURCE_EXHAUSTED.
-    pub fn with_max_send_message_size(mut self, bytes: usize) -> Self {
-        self.max_send_message_size = Some(bytes);
-        self
-    }
-
-    #[cfg(feature = "client")]
-    pub(crate) fn max_send_message_size(&self) -> Option<usize> {
-        self.max_send_message_size
-    }
-
-    #[cfg(feature = "client")]
-    pub(crate) fn inherits_deadline(&self) -> bool {
-        self.inherit_deadline
+        self.context.remaining()
     }
 }
 

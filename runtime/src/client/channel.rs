@@ -3,7 +3,6 @@
 //! stream on it.
 
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use bytes::Bytes;
 use h2::SendStream;
@@ -11,7 +10,7 @@ use h2::client::SendRequest;
 use http::uri::Authority;
 
 use super::receiving::Receiving;
-use crate::call::remaining;
+use crate::call::{Bounds, remaining};
 use crate::frame::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
 use crate::transport;
 #[cfg(feature = "server")]
@@ -207,14 +206,14 @@ impl Channel {
         }
     }
 
-    /// Opens a stream for a call to `path` and sends the request headers;
-    /// response messages are limited to `max_receive_message_size`, or the
-    /// channel's limit.
+    /// Opens a stream for a call to `path` and sends the request headers
+    /// with `metadata`; response messages are limited to
+    /// `max_receive_message_size`, or the channel's limit.
     pub(crate) async fn start(
         &self,
         path: &'static str,
-        metadata: &Metadata,
-        deadline: Option<Instant>,
+        metadata: &[&Metadata],
+        bounds: &Bounds,
         max_receive_message_size: Option<usize>,
     ) -> Result<(SendStream<Bytes>, Receiving), Status> {
         // Ready first: the request is built after the only wait, so the
@@ -224,12 +223,12 @@ impl Channel {
             &self.inner.authority,
             path,
             metadata,
-            deadline.map(remaining),
+            bounds.deadline().map(remaining),
         )?;
         let (response, stream) = sender
             .send_request(request, false)
             .map_err(|err| transport::h2_status(&err))?;
         let limit = max_receive_message_size.unwrap_or(self.inner.max_receive_message_size);
-        Ok((stream, Receiving::new(response, deadline, limit)))
+        Ok((stream, Receiving::new(response, bounds.clone(), limit)))
     }
 }

@@ -2,10 +2,16 @@
 //! the request sink, and the two streaming calls that hold both. They
 //! encode and decode; the untyped sending and receiving sides do the rest.
 
+use std::future::poll_fn;
 use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use futures_core::Stream;
 
 use super::receiving::Receiving;
 use super::sending::Sending;
+use crate::call::next_item;
 use crate::frame::Frame;
 use crate::{Message, Metadata, Response, Status};
 
@@ -46,6 +52,23 @@ impl<T: Message> RequestSink<T> {
         self.sending.send(frame).await
     }
 
+    /// Sends every message of `messages`, in order, until it ends; an
+    /// error it yields stops the sending and is returned (the call goes on:
+    /// cancel or close it).
+    ///
+    /// # Errors
+    /// As [`RequestSink::send`], or the error `messages` yielded.
+    pub async fn send_all<S>(&mut self, messages: S) -> Result<(), Status>
+    where
+        S: Stream<Item = Result<T, Status>>,
+    {
+        let mut messages = std::pin::pin!(messages);
+        while let Some(message) = next_item(messages.as_mut()).await {
+            self.send(&message?).await?;
+        }
+        Ok(())
+    }
+
     /// Cancels the call: the stream is reset (RST_STREAM CANCEL) and the
     /// server's handler is dropped. Later sends fail with CANCELLED.
     pub fn cancel(&mut self) {
@@ -62,9 +85,12 @@ impl<T: Message> RequestSink<T> {
 }
 
 /// The client's view of the response messages of a server- or
-/// bidirectional-streaming call.
+/// bidirectional-streaming call: [`ResponseStream::recv`] them, or use it as
+/// a [`Stream`] of them, which ends after the first error.
 pub struct ResponseStream<T> {
     receiving: Receiving,
+    /// As a `Stream`: ended or failed, so it gives nothing more.
+    done: bool,
     _message: PhantomData<fn() -> T>,
 }
 
@@ -72,6 +98,7 @@ impl<T: Message> ResponseStream<T> {
     pub(crate) fn new(receiving: Receiving) -> Self {
         Self {
             receiving,
+            done: false,
             _message: PhantomData,
         }
     }
@@ -82,11 +109,17 @@ impl<T: Message> ResponseStream<T> {
     /// # Errors
     /// The call's status when it ended with another code.
     pub async fn recv(&mut self) -> Result<Option<T>, Status> {
-        if self.receiving.ready_now() || self.receiving.next().await? {
-            self.receiving.decode().map(Some)
-        } else {
-            Ok(None)
-        }
+        poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<T>, Status>> {
+        Poll::Ready(
+            if self.receiving.ready_now() || ready!(self.receiving.poll_next(cx))? {
+                self.receiving.decode().map(Some)
+            } else {
+                Ok(None)
+            },
+        )
     }
 
     /// The response headers, waiting for them if they have not arrived.
@@ -106,6 +139,20 @@ impl<T: Message> ResponseStream<T> {
     /// CANCELLED) and the stream is reset once the sending side is gone.
     pub fn cancel(&mut self) {
         self.receiving.cancel();
+    }
+}
+
+impl<T: Message> Stream for ResponseStream<T> {
+    type Item = Result<T, Status>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        let item = ready!(this.poll_recv(cx)).transpose();
+        this.done = !matches!(item, Some(Ok(_)));
+        Poll::Ready(item)
     }
 }
 
@@ -140,6 +187,17 @@ impl<Req: Message, Resp: Message> ClientStreamingCall<Req, Resp> {
     /// As [`RequestSink::send`]; `close_and_recv` then gives the call's status.
     pub async fn send(&mut self, message: &Req) -> Result<(), Status> {
         self.requests.send(message).await
+    }
+
+    /// Sends every message of `messages`: see [`RequestSink::send_all`].
+    ///
+    /// # Errors
+    /// As [`RequestSink::send_all`].
+    pub async fn send_all<S>(&mut self, messages: S) -> Result<(), Status>
+    where
+        S: Stream<Item = Result<Req, Status>>,
+    {
+        self.requests.send_all(messages).await
     }
 
     /// Closes the request stream and waits for the response.
@@ -188,6 +246,17 @@ impl<Req: Message, Resp: Message> BidiStreamingCall<Req, Resp> {
     /// As [`RequestSink::send`].
     pub async fn send(&mut self, message: &Req) -> Result<(), Status> {
         self.requests.send(message).await
+    }
+
+    /// Sends every message of `messages`: see [`RequestSink::send_all`].
+    ///
+    /// # Errors
+    /// As [`RequestSink::send_all`].
+    pub async fn send_all<S>(&mut self, messages: S) -> Result<(), Status>
+    where
+        S: Stream<Item = Result<Req, Status>>,
+    {
+        self.requests.send_all(messages).await
     }
 
     /// Closes the request stream (half-close); responses keep coming.

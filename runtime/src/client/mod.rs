@@ -4,16 +4,18 @@
 //! | file | what it holds |
 //! | --- | --- |
 //! | `channel` | [`Channel`] and [`ChannelBuilder`]: the connection, and opening a call's stream |
-//! | `calls` | the four call shapes, as generated clients make them |
+//! | `call` | [`Call`]: a call with its options, and the typed start of each shape |
 //! | `sending` | a call's request messages going out, untyped |
 //! | `receiving` | a call's response headers, messages and status, untyped |
 //! | `handles` | the typed handles of a call in progress |
 
-pub(crate) mod calls;
+pub(crate) mod call;
 mod channel;
 mod handles;
 mod receiving;
 mod sending;
 
+pub use crate::call::CallOptions;
+pub use call::{BidiStreaming, Call, ClientStreaming, ServerStreaming, Shape, Unary};
 pub use channel::{Channel, ChannelBuilder};
 pub use handles::{BidiStreamingCall, ClientStreamingCall, RequestSink, ResponseStream};

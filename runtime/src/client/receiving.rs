@@ -1,19 +1,25 @@
 //! The receiving side of a client call, untyped: the response headers,
-//! the payloads of the response messages, then the status in the trailers.
+//! the response messages, then the status in the trailers. A poll-based
+//! state machine, so that the typed handle can be a `Stream`.
 
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::task::{Context, Poll};
 
 use h2::client::ResponseFuture;
+use http::HeaderMap;
 
-use crate::call::before;
+use crate::call::{Bounds, Expiry};
 use crate::transport::{self, Incoming};
 use crate::{Code, Message, Metadata, Status, protocol};
 
 /// The receiving side of a client call: response headers, messages, trailers.
 pub(crate) struct Receiving {
     state: State,
-    deadline: Option<Instant>,
+    bounds: Bounds,
+    /// The bounds as a timer, made when a wait first needs them.
+    expiry: Option<Expiry>,
     max_message_size: usize,
     headers: Metadata,
     trailers: Option<Metadata>,
@@ -32,14 +38,11 @@ enum State {
 }
 
 impl Receiving {
-    pub(crate) fn new(
-        response: ResponseFuture,
-        deadline: Option<Instant>,
-        max_message_size: usize,
-    ) -> Self {
+    pub(crate) fn new(response: ResponseFuture, bounds: Bounds, max_message_size: usize) -> Self {
         Self {
             state: State::Waiting(response),
-            deadline,
+            bounds,
+            expiry: None,
             max_message_size,
             headers: Metadata::new(),
             trailers: None,
@@ -68,39 +71,80 @@ impl Receiving {
         self.state = State::Ended(result.clone());
         result
     }
-
-    /// Waits for the response headers; a trailers-only response ends the call here.
-    async fn await_headers(&mut self) -> Result<(), Status> {
-        let State::Waiting(response) = &mut self.state else {
-            return Ok(());
-        };
-        let response = match before(self.deadline, async {
-            response.await.map_err(|e| transport::h2_status(&e))
-        })
-        .await
-        {
+    /// Takes in the response headers; a trailers-only response ends the
+    /// call here.
+    fn received_headers(&mut self, response: Result<http::Response<h2::RecvStream>, h2::Error>) {
+        let response = match response {
             Ok(response) => response,
-            Err(status) => return self.end(Err(status)),
+            Err(err) => {
+                self.state = State::Ended(Err(transport::h2_status(&err)));
+                return;
+            }
         };
         let (parts, body) = response.into_parts();
         if let Err(status) = protocol::read_response(&parts) {
-            return self.end(Err(status));
-        }
-        if body.is_end_stream() {
+            self.state = State::Ended(Err(status));
+        } else if body.is_end_stream() {
             // Trailers-only: the status is in the headers.
-            let status = protocol::read_status(&parts.headers);
-            self.trailers = Some(status.metadata().clone());
-            return self.end(ok_or(status));
+            self.received_status(&parts.headers);
+        } else {
+            self.headers = protocol::metadata_from_headers(&parts.headers);
+            self.state = State::Body(Incoming::new(body, self.max_message_size));
         }
-        self.headers = protocol::metadata_from_headers(&parts.headers);
-        self.state = State::Body(Incoming::new(body, self.max_message_size));
-        Ok(())
+    }
+
+    /// Ends the call with the status in `trailers`.
+    fn received_status(&mut self, trailers: &HeaderMap) {
+        let status = protocol::read_status(trailers);
+        self.trailers = Some(status.metadata().clone());
+        self.state = State::Ended(ok_or(status));
+    }
+
+    /// Moves the call on until it is past `Waiting` or, unless
+    /// `headers_only`, until a message is ready or the call has ended.
+    fn poll_state(&mut self, cx: &mut Context<'_>, headers_only: bool) -> Poll<()> {
+        loop {
+            match &mut self.state {
+                State::Waiting(response) => match Pin::new(response).poll(cx) {
+                    Poll::Ready(response) => self.received_headers(response),
+                    Poll::Pending => break,
+                },
+                State::Body(_) if headers_only => return Poll::Ready(()),
+                State::Body(incoming) => match incoming.poll_next(cx) {
+                    Poll::Ready(Ok(true)) => return Poll::Ready(()),
+                    Poll::Ready(Ok(false)) => match incoming.poll_trailers(cx) {
+                        Poll::Ready(Ok(Some(trailers))) => self.received_status(&trailers),
+                        // As grpc-go: a stream the server ends without trailers is INTERNAL.
+                        Poll::Ready(Ok(None)) => {
+                            self.state = State::Ended(Err(Status::internal(
+                                "the server ended the stream without trailers",
+                            )));
+                        }
+                        Poll::Ready(Err(status)) => self.state = State::Ended(Err(status)),
+                        Poll::Pending => break,
+                    },
+                    Poll::Ready(Err(status)) => self.state = State::Ended(Err(status)),
+                    Poll::Pending => break,
+                },
+                State::Ended(_) => return Poll::Ready(()),
+            }
+        }
+        // Waiting: within the call's bounds.
+        let bounds = &self.bounds;
+        let expiry = self.expiry.get_or_insert_with(|| bounds.expiry());
+        match expiry.poll_expired(cx) {
+            Poll::Ready(status) => {
+                self.state = State::Ended(Err(status));
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
+        }
     }
 
     /// The response headers.
     pub(crate) async fn headers(&mut self) -> Result<&Metadata, Status> {
         self.check_aborted()?;
-        self.await_headers().await?;
+        poll_fn(|cx| self.poll_state(cx, true)).await;
         if let State::Ended(Err(status)) = &self.state
             && self.headers.is_empty()
         {
@@ -125,46 +169,23 @@ impl Receiving {
         }
     }
 
-    /// Waits for the next message: true when one is ready to decode
+    /// The next message: true when one is ready to decode
     /// ([`Receiving::decode`]), false at the end of an OK call.
-    pub(crate) async fn next(&mut self) -> Result<bool, Status> {
-        self.check_aborted()?;
-        // A message already received needs no waiting (nor deadline).
-        if let State::Body(incoming) = &mut self.state {
-            match incoming.ready() {
-                Ok(true) => return Ok(true),
-                Ok(false) => {}
-                Err(status) => return self.end(Err(status)).map(|()| false),
-            }
+    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, Status>> {
+        if let Err(status) = self.check_aborted() {
+            return Poll::Ready(Err(status));
         }
-        self.await_headers().await?;
-        let incoming = match &mut self.state {
-            State::Body(incoming) => incoming,
-            State::Ended(result) => return result.clone().map(|()| false),
-            State::Waiting(_) => {
-                return Err(Status::internal("response headers were not received"));
-            }
-        };
-        let next = before(self.deadline, async {
-            if incoming.next().await? {
-                return Ok(None);
-            }
-            let trailers = incoming.trailers().await?;
-            Ok(Some(match trailers {
-                Some(trailers) => protocol::read_status(&trailers),
-                // As grpc-go: a stream the server ends without trailers is INTERNAL.
-                None => Status::internal("the server ended the stream without trailers"),
-            }))
+        std::task::ready!(self.poll_state(cx, false));
+        Poll::Ready(match &self.state {
+            State::Body(_) => Ok(true),
+            State::Ended(result) => result.clone().map(|()| false),
+            State::Waiting(_) => Err(Status::internal("response headers were not received")),
         })
-        .await;
-        match next {
-            Ok(None) => Ok(true),
-            Ok(Some(status)) => {
-                self.trailers = Some(status.metadata().clone());
-                self.end(ok_or(status)).map(|()| false)
-            }
-            Err(status) => self.end(Err(status)).map(|()| false),
-        }
+    }
+
+    /// [`Receiving::poll_next`] as a future.
+    pub(crate) async fn next(&mut self) -> Result<bool, Status> {
+        poll_fn(|cx| self.poll_next(cx)).await
     }
 
     /// Decodes the message [`Receiving::next`] found.
@@ -229,10 +250,11 @@ impl Receiving {
         Ok((std::mem::take(&mut self.headers), trailers))
     }
 
-    /// Takes over the whole call's deadline: a caller that bounds the call
-    /// itself saves each receive a timer of its own.
-    pub(crate) fn drop_deadline(&mut self) {
-        self.deadline = None;
+    /// Leaves the call's bounds to the caller: one that bounds the whole
+    /// call itself saves the receive a timer of its own.
+    pub(crate) fn unbound(&mut self) {
+        self.bounds = Bounds::default();
+        self.expiry = None;
     }
 }
 

@@ -1,14 +1,12 @@
 //! The sending side of a client-streaming or bidirectional call, untyped:
 //! framed messages out under flow control, then the half-close.
 
-use std::time::Instant;
-
 use bytes::Bytes;
 use h2::SendStream;
 
 use super::receiving::{Aborted, cancelled};
 use crate::Status;
-use crate::call::before;
+use crate::call::Bounds;
 use crate::transport::{self, Unsent};
 
 /// Where the request stream stands.
@@ -28,7 +26,7 @@ enum State {
 /// The request messages of a call, going out on its h2 stream.
 pub(crate) struct Sending {
     stream: SendStream<Bytes>,
-    deadline: Option<Instant>,
+    bounds: Bounds,
     state: State,
     /// What is left to send of the last message.
     unsent: Unsent,
@@ -40,13 +38,13 @@ pub(crate) struct Sending {
 impl Sending {
     pub(crate) fn new(
         stream: SendStream<Bytes>,
-        deadline: Option<Instant>,
+        bounds: Bounds,
         max_message_size: usize,
         aborted: Aborted,
     ) -> Self {
         Self {
             stream,
-            deadline,
+            bounds,
             state: State::Fresh,
             unsent: Unsent::default(),
             max_message_size,
@@ -94,13 +92,14 @@ impl Sending {
 
     /// Sends what is left of the last message, within the call's deadline.
     async fn flush(&mut self) -> Result<(), Status> {
-        before(self.deadline, async {
-            self.unsent
-                .flush(&mut self.stream)
-                .await
-                .map_err(|err| transport::h2_status(&err))
-        })
-        .await
+        self.bounds
+            .bound(async {
+                self.unsent
+                    .flush(&mut self.stream)
+                    .await
+                    .map_err(|err| transport::h2_status(&err))
+            })
+            .await
     }
 
     /// Resets the stream (RST_STREAM CANCEL).

@@ -14,15 +14,15 @@ use crate::{Code, Metadata, Status};
 /// What rgrpc calls itself in `user-agent`.
 const USER_AGENT: &str = concat!("rgrpc/", env!("CARGO_PKG_VERSION"));
 
-/// The headers of a call to `path` on `authority`, carrying `metadata` and
-/// the time the call has left.
+/// The headers of a call to `path` on `authority`, carrying the entries of
+/// both `metadata` and the time the call has left.
 ///
 /// # Errors
 /// INTERNAL when `path` cannot be a request path.
 pub(crate) fn request(
     authority: &Authority,
     path: &'static str,
-    metadata: &Metadata,
+    metadata: &[&Metadata],
     timeout: Option<Duration>,
 ) -> Result<http::Request<()>, Status> {
     let invalid = |err: &dyn std::fmt::Display| {
@@ -60,7 +60,9 @@ pub(crate) fn request(
             HeaderValue::from_str(&value).map_err(|err| invalid(&err))?,
         );
     }
-    write_metadata(metadata, headers);
+    for metadata in metadata {
+        write_metadata(metadata, headers);
+    }
     Ok(request)
 }
 

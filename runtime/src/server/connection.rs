@@ -2,6 +2,7 @@
 //! checks each call passes before its handler runs.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -15,8 +16,7 @@ use super::builder::Config;
 use super::driver::{self, Shared};
 use super::handler::Call;
 use super::router::Routes;
-use crate::call::CALL_DEADLINE;
-use crate::{protocol, transport};
+use crate::{CallContext, CallInfo, protocol, transport};
 
 /// What every connection of a server serves with: its routes and settings.
 pub(crate) struct Core {
@@ -25,11 +25,12 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    /// Serves one connection until the peer closes it or, after `stop`
-    /// turns true, until its calls are done (GOAWAY is sent then).
+    /// Serves one connection, from `peer`, until the peer closes it or,
+    /// after `stop` turns true, until its calls are done (GOAWAY is sent then).
     pub(crate) async fn serve_connection<IO>(
         self: Arc<Self>,
         io: IO,
+        peer: Option<SocketAddr>,
         mut stop: watch::Receiver<bool>,
     ) where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -55,7 +56,7 @@ impl Core {
                         // The checks run on the call's own task: this one
                         // does the I/O of every call on the connection.
                         let core = self.clone();
-                        tokio::spawn(driver::started_by(move || core.start_call(request, respond)));
+                        tokio::spawn(driver::started_by(move || core.start_call(request, respond, peer)));
                     }
                     Some(Err(_)) | None => return,
                 },
@@ -75,6 +76,7 @@ impl Core {
         &self,
         request: http::Request<RecvStream>,
         mut respond: SendResponse<Bytes>,
+        peer: Option<SocketAddr>,
     ) -> Option<impl Future<Output = ()> + Send + use<>> {
         let (parts, body) = request.into_parts();
         if let Err(status) = protocol::check_request(&parts) {
@@ -84,8 +86,8 @@ impl Core {
         let head = self
             .routes
             .route(parts.uri.path())
-            .and_then(|handler| Ok((handler, protocol::read_request(&parts.headers)?)));
-        let (handler, head) = match head {
+            .and_then(|route| Ok((route, protocol::read_request(&parts.headers)?)));
+        let ((path, method), head) = match head {
             Ok(found) => found,
             Err(status) => {
                 driver::reject(respond, &status);
@@ -93,14 +95,15 @@ impl Core {
             }
         };
         let deadline = head.timeout.map(|timeout| Instant::now() + timeout);
+        let context = CallContext::new(CallInfo::new(path, method.kind, peer), deadline);
         let shared = Shared::new(self.config.max_send_message_size);
         let call = Call {
             metadata: head.metadata,
-            deadline,
+            context: context.clone(),
             incoming: transport::Incoming::new(body, self.config.max_receive_message_size),
             sink: shared.clone(),
         };
-        let handler = CALL_DEADLINE.scope(deadline, handler(call));
-        Some(driver::drive(respond, handler, shared, deadline))
+        let handler = context.clone().scope((method.handler)(call));
+        Some(driver::drive(respond, handler, shared, context))
     }
 }

@@ -21,7 +21,7 @@ use h2::server::SendResponse;
 use http::HeaderMap;
 
 use crate::frame::WriteFrame;
-use crate::{Code, Metadata, Status, protocol, transport};
+use crate::{CallContext, Code, Metadata, Status, protocol, transport};
 
 /// Bytes of encoded messages a sink may queue before it waits for the driver.
 const HIGH_WATER: usize = 32 * 1024;
@@ -411,16 +411,18 @@ where
 /// Runs one call: polls the handler, writes what its sink queues as flow
 /// control allows, and ends the call when the handler returns, the deadline
 /// passes (DEADLINE_EXCEEDED) or the client resets the stream (the handler is
-/// dropped, which is its cancellation).
+/// dropped). The call's context is cancelled then, whatever the reason, so
+/// that what the handler spawned for the call can stop too.
 pub(crate) async fn drive(
     respond: SendResponse<Bytes>,
     handler: impl Future<Output = Result<Finish, Status>> + Send,
     shared: Shared,
-    deadline: Option<Instant>,
+    context: CallContext,
 ) {
     let mut out = Out::Pending(respond);
-    run(&mut out, handler, &shared, deadline).await;
+    run(&mut out, handler, &shared, context.deadline()).await;
     shared.close();
+    context.cancel();
 }
 
 async fn run(
@@ -501,7 +503,7 @@ async fn run(
                 return;
             }
             result = poll_fn(|cx| match handler.as_mut().as_pin_mut() {
-                Some(handler) => handler.poll(cx),
+                Some(handler) => poll_caught(handler, cx),
                 None => Poll::Pending,
             }) => {
                 handler.set(None);
@@ -520,6 +522,19 @@ async fn run(
             }
         }
     }
+}
+
+/// Polls the handler; a panic in it (or in an interceptor it runs) ends the
+/// call with INTERNAL, as grpc-go's recovery interceptors answer, instead
+/// of taking down the task and with it the client's answer.
+fn poll_caught<F>(handler: Pin<&mut F>, cx: &mut Context<'_>) -> Poll<Result<Finish, Status>>
+where
+    F: Future<Output = Result<Finish, Status>>,
+{
+    // The handler is dropped right after a panic and never polled again,
+    // so no broken state of it can be observed.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.poll(cx)))
+        .unwrap_or_else(|_| Poll::Ready(Err(Status::internal("the handler panicked"))))
 }
 
 /// Sends what the sink handed over, or queues it for capacity; a send that

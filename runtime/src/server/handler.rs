@@ -5,11 +5,10 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Instant;
 
 use super::driver::{Finish, Shared};
 use crate::transport::Incoming;
-use crate::{Metadata, Status};
+use crate::{CallContext, Metadata, Status};
 
 /// A future as the dispatch boundary boxes it.
 pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -21,8 +20,8 @@ pub(crate) type Handler = Box<dyn Fn(Call) -> BoxFuture<Result<Finish, Status>> 
 pub(crate) struct Call {
     /// The request metadata.
     pub(crate) metadata: Metadata,
-    /// The deadline the client gave.
-    pub(crate) deadline: Option<Instant>,
+    /// The call's deadline, cancellation and information.
+    pub(crate) context: CallContext,
     /// The request messages.
     pub(crate) incoming: Incoming,
     /// Where response messages, headers and trailers go.

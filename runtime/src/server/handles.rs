@@ -5,28 +5,37 @@
 
 use std::future::poll_fn;
 use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
+use futures_core::Stream;
+
 use super::driver::Shared;
+use crate::call::next_item;
 use crate::frame::Frame;
 use crate::transport::Incoming;
-use crate::{Message, Metadata, Status};
+use crate::{CallContext, Message, Metadata, Status};
 
 /// The server's view of the request messages of a client- or
-/// bidirectional-streaming call.
+/// bidirectional-streaming call: [`RequestStream::recv`] them, or use it as
+/// a [`Stream`] of them, which ends after the first error.
 pub struct RequestStream<T> {
     incoming: Incoming,
     metadata: Metadata,
-    deadline: Option<Instant>,
+    context: CallContext,
+    /// As a `Stream`: ended or failed, so it gives nothing more.
+    done: bool,
     _message: PhantomData<fn() -> T>,
 }
 
 impl<T: Message> RequestStream<T> {
-    pub(crate) fn new(incoming: Incoming, metadata: Metadata, deadline: Option<Instant>) -> Self {
+    pub(crate) fn new(incoming: Incoming, metadata: Metadata, context: CallContext) -> Self {
         Self {
             incoming,
             metadata,
-            deadline,
+            context,
+            done: false,
             _message: PhantomData,
         }
     }
@@ -36,11 +45,15 @@ impl<T: Message> RequestStream<T> {
     /// # Errors
     /// When the client cancelled the call, a message was too large or could not be decoded.
     pub async fn recv(&mut self) -> Result<Option<T>, Status> {
-        if self.incoming.next().await? {
+        poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<T>, Status>> {
+        Poll::Ready(if ready!(self.incoming.poll_next(cx))? {
             self.incoming.decode("request").map(Some)
         } else {
             Ok(None)
-        }
+        })
     }
 
     /// The request metadata.
@@ -50,7 +63,26 @@ impl<T: Message> RequestStream<T> {
 
     /// The deadline the client gave, if any.
     pub fn deadline(&self) -> Option<Instant> {
-        self.deadline
+        self.context.deadline()
+    }
+
+    /// The call's context: deadline, cancellation, method and peer.
+    pub fn context(&self) -> &CallContext {
+        &self.context
+    }
+}
+
+impl<T: Message> Stream for RequestStream<T> {
+    type Item = Result<T, Status>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        let item = ready!(this.poll_recv(cx)).transpose();
+        this.done = !matches!(item, Some(Ok(_)));
+        Poll::Ready(item)
     }
 }
 
@@ -84,6 +116,32 @@ impl<T: Message> ResponseSink<T> {
         let frame = Frame::measure(message, self.shared.max_message_size())
             .map_err(|status| self.shared.fail(status))?;
         poll_fn(|cx| self.shared.poll_push(cx, &frame)).await
+    }
+
+    /// Sends every message of `messages`, in order, until it ends; an
+    /// error it yields ends the call with that status.
+    ///
+    /// ```no_run
+    /// # async fn run(mut sink: rgrpc::server::ResponseSink<rgrpc::wkt::StringValue>) -> Result<(), rgrpc::Status> {
+    /// let (sender, receiver) = tokio::sync::mpsc::channel(16);
+    /// tokio::spawn(async move {
+    ///     let _ = sender.send(Ok(rgrpc::wkt::StringValue::default())).await;
+    /// });
+    /// sink.send_all(tokio_stream::wrappers::ReceiverStream::new(receiver)).await
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`ResponseSink::send`], or the error `messages` yielded.
+    pub async fn send_all<S>(&mut self, messages: S) -> Result<(), Status>
+    where
+        S: Stream<Item = Result<T, Status>>,
+    {
+        let mut messages = std::pin::pin!(messages);
+        while let Some(message) = next_item(messages.as_mut()).await {
+            self.send(&message?).await?;
+        }
+        Ok(())
     }
 
     /// Adds to the response headers, which are sent with the first message

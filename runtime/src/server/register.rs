@@ -14,18 +14,23 @@ use super::handler::{Call, Handler};
 use super::handles::{RequestStream, ResponseSink};
 use super::router::Routes;
 use crate::frame::Frame;
-use crate::{Message, Request, Response, Status};
+use crate::{CallKind, Message, Request, Response, Status};
 
-/// Registers `handler` for `path`, calling it with `service`.
-fn add<S, H, Fut>(routes: &mut Routes, path: &'static str, service: &Arc<S>, handler: H)
-where
+/// Registers `handler` for `path`, of shape `kind`, calling it with `service`.
+fn add<S, H, Fut>(
+    routes: &mut Routes,
+    path: &'static str,
+    kind: CallKind,
+    service: &Arc<S>,
+    handler: H,
+) where
     S: Send + Sync + 'static,
     H: Fn(Arc<S>, Call) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Finish, Status>> + Send + 'static,
 {
     let service = service.clone();
     let handler: Handler = Box::new(move |call| Box::pin(handler(service.clone(), call)));
-    routes.add(path, handler);
+    routes.add(path, kind, handler);
 }
 
 /// The request of a unary or server-streaming call, decoded.
@@ -36,7 +41,7 @@ async fn single_request<Req: Message>(call: &mut Call) -> Result<Request<Req>, S
     Ok(Request::from_parts(
         message,
         std::mem::take(&mut call.metadata),
-        call.deadline,
+        call.context.clone(),
     ))
 }
 
@@ -52,11 +57,11 @@ fn reply<Resp: Message>(response: Response<Resp>, max_size: usize) -> Result<Fin
 fn request_stream<Req: Message>(call: Call) -> (RequestStream<Req>, Shared) {
     let Call {
         metadata,
-        deadline,
+        context,
         incoming,
         sink,
     } = call;
-    (RequestStream::new(incoming, metadata, deadline), sink)
+    (RequestStream::new(incoming, metadata, context), sink)
 }
 
 /// Registers a unary method.
@@ -72,11 +77,17 @@ pub fn unary<S, F, Fut, Req, Resp>(
     Req: Message,
     Resp: Message,
 {
-    add(routes, path, service, move |service, mut call| async move {
-        let request = single_request(&mut call).await?;
-        let response = method(service, request).await?;
-        reply(response, call.sink.max_message_size())
-    });
+    add(
+        routes,
+        path,
+        CallKind::Unary,
+        service,
+        move |service, mut call| async move {
+            let request = single_request(&mut call).await?;
+            let response = method(service, request).await?;
+            reply(response, call.sink.max_message_size())
+        },
+    );
 }
 
 /// Registers a server-streaming method.
@@ -92,11 +103,17 @@ pub fn server_streaming<S, F, Fut, Req, Resp>(
     Req: Message,
     Resp: Message,
 {
-    add(routes, path, service, move |service, mut call| async move {
-        let request = single_request(&mut call).await?;
-        method(service, request, ResponseSink::new(call.sink)).await?;
-        Ok(Finish::streamed())
-    });
+    add(
+        routes,
+        path,
+        CallKind::ServerStreaming,
+        service,
+        move |service, mut call| async move {
+            let request = single_request(&mut call).await?;
+            method(service, request, ResponseSink::new(call.sink)).await?;
+            Ok(Finish::streamed())
+        },
+    );
 }
 
 /// Registers a client-streaming method.
@@ -112,11 +129,17 @@ pub fn client_streaming<S, F, Fut, Req, Resp>(
     Req: Message,
     Resp: Message,
 {
-    add(routes, path, service, move |service, call| async move {
-        let (requests, sink) = request_stream(call);
-        let response = method(service, requests).await?;
-        reply(response, sink.max_message_size())
-    });
+    add(
+        routes,
+        path,
+        CallKind::ClientStreaming,
+        service,
+        move |service, call| async move {
+            let (requests, sink) = request_stream(call);
+            let response = method(service, requests).await?;
+            reply(response, sink.max_message_size())
+        },
+    );
 }
 
 /// Registers a bidirectional-streaming method.
@@ -132,9 +155,15 @@ pub fn bidi_streaming<S, F, Fut, Req, Resp>(
     Req: Message,
     Resp: Message,
 {
-    add(routes, path, service, move |service, call| async move {
-        let (requests, sink) = request_stream(call);
-        method(service, requests, ResponseSink::new(sink)).await?;
-        Ok(Finish::streamed())
-    });
+    add(
+        routes,
+        path,
+        CallKind::BidiStreaming,
+        service,
+        move |service, call| async move {
+            let (requests, sink) = request_stream(call);
+            method(service, requests, ResponseSink::new(sink)).await?;
+            Ok(Finish::streamed())
+        },
+    );
 }

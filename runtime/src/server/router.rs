@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::handler::Handler;
-use crate::Status;
+use crate::{CallKind, Status};
 
 /// A gRPC service: what `protoc-gen-rgrpc` generates as `XServer` for each
 /// service, to be added to a [`Server`](super::Server).
@@ -20,23 +20,31 @@ pub trait Service: Send + 'static {
 /// they are added.
 #[derive(Default)]
 pub struct Routes {
-    handlers: HashMap<&'static str, Handler>,
+    methods: HashMap<&'static str, Method>,
     services: HashSet<&'static str>,
 }
 
+/// A registered method: its shape and its handler.
+pub(crate) struct Method {
+    pub(crate) kind: CallKind,
+    pub(crate) handler: Handler,
+}
+
 impl Routes {
-    /// Routes calls to `path` (`/package.Service/Method`) to `handler`.
-    pub(crate) fn add(&mut self, path: &'static str, handler: Handler) {
+    /// Routes calls to `path` (`/package.Service/Method`), of shape `kind`,
+    /// to `handler`.
+    pub(crate) fn add(&mut self, path: &'static str, kind: CallKind, handler: Handler) {
         if let Some((service, _)) = split_path(path) {
             self.services.insert(service);
         }
-        self.handlers.insert(path, handler);
+        self.methods.insert(path, Method { kind, handler });
     }
 
-    /// The handler for `path`, or the UNIMPLEMENTED status grpc-go gives.
-    pub(crate) fn route(&self, path: &str) -> Result<&Handler, Status> {
-        if let Some(handler) = self.handlers.get(path) {
-            return Ok(handler);
+    /// The method registered for `path`, with the path as registered, or
+    /// the UNIMPLEMENTED status grpc-go gives.
+    pub(crate) fn route(&self, path: &str) -> Result<(&'static str, &Method), Status> {
+        if let Some((path, method)) = self.methods.get_key_value(path) {
+            return Ok((path, method));
         }
         let (service, method) = split_path(path).unwrap_or(("", path));
         Err(if self.services.contains(service) {

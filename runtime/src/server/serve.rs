@@ -80,12 +80,13 @@ impl Server {
         loop {
             tokio::select! {
                 accepted = listener.accept() => match accepted {
-                    Ok((socket, _)) => {
+                    Ok((socket, peer)) => {
                         backoff = None;
                         // Small messages must not wait for Nagle's algorithm;
                         // a socket that refuses is served all the same.
                         let _ = socket.set_nodelay(true);
-                        connections.spawn(self.core.clone().serve_connection(socket, stopped.clone()));
+                        let serving = self.core.clone().serve_connection(socket, Some(peer), stopped.clone());
+                        connections.spawn(serving);
                     }
                     Err(err) if gone_before_accepted(&err) => {}
                     Err(_) => {
@@ -116,7 +117,7 @@ impl ServeIo for Server {
             // In-process connections take no part in a graceful shutdown: the
             // stop signal is never sent, and its sender lives as long as they do.
             let (_never_sent, stopped) = watch::channel(false);
-            core.serve_connection(io, stopped).await;
+            core.serve_connection(io, None, stopped).await;
         });
     }
 }

@@ -1,7 +1,6 @@
 //! Receiving on an h2 stream: DATA chunks split into messages, with
 //! flow-control capacity given back as they are read.
 
-use std::future::poll_fn;
 use std::task::{Context, Poll, ready};
 
 use h2::RecvStream;
@@ -60,8 +59,9 @@ impl Incoming {
     }
 
     /// [`Incoming::poll_next`] as a future.
+    #[cfg(feature = "server")]
     pub(crate) async fn next(&mut self) -> Result<bool, Status> {
-        poll_fn(|cx| self.poll_next(cx)).await
+        std::future::poll_fn(|cx| self.poll_next(cx)).await
     }
 
     /// Decodes the message that is ready, which is `what` (`request` or
@@ -73,7 +73,12 @@ impl Incoming {
 
     /// The trailers after the last message.
     #[cfg(feature = "client")]
-    pub(crate) async fn trailers(&mut self) -> Result<Option<http::HeaderMap>, Status> {
-        self.body.trailers().await.map_err(|err| h2_status(&err))
+    pub(crate) fn poll_trailers(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Option<http::HeaderMap>, Status>> {
+        self.body
+            .poll_trailers(cx)
+            .map(|trailers| trailers.map_err(|err| h2_status(&err)))
     }
 }

@@ -23,10 +23,12 @@ struct Fragments {
     /// The registration (server) and call (client) function for the shape,
     /// in `__codegen`.
     shape: proc_macro2::Ident,
-    /// The client method's parameter.
+    /// The client method's parameter, if any.
     client_param: TokenStream,
-    /// What the client method returns on success.
-    client_output: TokenStream,
+    /// The argument the client method passes on, if any, with its comma.
+    client_argument: TokenStream,
+    /// The call the client method returns.
+    client_call: TokenStream,
 }
 
 fn fragments(ctx: &Ctx<'_>, method: &Method) -> Fragments {
@@ -37,41 +39,43 @@ fn fragments(ctx: &Ctx<'_>, method: &Method) -> Fragments {
     let responses = quote!(::rgrpc::server::ResponseSink<#output>);
     let response = quote!(::rgrpc::Response<#output>);
     let single = quote!(request: impl ::core::convert::Into<::rgrpc::Request<#input>>);
-    let options = quote!(options: impl ::core::convert::Into<::rgrpc::Request<()>>);
-    let (params, args, handler_output, shape, client_param, client_output) = match method.kind {
+    let (params, args, handler_output, shape, client_shape) = match method.kind {
         RpcKind::Unary => (
             quote!(request: #request),
             quote!(request),
-            response.clone(),
-            "unary",
-            single,
             response,
+            "unary",
+            quote!(Unary),
         ),
         RpcKind::ServerStreaming => (
             quote!(request: #request, responses: #responses),
             quote!(request, responses),
             quote!(()),
             "server_streaming",
-            single,
-            quote!(::rgrpc::client::ResponseStream<#output>),
+            quote!(ServerStreaming),
         ),
         RpcKind::ClientStreaming => (
             quote!(requests: #requests),
             quote!(requests),
             response,
             "client_streaming",
-            options,
-            quote!(::rgrpc::client::ClientStreamingCall<#input, #output>),
+            quote!(ClientStreaming),
         ),
         RpcKind::Bidi => (
             quote!(requests: #requests, responses: #responses),
             quote!(requests, responses),
             quote!(()),
             "bidi_streaming",
-            options,
-            quote!(::rgrpc::client::BidiStreamingCall<#input, #output>),
+            quote!(BidiStreaming),
         ),
     };
+    // Streaming requests are sent on the call: the method takes none.
+    let (client_param, client_argument) = match method.kind {
+        RpcKind::Unary | RpcKind::ServerStreaming => (single, quote!(, request.into())),
+        RpcKind::ClientStreaming | RpcKind::Bidi => (TokenStream::new(), TokenStream::new()),
+    };
+    let client_call =
+        quote!(::rgrpc::client::Call<'_, ::rgrpc::client::#client_shape<#input, #output>>);
     let unused = match method.kind {
         RpcKind::Unary | RpcKind::ClientStreaming => args.clone(),
         RpcKind::ServerStreaming | RpcKind::Bidi => quote!((#args)),
@@ -83,7 +87,8 @@ fn fragments(ctx: &Ctx<'_>, method: &Method) -> Fragments {
         output: handler_output,
         shape: proc_macro2::Ident::new(shape, proc_macro2::Span::call_site()),
         client_param,
-        client_output,
+        client_argument,
+        client_call,
     }
 }
 
@@ -182,23 +187,15 @@ pub fn service(ctx: &Ctx<'_>, service: &Service, sides: Services) -> TokenStream
         let constant = ident(&method.constant);
         let Fragments {
             client_param,
-            client_output,
+            client_argument,
+            client_call,
             shape,
             ..
         } = f;
-        let argument = match method.kind {
-            RpcKind::Unary | RpcKind::ServerStreaming => quote!(request.into()),
-            RpcKind::ClientStreaming | RpcKind::Bidi => quote!(options.into()),
-        };
         quote! {
             #docs
-            pub fn #name(
-                &self,
-                #client_param,
-            ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<#client_output, ::rgrpc::Status>,
-            > + '_ {
-                ::rgrpc::__codegen::client::#shape(&self.channel, #constants::#constant, #argument)
+            pub fn #name(&self, #client_param) -> #client_call {
+                ::rgrpc::__codegen::client::#shape(&self.channel, #constants::#constant #client_argument)
             }
         }
     });

@@ -1,0 +1,322 @@
+//! [`CallContext`]: what a call being handled carries into the code it
+//! runs: its deadline, its cancellation, and what the call is.
+
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+use tokio::sync::futures::OwnedNotified;
+
+/// The shape of a call: whether the client, the server or both send a
+/// stream of messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CallKind {
+    /// One request, one response.
+    Unary,
+    /// One request, a stream of responses.
+    ServerStreaming,
+    /// A stream of requests, one response.
+    ClientStreaming,
+    /// A stream each way.
+    BidiStreaming,
+}
+
+impl CallKind {
+    /// Whether the client sends a stream of requests.
+    pub fn client_streams(self) -> bool {
+        matches!(self, CallKind::ClientStreaming | CallKind::BidiStreaming)
+    }
+
+    /// Whether the server sends a stream of responses.
+    pub fn server_streams(self) -> bool {
+        matches!(self, CallKind::ServerStreaming | CallKind::BidiStreaming)
+    }
+}
+
+/// What a call is: its method, its shape, and on the server the peer it
+/// comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallInfo {
+    path: &'static str,
+    kind: CallKind,
+    peer: Option<SocketAddr>,
+}
+
+impl CallInfo {
+    /// The information of a call to `path` (`/package.Service/Method`).
+    #[cfg(any(feature = "server", test))]
+    pub(crate) fn new(path: &'static str, kind: CallKind, peer: Option<SocketAddr>) -> Self {
+        Self { path, kind, peer }
+    }
+
+    /// The method's path, such as `/echo.Echo/EchoMessage`.
+    pub fn path(&self) -> &'static str {
+        self.path
+    }
+
+    /// The full service name, such as `echo.Echo`.
+    pub fn service(&self) -> &'static str {
+        self.split().0
+    }
+
+    /// The method name, such as `EchoMessage`.
+    pub fn method(&self) -> &'static str {
+        self.split().1
+    }
+
+    fn split(&self) -> (&'static str, &'static str) {
+        self.path
+            .strip_prefix('/')
+            .and_then(|path| path.rsplit_once('/'))
+            .unwrap_or(("", self.path))
+    }
+
+    /// The call's shape.
+    pub fn kind(&self) -> CallKind {
+        self.kind
+    }
+
+    /// The address of the peer, for a call a server received over TCP.
+    pub fn peer(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+}
+
+/// The context of a call being handled: its deadline, whether it has been
+/// cancelled, and what the call is.
+///
+/// A server gives every handler one (`Request::context`,
+/// `RequestStream::context`). It is cheap to clone and can be moved into
+/// tasks the handler spawns; it is cancelled when the call is over for any
+/// reason (the handler returned, the deadline passed, the client went away),
+/// so that work done for the call can stop.
+///
+/// Calls made while handling one inherit its deadline and its cancellation:
+/// those made on the handler's own task do so by themselves, and others
+/// when given the context ([`CallOptions::context`](crate::client::CallOptions::context)),
+/// or when run inside [`CallContext::scope`].
+///
+/// ```no_run
+/// # async fn handle(request: rgrpc::Request<()>) {
+/// let context = request.context().clone();
+/// tokio::spawn(context.clone().scope(async move {
+///     tokio::select! {
+///         () = context.cancelled() => {}   // the call is over: stop
+///         () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+///     }
+/// }));
+/// # }
+/// ```
+#[derive(Clone, Default)]
+pub struct CallContext {
+    /// None: no call (a request made by a client, or code not handling a call).
+    inner: Option<Arc<Inner>>,
+}
+
+struct Inner {
+    info: CallInfo,
+    deadline: Option<Instant>,
+    cancelled: AtomicBool,
+    /// Made by the first task that waits for the cancellation.
+    notify: OnceLock<Arc<Notify>>,
+}
+
+tokio::task_local! {
+    /// The context of the call whose handler runs on this task.
+    static CURRENT: CallContext;
+}
+
+impl CallContext {
+    /// The context of a call the server is handling.
+    #[cfg(any(feature = "server", test))]
+    pub(crate) fn new(info: CallInfo, deadline: Option<Instant>) -> Self {
+        Self {
+            inner: Some(Arc::new(Inner {
+                info,
+                deadline,
+                cancelled: AtomicBool::new(false),
+                notify: OnceLock::new(),
+            })),
+        }
+    }
+
+    /// The context of the call being handled on this task (inside a handler,
+    /// or inside [`CallContext::scope`]), if any.
+    pub fn current() -> Option<CallContext> {
+        CURRENT
+            .try_with(|context| context.clone())
+            .ok()
+            .filter(|context| context.inner.is_some())
+    }
+
+    /// Runs `future` with this context as [`CallContext::current`], so that
+    /// the calls it makes inherit the deadline and the cancellation.
+    pub fn scope<F: Future>(self, future: F) -> impl Future<Output = F::Output> {
+        CURRENT.scope(self, future)
+    }
+
+    /// What the call is; `None` outside a call.
+    pub fn info(&self) -> Option<&CallInfo> {
+        self.inner.as_ref().map(|inner| &inner.info)
+    }
+
+    /// When the call must be over: the deadline the client sent in
+    /// `grpc-timeout`, if any.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.inner.as_ref().and_then(|inner| inner.deadline)
+    }
+
+    /// The time left before the deadline, zero once it has passed.
+    pub fn remaining(&self) -> Option<Duration> {
+        self.deadline()
+            .map(|deadline| deadline.saturating_duration_since(Instant::now()))
+    }
+
+    /// Whether the call is over (it ended, its deadline passed or its client
+    /// cancelled it).
+    pub fn is_cancelled(&self) -> bool {
+        self.inner
+            .as_ref()
+            .is_some_and(|inner| inner.cancelled.load(Ordering::SeqCst))
+    }
+
+    /// Completes once the call is over; never, outside a call.
+    pub fn cancelled(&self) -> Cancelled {
+        Cancelled {
+            inner: self.inner.clone(),
+            notified: None,
+        }
+    }
+
+    /// Marks the call over and wakes what waits for that.
+    #[cfg(any(feature = "server", test))]
+    pub(crate) fn cancel(&self) {
+        if let Some(inner) = &self.inner {
+            // Set before the notify is looked at: a waiter that makes the
+            // notify after this looks finds the flag set (see `Cancelled`).
+            inner.cancelled.store(true, Ordering::SeqCst);
+            if let Some(notify) = inner.notify.get() {
+                notify.notify_waiters();
+            }
+        }
+    }
+}
+
+impl fmt::Debug for CallContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner {
+            Some(inner) => f
+                .debug_struct("CallContext")
+                .field("info", &inner.info)
+                .field("deadline", &inner.deadline)
+                .field("cancelled", &self.is_cancelled())
+                .finish(),
+            None => f.write_str("CallContext(none)"),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`CallContext::cancelled`]: completes once the call is over.
+    pub struct Cancelled {
+        inner: Option<Arc<Inner>>,
+        // Registered with the context's notify once polled.
+        #[pin]
+        notified: Option<OwnedNotified>,
+    }
+}
+
+impl Future for Cancelled {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut this = self.project();
+        let Some(inner) = this.inner.as_ref() else {
+            return Poll::Pending;
+        };
+        loop {
+            if inner.cancelled.load(Ordering::SeqCst) {
+                return Poll::Ready(());
+            }
+            match this.notified.as_mut().as_pin_mut() {
+                // A notified future hears every notify_waiters from its
+                // creation on, so the flag is checked again after creating it.
+                None => {
+                    let notify = inner.notify.get_or_init(Default::default).clone();
+                    this.notified.set(Some(notify.notified_owned()));
+                }
+                Some(notified) => {
+                    if notified.poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    this.notified.set(None);
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Cancelled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cancelled").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(deadline: Option<Instant>) -> CallContext {
+        CallContext::new(
+            CallInfo::new("/echo.Echo/EchoMessage", CallKind::Unary, None),
+            deadline,
+        )
+    }
+
+    #[test]
+    fn info_splits_the_path() {
+        let context = context(None);
+        let info = context.info().expect("a call");
+        assert_eq!(
+            (info.service(), info.method()),
+            ("echo.Echo", "EchoMessage")
+        );
+        assert!(CallContext::default().info().is_none());
+    }
+
+    #[tokio::test]
+    async fn waiters_before_and_after_the_cancel_all_wake() {
+        let context = context(None);
+        let early = tokio::spawn({
+            let context = context.clone();
+            async move { context.cancelled().await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!context.is_cancelled());
+        context.cancel();
+        assert!(context.is_cancelled());
+        early.await.expect("the early waiter wakes");
+        context.cancelled().await;
+    }
+
+    #[tokio::test]
+    async fn outside_a_call_nothing_is_cancelled_or_current() {
+        let none = CallContext::default();
+        assert!(!none.is_cancelled());
+        let waited = tokio::time::timeout(Duration::from_millis(10), none.cancelled()).await;
+        assert!(waited.is_err(), "never completes");
+        assert!(CallContext::current().is_none());
+        let context = context(Some(Instant::now() + Duration::from_secs(5)));
+        let inside = context
+            .clone()
+            .scope(async { CallContext::current().and_then(|c| c.deadline()) })
+            .await;
+        assert_eq!(inside, context.deadline());
+    }
+}
