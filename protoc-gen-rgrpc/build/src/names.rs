@@ -99,6 +99,18 @@ pub fn value_name(proto: &str) -> String {
     escape(&spelled(proto.to_snake_case(), "unnamed"))
 }
 
+/// The module of a service's name and path constants: `Echo` ->
+/// `echo_service`, and `ChatService` -> `chat_service`, not
+/// `chat_service_service`.
+pub fn service_module(service: &str) -> String {
+    let snake = spelled(service.to_snake_case(), "unnamed");
+    if snake == "service" || snake.ends_with("_service") {
+        snake
+    } else {
+        format!("{snake}_service")
+    }
+}
+
 /// The modules of a proto package: `user.v1` -> `user`, `v1`.
 pub fn package_modules(package: &str) -> Vec<String> {
     package
@@ -232,6 +244,15 @@ mod tests {
         assert_eq!(type_name("Option"), "Option");
         assert_eq!(value_name("_"), "unnamed");
         assert_eq!(ident("r#type").to_string(), "r#type");
+    }
+
+    #[test]
+    fn service_modules_say_service_once() {
+        assert_eq!(service_module("Echo"), "echo_service");
+        assert_eq!(service_module("ChatService"), "chat_service");
+        assert_eq!(service_module("Service"), "service");
+        assert_eq!(service_module("type"), "type_service");
+        assert_eq!(service_module("Servicer"), "servicer_service");
     }
 
     #[test]

@@ -386,10 +386,7 @@ impl Builder<'_> {
             unsafe_trait: claim(format!("Unsafe{base}")),
             server: claim(format!("{base}Server")),
             client: claim(format!("{base}Client")),
-            constants: claim(format!(
-                "{}_service",
-                names::value_name(name).trim_start_matches("r#")
-            )),
+            constants: claim(names::service_module(name)),
         };
         self.index.services.insert(qualify(package, name), names);
     }
