@@ -82,3 +82,30 @@ fn chat_runs_every_method() {
         ],
     );
 }
+
+#[test]
+fn interceptors_authenticate_log_count_tag_and_time_out() {
+    let output = run(env!("CARGO_BIN_EXE_interceptors"));
+    assert_lines(
+        &output,
+        &[
+            "say_hello, anonymous: \"Hello, Ada! (from interceptors-demo)\"",
+            "upload, anonymous: UNAUTHENTICATED: an authorization header is required",
+            "upload, member: 2",
+            "chat, nobody answers: DEADLINE_EXCEEDED: deadline exceeded",
+            "  /chat.ChatService/SayHello OK 1",
+            "  /chat.ChatService/UploadStream OK 1",
+            "  /chat.ChatService/UploadStream UNAUTHENTICATED 1",
+        ],
+    );
+    for call in [
+        "log: /chat.ChatService/SayHello OK in ",
+        "log: /chat.ChatService/UploadStream UNAUTHENTICATED in ",
+        "log: /chat.ChatService/UploadStream OK in ",
+    ] {
+        assert!(
+            output.lines().any(|line| line.starts_with(call)),
+            "no line starting {call:?} in:\n{output}"
+        );
+    }
+}

@@ -74,13 +74,16 @@ pub mod __codegen;
 
 pub use bytes::Bytes;
 #[cfg(any(feature = "client", feature = "server"))]
-pub use call::{CallContext, CallInfo, CallKind, Cancelled, Request, Response};
+pub use call::{
+    AnyRequest, AnyResponse, BoxFuture, CallContext, CallInfo, CallKind, Cancelled, Request,
+    Response, StreamLayer,
+};
 #[cfg(feature = "client")]
 pub use client::{Channel, ChannelBuilder};
 pub use enumeration::Enumeration;
 #[cfg(any(feature = "client", feature = "server"))]
 pub use frame::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
-pub use message::Message;
+pub use message::{DynMessage, Message};
 pub use metadata::{InvalidMetadata, Metadata, MetadataValue};
 #[cfg(feature = "server")]
 pub use server::{Server, ServerBuilder, Service};

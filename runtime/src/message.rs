@@ -1,5 +1,6 @@
 //! The [`Message`] trait that every generated message implements.
 
+use std::any::Any;
 use std::fmt;
 
 use bytes::Bytes;
@@ -167,4 +168,98 @@ pub(crate) fn field_name<M: Message>(number: u32) -> Option<&'static str> {
         .iter()
         .find(|(n, _)| *n == number)
         .map(|(_, name)| *name)
+}
+
+/// A message of any type, as interceptors see it: printable with `Debug`,
+/// encodable, and downcast to its type with
+/// `downcast_ref` and its siblings (on `dyn DynMessage`). Every
+/// [`Message`] is one, so `&message` and `Box::new(message)` convert.
+///
+/// ```
+/// use rgrpc::DynMessage;
+/// use rgrpc::wkt::StringValue;
+///
+/// let message: Box<dyn DynMessage> = Box::new(StringValue { value: "hi".into(), ..Default::default() });
+/// assert_eq!(message.full_name(), "google.protobuf.StringValue");
+/// assert_eq!(message.downcast_ref::<StringValue>().map(|m| m.value.as_str()), Some("hi"));
+/// assert_eq!(message.encode_vec(), [0x0a, 2, b'h', b'i']);
+/// ```
+pub trait DynMessage: Any + fmt::Debug + Send + Sync {
+    /// The message's full protobuf name, such as `google.protobuf.Duration`.
+    fn full_name(&self) -> &'static str;
+
+    /// The length of the message's encoding, in bytes.
+    fn encoded_size(&self) -> usize;
+
+    /// Appends the message's encoding to `buf`.
+    fn encode_into(&self, buf: &mut Vec<u8>);
+
+    /// The message's encoding.
+    fn encode_vec(&self) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(self.encoded_size());
+        self.encode_into(&mut buf);
+        buf
+    }
+
+    /// The message as `Any`, to downcast.
+    fn as_any(&self) -> &dyn Any;
+
+    /// The message as `Any`, to downcast and change.
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+
+    /// The message as `Any`, to downcast and take.
+    fn into_any(self: Box<Self>) -> Box<dyn Any>;
+}
+
+impl<M: Message> DynMessage for M {
+    fn full_name(&self) -> &'static str {
+        M::NAME
+    }
+
+    fn encoded_size(&self) -> usize {
+        self.encoded_len()
+    }
+
+    fn encode_into(&self, buf: &mut Vec<u8>) {
+        self.encode(buf);
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn Any> {
+        self
+    }
+}
+
+impl dyn DynMessage {
+    /// The message, if it is an `M`.
+    pub fn downcast_ref<M: Message>(&self) -> Option<&M> {
+        self.as_any().downcast_ref()
+    }
+
+    /// The message, to change, if it is an `M`.
+    pub fn downcast_mut<M: Message>(&mut self) -> Option<&mut M> {
+        self.as_any_mut().downcast_mut()
+    }
+
+    /// The message, if it is an `M`; else the box as it was.
+    ///
+    /// # Errors
+    /// The box, when the message is of another type.
+    pub fn downcast<M: Message>(self: Box<Self>) -> Result<Box<M>, Box<dyn DynMessage>> {
+        if self.as_any().is::<M>() {
+            Ok(self
+                .into_any()
+                .downcast()
+                .unwrap_or_else(|_| unreachable!("checked to be an M")))
+        } else {
+            Err(self)
+        }
+    }
 }

@@ -50,7 +50,6 @@ pub struct CallInfo {
 
 impl CallInfo {
     /// The information of a call to `path` (`/package.Service/Method`).
-    #[cfg(any(feature = "server", test))]
     pub(crate) fn new(path: &'static str, kind: CallKind, peer: Option<SocketAddr>) -> Self {
         Self { path, kind, peer }
     }

@@ -6,6 +6,7 @@
 mod context;
 #[cfg(feature = "client")]
 mod deadline;
+mod intercept;
 #[cfg(feature = "client")]
 mod options;
 mod request;
@@ -13,6 +14,8 @@ mod request;
 pub use context::{CallContext, CallInfo, CallKind, Cancelled};
 #[cfg(feature = "client")]
 pub(crate) use deadline::{Bounds, Expiry, remaining};
+pub(crate) use intercept::Layers;
+pub use intercept::{AnyRequest, AnyResponse, BoxFuture, StreamLayer};
 #[cfg(feature = "client")]
 pub use options::CallOptions;
 pub use request::{Request, Response};

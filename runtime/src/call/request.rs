@@ -86,6 +86,30 @@ impl<T> Request<T> {
     pub fn remaining(&self) -> Option<Duration> {
         self.context.remaining()
     }
+
+    /// The message and the metadata.
+    #[cfg(feature = "client")]
+    pub(crate) fn into_parts(self) -> (T, Metadata) {
+        (self.message, self.metadata)
+    }
+
+    /// The request with its message changed by `f`.
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Request<U> {
+        Request {
+            message: f(self.message),
+            metadata: self.metadata,
+            context: self.context,
+        }
+    }
+
+    /// The request with its message changed by `f`, unless it fails.
+    pub(crate) fn try_map<U, E>(self, f: impl FnOnce(T) -> Result<U, E>) -> Result<Request<U>, E> {
+        Ok(Request {
+            message: f(self.message)?,
+            metadata: self.metadata,
+            context: self.context,
+        })
+    }
 }
 
 impl<T> From<T> for Request<T> {
@@ -126,6 +150,11 @@ impl<T> Response<T> {
         &self.message
     }
 
+    /// The message, to change.
+    pub fn message_mut(&mut self) -> &mut T {
+        &mut self.message
+    }
+
     /// The message, giving up the metadata.
     pub fn into_message(self) -> T {
         self.message
@@ -149,6 +178,24 @@ impl<T> Response<T> {
     /// The trailers, to change (on the server, before returning).
     pub fn trailers_mut(&mut self) -> &mut Metadata {
         &mut self.trailers
+    }
+
+    /// The response with its message changed by `f`.
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Response<U> {
+        Response {
+            message: f(self.message),
+            headers: self.headers,
+            trailers: self.trailers,
+        }
+    }
+
+    /// The response with its message changed by `f`, unless it fails.
+    pub(crate) fn try_map<U, E>(self, f: impl FnOnce(T) -> Result<U, E>) -> Result<Response<U>, E> {
+        Ok(Response {
+            message: f(self.message)?,
+            headers: self.headers,
+            trailers: self.trailers,
+        })
     }
 
     #[cfg(feature = "server")]

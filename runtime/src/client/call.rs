@@ -14,12 +14,13 @@ use super::Channel;
 use super::handles::{
     BidiStreamingCall, ClientStreamingCall, RequestSink, ResponseStream, single_response,
 };
+use super::intercept::{ClientCall, StartedStream, StreamNext, UnaryNext};
 use super::receiving::Receiving;
 use super::sending::Sending;
-use crate::call::{Bounds, CallContext, CallOptions};
+use crate::call::{Bounds, CallContext, CallOptions, Layers};
 use crate::frame::Frame;
 use crate::transport;
-use crate::{Message, Metadata, Request, Response, Status};
+use crate::{AnyRequest, CallInfo, CallKind, Message, Metadata, Request, Response, Status};
 
 /// A boxed call future, as [`Call`] gives it to `await`.
 type BoxFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
@@ -188,18 +189,21 @@ impl<Req: Message, Resp: Message> Shape for Unary<Req, Resp> {
         options: CallOptions,
     ) -> BoxFuture<'c, Result<Response<Resp>, Status>> {
         Box::pin(async move {
-            let bounds = options.bounds();
-            bounds
-                .bound(async {
-                    let mut receiving = channel
-                        .send_request(path, &self.request, &options, &bounds)
-                        .await?;
-                    // The whole call is bounded here: receiving needs no
-                    // timer of its own.
-                    receiving.unbound();
-                    single_response(&mut receiving).await
-                })
-                .await
+            let Some(interceptors) = channel.interceptors(|chain| !chain.unary.is_empty()) else {
+                return channel.unary(path, &self.request, options).await;
+            };
+            let channel = channel.clone();
+            let caller = Box::new(move |call: ClientCall, request: AnyRequest| {
+                Box::pin(async move {
+                    let request = request.downcast::<Req>()?;
+                    let response: Response<Resp> =
+                        channel.unary(path, &request, call.into_options()).await?;
+                    Ok(response.into_dyn())
+                }) as _
+            });
+            let call = ClientCall::new(CallInfo::new(path, CallKind::Unary, None), options);
+            let next = UnaryNext::new(interceptors, caller);
+            next.run(call, self.request.into_dyn()).await?.downcast()
         })
     }
 }
@@ -214,11 +218,26 @@ impl<Req: Message, Resp: Message> Shape for ServerStreaming<Req, Resp> {
         options: CallOptions,
     ) -> BoxFuture<'c, Result<ResponseStream<Resp>, Status>> {
         Box::pin(async move {
-            let bounds = options.bounds();
-            let receiving = bounds
-                .bound(channel.send_request(path, &self.request, &options, &bounds))
-                .await?;
-            Ok(ResponseStream::new(receiving))
+            if channel
+                .interceptors(|chain| !chain.stream.is_empty())
+                .is_none()
+            {
+                let bounds = options.bounds();
+                let receiving = bounds
+                    .bound(channel.send_request(path, &self.request, &options, &bounds))
+                    .await?;
+                return Ok(ResponseStream::new(receiving, Layers::default()));
+            }
+            // Behind interceptors, the request goes out through their
+            // layers, and its metadata with the options'.
+            let (message, metadata) = self.request.into_parts();
+            let options = options.metadata(metadata);
+            let kind = CallKind::ServerStreaming;
+            let (sending, receiving, layers) = channel.open(path, kind, options).await?;
+            let mut requests = RequestSink::<Req>::new(sending, layers.clone());
+            requests.send(&message).await?;
+            requests.close().await?;
+            Ok(ResponseStream::new(receiving, layers))
         })
     }
 }
@@ -233,10 +252,11 @@ impl<Req: Message, Resp: Message> Shape for ClientStreaming<Req, Resp> {
         options: CallOptions,
     ) -> BoxFuture<'c, Result<ClientStreamingCall<Req, Resp>, Status>> {
         Box::pin(async move {
-            let (sending, receiving) = channel.start_streaming(path, &options).await?;
+            let kind = CallKind::ClientStreaming;
+            let (sending, receiving, layers) = channel.open(path, kind, options).await?;
             Ok(ClientStreamingCall::new(
-                RequestSink::new(sending),
-                ResponseStream::new(receiving),
+                RequestSink::new(sending, layers.clone()),
+                ResponseStream::new(receiving, layers),
             ))
         })
     }
@@ -252,16 +272,61 @@ impl<Req: Message, Resp: Message> Shape for BidiStreaming<Req, Resp> {
         options: CallOptions,
     ) -> BoxFuture<'c, Result<BidiStreamingCall<Req, Resp>, Status>> {
         Box::pin(async move {
-            let (sending, receiving) = channel.start_streaming(path, &options).await?;
+            let kind = CallKind::BidiStreaming;
+            let (sending, receiving, layers) = channel.open(path, kind, options).await?;
             Ok(BidiStreamingCall::new(
-                RequestSink::new(sending),
-                ResponseStream::new(receiving),
+                RequestSink::new(sending, layers.clone()),
+                ResponseStream::new(receiving, layers),
             ))
         })
     }
 }
 
 impl Channel {
+    /// A unary call, as made past the interceptors.
+    async fn unary<Req: Message, Resp: Message>(
+        &self,
+        path: &'static str,
+        request: &Request<Req>,
+        options: CallOptions,
+    ) -> Result<Response<Resp>, Status> {
+        let bounds = options.bounds();
+        bounds
+            .bound(async {
+                let mut receiving = self.send_request(path, request, &options, &bounds).await?;
+                // The whole call is bounded here: receiving needs no
+                // timer of its own.
+                receiving.unbound();
+                single_response(&mut receiving).await
+            })
+            .await
+    }
+
+    /// Opens a streaming call, behind the channel's stream interceptors if
+    /// it has any: its two sides, and the layers they put on it.
+    async fn open(
+        &self,
+        path: &'static str,
+        kind: CallKind,
+        options: CallOptions,
+    ) -> Result<(Sending, Receiving, Layers), Status> {
+        let Some(interceptors) = self.interceptors(|chain| !chain.stream.is_empty()) else {
+            let (sending, receiving) = self.start_streaming(path, &options).await?;
+            return Ok((sending, receiving, Layers::default()));
+        };
+        let channel = self.clone();
+        let starter = Box::new(move |call: ClientCall| {
+            Box::pin(async move {
+                let (sending, receiving) =
+                    channel.start_streaming(path, &call.into_options()).await?;
+                Ok(StartedStream::new(sending, receiving))
+            }) as _
+        });
+        let call = ClientCall::new(CallInfo::new(path, kind, None), options);
+        let started = StreamNext::new(interceptors, starter).run(call).await?;
+        Ok(started.into_parts())
+    }
+
     /// Starts a call whose request is `request`'s one message. It is
     /// encoded first: a message over the send limit fails the call before
     /// it starts.

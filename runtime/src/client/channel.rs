@@ -9,6 +9,7 @@ use h2::SendStream;
 use h2::client::SendRequest;
 use http::uri::Authority;
 
+use super::intercept::{Interceptors, StreamInterceptor, UnaryInterceptor};
 use super::receiving::Receiving;
 use crate::call::{Bounds, remaining};
 use crate::frame::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
@@ -32,6 +33,7 @@ pub struct ChannelBuilder {
     authority: Authority,
     max_receive_message_size: usize,
     max_send_message_size: usize,
+    interceptors: Interceptors,
 }
 
 impl ChannelBuilder {
@@ -41,6 +43,7 @@ impl ChannelBuilder {
             authority,
             max_receive_message_size: DEFAULT_MAX_RECEIVE_SIZE,
             max_send_message_size: DEFAULT_MAX_SEND_SIZE,
+            interceptors: Interceptors::default(),
         }
     }
 
@@ -69,14 +72,34 @@ impl ChannelBuilder {
         self
     }
 
+    /// Adds an interceptor around every unary call. Interceptors run in
+    /// the order they were added, the first outermost: A starts, B starts,
+    /// the call is made, B finishes, A finishes. One that fails the call
+    /// stops the chain.
+    pub fn unary_interceptor(mut self, interceptor: impl UnaryInterceptor) -> Self {
+        self.interceptors.unary.push(Arc::new(interceptor));
+        self
+    }
+
+    /// Adds an interceptor around every streaming call (client, server and
+    /// bidirectional streaming), in the same order as
+    /// [`ChannelBuilder::unary_interceptor`].
+    pub fn stream_interceptor(mut self, interceptor: impl StreamInterceptor) -> Self {
+        self.interceptors.stream.push(Arc::new(interceptor));
+        self
+    }
+
     /// The channel; it connects on its first call.
     pub fn connect_lazy(self) -> Channel {
+        let interceptors = &self.interceptors;
+        let any = !interceptors.unary.is_empty() || !interceptors.stream.is_empty();
         Channel {
             inner: Arc::new(Inner {
                 connector: self.connector,
                 authority: self.authority,
                 max_receive_message_size: self.max_receive_message_size,
                 max_send_message_size: self.max_send_message_size,
+                interceptors: any.then(|| Arc::new(self.interceptors)),
                 connection: Mutex::new(None),
                 connecting: tokio::sync::Mutex::new(()),
             }),
@@ -112,6 +135,8 @@ struct Inner {
     authority: Authority,
     max_receive_message_size: usize,
     max_send_message_size: usize,
+    /// None when there are none, so that calls pay nothing for them.
+    interceptors: Option<Arc<Interceptors>>,
     /// The current connection and its generation, so that concurrent calls
     /// that see it fail replace it only once. Held only to copy or replace it.
     connection: Mutex<Option<(u64, SendRequest<Bytes>)>>,
@@ -145,6 +170,18 @@ impl Channel {
             Connector::Tcp(address.to_owned()),
             authority,
         ))
+    }
+
+    /// The channel's interceptors, when it has any that `wanted` says fit.
+    pub(crate) fn interceptors(
+        &self,
+        wanted: impl FnOnce(&Interceptors) -> bool,
+    ) -> Option<Arc<Interceptors>> {
+        self.inner
+            .interceptors
+            .as_ref()
+            .filter(|interceptors| wanted(interceptors))
+            .cloned()
     }
 
     /// The limit on request messages of a call, unless the call sets its own.

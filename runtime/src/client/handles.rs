@@ -11,7 +11,7 @@ use futures_core::Stream;
 
 use super::receiving::Receiving;
 use super::sending::Sending;
-use crate::call::next_item;
+use crate::call::{Layers, next_item};
 use crate::frame::Frame;
 use crate::{Message, Metadata, Response, Status};
 
@@ -19,13 +19,16 @@ use crate::{Message, Metadata, Response, Status};
 /// bidirectional-streaming call.
 pub struct RequestSink<T> {
     sending: Sending,
+    /// What stream interceptors put between the call and its messages.
+    layers: Layers,
     _message: PhantomData<fn(T)>,
 }
 
 impl<T: Message> RequestSink<T> {
-    pub(crate) fn new(sending: Sending) -> Self {
+    pub(crate) fn new(sending: Sending, layers: Layers) -> Self {
         Self {
             sending,
+            layers,
             _message: PhantomData,
         }
     }
@@ -45,10 +48,12 @@ impl<T: Message> RequestSink<T> {
     /// receiving side (`recv`, `close_and_recv`).
     pub async fn send(&mut self, message: &T) -> Result<(), Status> {
         self.sending.check_open()?;
-        let frame = match Frame::measure(message, self.sending.max_message_size()) {
-            Ok(frame) => frame.encode(),
-            Err(status) => return Err(self.sending.abort(status)),
-        };
+        let frame = self
+            .layers
+            .sent(message)
+            .and_then(|()| Frame::measure(message, self.sending.max_message_size()))
+            .map_err(|status| self.sending.abort(status))?
+            .encode();
         self.sending.send(frame).await
     }
 
@@ -89,15 +94,18 @@ impl<T: Message> RequestSink<T> {
 /// a [`Stream`] of them, which ends after the first error.
 pub struct ResponseStream<T> {
     receiving: Receiving,
+    /// What stream interceptors put between the call and its messages.
+    layers: Layers,
     /// As a `Stream`: ended or failed, so it gives nothing more.
     done: bool,
     _message: PhantomData<fn() -> T>,
 }
 
 impl<T: Message> ResponseStream<T> {
-    pub(crate) fn new(receiving: Receiving) -> Self {
+    pub(crate) fn new(receiving: Receiving, layers: Layers) -> Self {
         Self {
             receiving,
+            layers,
             done: false,
             _message: PhantomData,
         }
@@ -113,13 +121,14 @@ impl<T: Message> ResponseStream<T> {
     }
 
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<T>, Status>> {
-        Poll::Ready(
-            if self.receiving.ready_now() || ready!(self.receiving.poll_next(cx))? {
-                self.receiving.decode().map(Some)
-            } else {
-                Ok(None)
-            },
-        )
+        if !self.receiving.ready_now() && !ready!(self.receiving.poll_next(cx))? {
+            return Poll::Ready(Ok(None));
+        }
+        let mut message: T = self.receiving.decode()?;
+        if let Err(status) = self.layers.received(&mut message) {
+            return Poll::Ready(Err(self.receiving.fail(status)));
+        }
+        Poll::Ready(Ok(Some(message)))
     }
 
     /// The response headers, waiting for them if they have not arrived.

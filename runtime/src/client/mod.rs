@@ -8,10 +8,12 @@
 //! | `sending` | a call's request messages going out, untyped |
 //! | `receiving` | a call's response headers, messages and status, untyped |
 //! | `handles` | the typed handles of a call in progress |
+//! | `intercept` | the interceptors, and the chains calls run through |
 
 pub(crate) mod call;
 mod channel;
 mod handles;
+mod intercept;
 mod receiving;
 mod sending;
 
@@ -19,3 +21,6 @@ pub use crate::call::CallOptions;
 pub use call::{BidiStreaming, Call, ClientStreaming, ServerStreaming, Shape, Unary};
 pub use channel::{Channel, ChannelBuilder};
 pub use handles::{BidiStreamingCall, ClientStreamingCall, RequestSink, ResponseStream};
+pub use intercept::{
+    ClientCall, StartedStream, StreamInterceptor, StreamNext, UnaryInterceptor, UnaryNext,
+};

@@ -203,7 +203,7 @@ impl Receiving {
 
     /// Ends the call with `status`; returns it.
     #[cold]
-    fn fail(&mut self, status: Status) -> Status {
+    pub(crate) fn fail(&mut self, status: Status) -> Status {
         self.state = State::Ended(Err(status.clone()));
         status
     }

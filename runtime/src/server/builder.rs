@@ -1,7 +1,9 @@
 //! [`ServerBuilder`]: the services and settings of a [`Server`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::intercept::{Interceptors, StreamInterceptor, UnaryInterceptor};
 use super::router::Routes;
 use super::{Server, Service};
 use crate::frame::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
@@ -21,6 +23,7 @@ const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(120);
 pub struct ServerBuilder {
     routes: Routes,
     config: Config,
+    interceptors: Interceptors,
 }
 
 impl ServerBuilder {
@@ -33,6 +36,7 @@ impl ServerBuilder {
                 max_send_message_size: DEFAULT_MAX_SEND_SIZE,
                 handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             },
+            interceptors: Interceptors::default(),
         }
     }
 
@@ -65,8 +69,25 @@ impl ServerBuilder {
         self
     }
 
+    /// Adds an interceptor around every unary call. Interceptors run in
+    /// the order they were added, the first outermost: A starts, B starts,
+    /// the handler runs, B finishes, A finishes. One that fails the call
+    /// stops the chain.
+    pub fn unary_interceptor(mut self, interceptor: impl UnaryInterceptor) -> Self {
+        self.interceptors.unary.push(Arc::new(interceptor));
+        self
+    }
+
+    /// Adds an interceptor around every streaming call (client, server and
+    /// bidirectional streaming), in the same order as
+    /// [`ServerBuilder::unary_interceptor`].
+    pub fn stream_interceptor(mut self, interceptor: impl StreamInterceptor) -> Self {
+        self.interceptors.stream.push(Arc::new(interceptor));
+        self
+    }
+
     /// The server, ready to serve.
     pub fn build(self) -> Server {
-        Server::new(self.routes, self.config)
+        Server::new(self.routes, self.config, self.interceptors)
     }
 }

@@ -15,13 +15,17 @@ use tokio::sync::watch;
 use super::builder::Config;
 use super::driver::{self, Shared};
 use super::handler::Call;
+use super::intercept::Interceptors;
 use super::router::Routes;
 use crate::{CallContext, CallInfo, protocol, transport};
 
-/// What every connection of a server serves with: its routes and settings.
+/// What every connection of a server serves with: its routes, settings and
+/// interceptors.
 pub(crate) struct Core {
     pub(crate) routes: Routes,
     pub(crate) config: Config,
+    /// None when there are none, so that calls pay nothing for them.
+    pub(crate) interceptors: Option<Arc<Interceptors>>,
 }
 
 impl Core {
@@ -102,6 +106,7 @@ impl Core {
             context: context.clone(),
             incoming: transport::Incoming::new(body, self.config.max_receive_message_size),
             sink: shared.clone(),
+            interceptors: self.interceptors.clone(),
         };
         let handler = context.clone().scope((method.handler)(call));
         Some(driver::drive(respond, handler, shared, context))

@@ -5,8 +5,10 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use super::driver::{Finish, Shared};
+use super::intercept::Interceptors;
 use crate::transport::Incoming;
 use crate::{CallContext, Metadata, Status};
 
@@ -26,32 +28,6 @@ pub(crate) struct Call {
     pub(crate) incoming: Incoming,
     /// Where response messages, headers and trailers go.
     pub(crate) sink: Shared,
-}
-
-impl Call {
-    /// Waits for the only request message of a unary or server-streaming
-    /// call, to decode.
-    ///
-    /// # Errors
-    /// INTERNAL when the request has no message.
-    pub(crate) async fn first_request(&mut self) -> Result<(), Status> {
-        if self.incoming.next().await? {
-            Ok(())
-        } else {
-            Err(Status::internal("the request ended without a message"))
-        }
-    }
-
-    /// Checks that the request message just decoded was the only one.
-    ///
-    /// # Errors
-    /// INTERNAL when another follows.
-    pub(crate) async fn no_more_requests(&mut self) -> Result<(), Status> {
-        if self.incoming.next().await? {
-            return Err(Status::internal(
-                "the request has more than one message for a method that takes one",
-            ));
-        }
-        Ok(())
-    }
+    /// The server's interceptors, when it has any.
+    pub(crate) interceptors: Option<Arc<Interceptors>>,
 }

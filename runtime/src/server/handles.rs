@@ -12,10 +12,11 @@ use std::time::Instant;
 use futures_core::Stream;
 
 use super::driver::Shared;
+use crate::call::Layers;
 use crate::call::next_item;
 use crate::frame::Frame;
 use crate::transport::Incoming;
-use crate::{CallContext, Message, Metadata, Status};
+use crate::{CallContext, Message, Metadata, Request, Response, Status};
 
 /// The server's view of the request messages of a client- or
 /// bidirectional-streaming call: [`RequestStream::recv`] them, or use it as
@@ -24,17 +25,25 @@ pub struct RequestStream<T> {
     incoming: Incoming,
     metadata: Metadata,
     context: CallContext,
+    /// What stream interceptors put between the call and its messages.
+    layers: Layers,
     /// As a `Stream`: ended or failed, so it gives nothing more.
     done: bool,
     _message: PhantomData<fn() -> T>,
 }
 
 impl<T: Message> RequestStream<T> {
-    pub(crate) fn new(incoming: Incoming, metadata: Metadata, context: CallContext) -> Self {
+    pub(crate) fn new(
+        incoming: Incoming,
+        metadata: Metadata,
+        context: CallContext,
+        layers: Layers,
+    ) -> Self {
         Self {
             incoming,
             metadata,
             context,
+            layers,
             done: false,
             _message: PhantomData,
         }
@@ -49,11 +58,29 @@ impl<T: Message> RequestStream<T> {
     }
 
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<T>, Status>> {
-        Poll::Ready(if ready!(self.incoming.poll_next(cx))? {
-            self.incoming.decode("request").map(Some)
-        } else {
-            Ok(None)
-        })
+        if !ready!(self.incoming.poll_next(cx))? {
+            return Poll::Ready(Ok(None));
+        }
+        let mut message: T = self.incoming.decode("request")?;
+        self.layers.received(&mut message)?;
+        Poll::Ready(Ok(Some(message)))
+    }
+
+    /// The only request message of a unary or server-streaming call, with
+    /// the metadata and context.
+    ///
+    /// # Errors
+    /// INTERNAL when the request has no message or more than one.
+    pub(crate) async fn single(mut self) -> Result<Request<T>, Status> {
+        let Some(message) = self.recv().await? else {
+            return Err(Status::internal("the request ended without a message"));
+        };
+        if self.recv().await?.is_some() {
+            return Err(Status::internal(
+                "the request has more than one message for a method that takes one",
+            ));
+        }
+        Ok(Request::from_parts(message, self.metadata, self.context))
     }
 
     /// The request metadata.
@@ -91,15 +118,27 @@ impl<T: Message> Stream for RequestStream<T> {
 /// handler has returned, sending fails.
 pub struct ResponseSink<T> {
     shared: Shared,
+    /// What stream interceptors put between the call and its messages.
+    layers: Layers,
     _message: PhantomData<fn(T)>,
 }
 
 impl<T: Message> ResponseSink<T> {
-    pub(crate) fn new(shared: Shared) -> Self {
+    pub(crate) fn new(shared: Shared, layers: Layers) -> Self {
         Self {
             shared,
+            layers,
             _message: PhantomData,
         }
+    }
+
+    /// Answers a client-streaming call with `response`, through the sink
+    /// (and its layers).
+    pub(crate) async fn reply(mut self, response: Response<T>) -> Result<(), Status> {
+        let (message, headers, trailers) = response.into_parts();
+        self.shared.add_headers(headers);
+        self.shared.add_trailers(trailers);
+        self.send(&message).await
     }
 
     /// Sends a message. Messages go out in batches; `send` waits while the
@@ -113,7 +152,10 @@ impl<T: Message> ResponseSink<T> {
     /// larger than the server's send limit: it is not sent, and the call
     /// ends with that status, as in grpc-go.
     pub async fn send(&mut self, message: &T) -> Result<(), Status> {
-        let frame = Frame::measure(message, self.shared.max_message_size())
+        let frame = self
+            .layers
+            .sent(message)
+            .and_then(|()| Frame::measure(message, self.shared.max_message_size()))
             .map_err(|status| self.shared.fail(status))?;
         poll_fn(|cx| self.shared.poll_push(cx, &frame)).await
     }

@@ -11,6 +11,7 @@
 //! | `handler` | the one untyped handler and the call it is given |
 //! | `driver` | a call's response side, under flow control |
 //! | `register` | the typed edge of each method, as generated code registers it |
+//! | `intercept` | the interceptors, and the chains calls run through |
 //! | `handles` | the typed handles of streaming handlers |
 
 mod builder;
@@ -18,11 +19,13 @@ mod connection;
 mod driver;
 mod handler;
 mod handles;
+mod intercept;
 pub(crate) mod register;
 pub(crate) mod router;
 mod serve;
 
 pub use builder::ServerBuilder;
 pub use handles::{RequestStream, ResponseSink};
+pub use intercept::{ServerStream, StreamInterceptor, StreamNext, UnaryInterceptor, UnaryNext};
 pub use router::Service;
 pub use serve::Server;

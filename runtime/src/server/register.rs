@@ -1,7 +1,7 @@
 //! The typed edge of each method, as generated services register them
 //! (re-exported in `__codegen::server`): the request decoded, the
-//! implementation called, and its response encoded, around the one untyped
-//! [`Handler`].
+//! implementation called behind the server's interceptors, and its response
+//! encoded, around the one untyped [`Handler`].
 //!
 //! `method` is the generated closure calling the implementation. It
 //! captures nothing, so it is `Copy` and each call takes its own.
@@ -9,12 +9,14 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use super::driver::{Finish, Shared};
+use super::driver::Finish;
 use super::handler::{Call, Handler};
 use super::handles::{RequestStream, ResponseSink};
+use super::intercept::{ServerStream, StreamNext, UnaryNext};
 use super::router::Routes;
+use crate::call::Layers;
 use crate::frame::Frame;
-use crate::{CallKind, Message, Request, Response, Status};
+use crate::{AnyRequest, CallKind, Message, Request, Response, Status};
 
 /// Registers `handler` for `path`, of shape `kind`, calling it with `service`.
 fn add<S, H, Fut>(
@@ -31,37 +33,6 @@ fn add<S, H, Fut>(
     let service = service.clone();
     let handler: Handler = Box::new(move |call| Box::pin(handler(service.clone(), call)));
     routes.add(path, kind, handler);
-}
-
-/// The request of a unary or server-streaming call, decoded.
-async fn single_request<Req: Message>(call: &mut Call) -> Result<Request<Req>, Status> {
-    call.first_request().await?;
-    let message = call.incoming.decode("request")?;
-    call.no_more_requests().await?;
-    Ok(Request::from_parts(
-        message,
-        std::mem::take(&mut call.metadata),
-        call.context.clone(),
-    ))
-}
-
-/// The end of a call answered with `response`, encoded within `max_size`.
-fn reply<Resp: Message>(response: Response<Resp>, max_size: usize) -> Result<Finish, Status> {
-    let (message, headers, trailers) = response.into_parts();
-    let frame = Frame::measure(&message, max_size)?.encode();
-    Ok(Finish::reply(frame, headers, trailers))
-}
-
-/// The request messages of a client- or bidirectional-streaming call, and
-/// the state its response goes through.
-fn request_stream<Req: Message>(call: Call) -> (RequestStream<Req>, Shared) {
-    let Call {
-        metadata,
-        context,
-        incoming,
-        sink,
-    } = call;
-    (RequestStream::new(incoming, metadata, context), sink)
 }
 
 /// Registers a unary method.
@@ -82,12 +53,70 @@ pub fn unary<S, F, Fut, Req, Resp>(
         path,
         CallKind::Unary,
         service,
-        move |service, mut call| async move {
-            let request = single_request(&mut call).await?;
-            let response = method(service, request).await?;
-            reply(response, call.sink.max_message_size())
+        move |service, call| async move {
+            let Call {
+                metadata,
+                context,
+                incoming,
+                sink,
+                interceptors,
+            } = call;
+            let request = RequestStream::<Req>::new(incoming, metadata, context, Layers::default())
+                .single()
+                .await?;
+            let response = match interceptors.filter(|chain| !chain.unary.is_empty()) {
+                None => method(service, request).await?,
+                Some(interceptors) => {
+                    let handler = Box::new(move |request: AnyRequest| {
+                        Box::pin(async move {
+                            let response = method(service, request.downcast()?).await?;
+                            Ok(response.into_dyn())
+                        }) as _
+                    });
+                    let next = UnaryNext::new(interceptors, handler);
+                    next.run(request.into_dyn()).await?.downcast()?
+                }
+            };
+            let (message, headers, trailers) = response.into_parts();
+            let frame = Frame::measure(&message, sink.max_message_size())?.encode();
+            Ok(Finish::reply(frame, headers, trailers))
         },
     );
+}
+
+/// Runs a streaming call: `run` gets its typed request stream and response
+/// sink, behind the server's stream interceptors if it has any.
+async fn streaming<Req, Resp, R, Fut>(call: Call, run: R) -> Result<Finish, Status>
+where
+    Req: Message,
+    Resp: Message,
+    R: FnOnce(RequestStream<Req>, ResponseSink<Resp>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), Status>> + Send + 'static,
+{
+    let Call {
+        metadata,
+        context,
+        incoming,
+        sink,
+        interceptors,
+    } = call;
+    match interceptors.filter(|chain| !chain.stream.is_empty()) {
+        None => {
+            let requests = RequestStream::new(incoming, metadata, context, Layers::default());
+            run(requests, ResponseSink::new(sink, Layers::default())).await?;
+        }
+        Some(interceptors) => {
+            let handler = Box::new(move |stream: ServerStream| {
+                let (metadata, context, sink, layers) = stream.into_parts();
+                let layers = Layers::new(layers);
+                let requests = RequestStream::new(incoming, metadata, context, layers.clone());
+                Box::pin(run(requests, ResponseSink::new(sink, layers))) as _
+            });
+            let stream = ServerStream::new(metadata, context, sink);
+            StreamNext::new(interceptors, handler).run(stream).await?;
+        }
+    }
+    Ok(Finish::streamed())
 }
 
 /// Registers a server-streaming method.
@@ -103,17 +132,13 @@ pub fn server_streaming<S, F, Fut, Req, Resp>(
     Req: Message,
     Resp: Message,
 {
-    add(
-        routes,
-        path,
-        CallKind::ServerStreaming,
-        service,
-        move |service, mut call| async move {
-            let request = single_request(&mut call).await?;
-            method(service, request, ResponseSink::new(call.sink)).await?;
-            Ok(Finish::streamed())
-        },
-    );
+    let kind = CallKind::ServerStreaming;
+    add(routes, path, kind, service, move |service, call| {
+        streaming(call, move |requests, responses| async move {
+            let request = requests.single().await?;
+            method(service, request, responses).await
+        })
+    });
 }
 
 /// Registers a client-streaming method.
@@ -129,17 +154,13 @@ pub fn client_streaming<S, F, Fut, Req, Resp>(
     Req: Message,
     Resp: Message,
 {
-    add(
-        routes,
-        path,
-        CallKind::ClientStreaming,
-        service,
-        move |service, call| async move {
-            let (requests, sink) = request_stream(call);
+    let kind = CallKind::ClientStreaming;
+    add(routes, path, kind, service, move |service, call| {
+        streaming(call, move |requests, responses| async move {
             let response = method(service, requests).await?;
-            reply(response, sink.max_message_size())
-        },
-    );
+            responses.reply(response).await
+        })
+    });
 }
 
 /// Registers a bidirectional-streaming method.
@@ -155,15 +176,10 @@ pub fn bidi_streaming<S, F, Fut, Req, Resp>(
     Req: Message,
     Resp: Message,
 {
-    add(
-        routes,
-        path,
-        CallKind::BidiStreaming,
-        service,
-        move |service, call| async move {
-            let (requests, sink) = request_stream(call);
-            method(service, requests, ResponseSink::new(sink)).await?;
-            Ok(Finish::streamed())
-        },
-    );
+    let kind = CallKind::BidiStreaming;
+    add(routes, path, kind, service, move |service, call| {
+        streaming(call, move |requests, responses| {
+            method(service, requests, responses)
+        })
+    });
 }

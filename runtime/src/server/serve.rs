@@ -9,6 +9,7 @@ use tokio::sync::watch;
 
 use super::builder::{Config, ServerBuilder};
 use super::connection::Core;
+use super::intercept::Interceptors;
 use super::router::Routes;
 #[cfg(feature = "client")]
 use crate::transport::ServeIo;
@@ -38,9 +39,14 @@ impl Server {
         ServerBuilder::new()
     }
 
-    pub(crate) fn new(routes: Routes, config: Config) -> Self {
+    pub(crate) fn new(routes: Routes, config: Config, interceptors: Interceptors) -> Self {
+        let any = !interceptors.unary.is_empty() || !interceptors.stream.is_empty();
         Self {
-            core: Arc::new(Core { routes, config }),
+            core: Arc::new(Core {
+                routes,
+                config,
+                interceptors: any.then(|| Arc::new(interceptors)),
+            }),
         }
     }
 

@@ -58,12 +58,6 @@ impl Incoming {
         }
     }
 
-    /// [`Incoming::poll_next`] as a future.
-    #[cfg(feature = "server")]
-    pub(crate) async fn next(&mut self) -> Result<bool, Status> {
-        std::future::poll_fn(|cx| self.poll_next(cx)).await
-    }
-
     /// Decodes the message that is ready, which is `what` (`request` or
     /// `response`).
     #[inline]
