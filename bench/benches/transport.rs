@@ -2,13 +2,15 @@
 //! with canned responses) serving the same echo.proto over loopback, in one
 //! run, in one process.
 //!
-//! `cargo bench -p rgrpc-bench --bench transport [unary|streaming]`. Samples of the three
-//! alternate; each figure is the median of `RGRPC_BENCH_SAMPLES` samples
+//! `cargo bench -p rgrpc-bench --bench transport [unary|streaming|interceptors]`.
+//! Samples of the three alternate; each figure is the median of `RGRPC_BENCH_SAMPLES` samples
 //! (default 3) of `RGRPC_BENCH_SECONDS` seconds (default 1).
 //!
 //! - unary echo, 32 B and 4 KiB payloads, 1, 16 and 64 calls in flight:
 //!   requests/s, p50 and p99 latency;
-//! - server streaming of 64 B and 16 KiB messages: messages/s and MB/s.
+//! - server streaming of 64 B and 16 KiB messages: messages/s and MB/s;
+//! - `interceptors`: rgrpc unary calls behind three no-op interceptors on
+//!   each side against none, 32 B at 1 and 16 calls in flight.
 //!
 //! With `--features mimalloc` all three allocate with mimalloc rather than the
 //! system allocator: glibc's arenas make a buffer freed on another thread
@@ -422,7 +424,8 @@ fn main() {
         .filter(|a| !a.starts_with('-'))
         .collect();
     let wanted = |part: &str| args.is_empty() || args.iter().any(|a| a == part);
-    let (unary, streaming) = (wanted("unary"), wanted("streaming"));
+    let (unary, streaming, intercepted) =
+        (wanted("unary"), wanted("streaming"), wanted("interceptors"));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -432,6 +435,13 @@ fn main() {
         let (listener, rgrpc_address) = bind().await;
         let server = rgrpc::Server::builder().add_service(r::EchoServer::new(RgrpcEcho)).build();
         tokio::spawn(server.serve_with_shutdown(listener, std::future::pending()));
+        // The same behind three no-op unary interceptors on each side.
+        let (listener, layered_address) = bind().await;
+        let mut builder = rgrpc::Server::builder().add_service(r::EchoServer::new(RgrpcEcho));
+        for _ in 0..3 {
+            builder = builder.unary_interceptor(|request: rgrpc::AnyRequest, next: rgrpc::server::UnaryNext| next.run(request));
+        }
+        tokio::spawn(builder.build().serve_with_shutdown(listener, std::future::pending()));
 
         let (listener, tonic_address) = bind().await;
         tokio::spawn(
@@ -471,6 +481,14 @@ fn main() {
         // The clients: one connection each, shared by every call in flight.
         let rgrpc_channel = rgrpc::Channel::builder(&rgrpc_address.to_string()).unwrap().connect().await.expect("rgrpc connect");
         let rgrpc: Arc<dyn Target> = Arc::new(RgrpcTarget(r::EchoClient::new(rgrpc_channel)));
+        let mut layered_channel = rgrpc::Channel::builder(&layered_address.to_string()).unwrap();
+        for _ in 0..3 {
+            layered_channel = layered_channel.unary_interceptor(
+                |call: rgrpc::client::ClientCall, request: rgrpc::AnyRequest, next: rgrpc::client::UnaryNext| next.run(call, request),
+            );
+        }
+        let layered_channel = layered_channel.connect().await.expect("rgrpc connect");
+        let layered: Arc<dyn Target> = Arc::new(RgrpcTarget(r::EchoClient::new(layered_channel)));
         let tonic_channel = tonic::transport::Endpoint::from_shared(format!("http://{tonic_address}"))
             .unwrap()
             .tcp_nodelay(true)
@@ -564,6 +582,29 @@ fn main() {
                 r_rate / raw_rate,
                 mb(r_rate),
                 mb(t_rate),
+            );
+        }
+
+        println!(
+            "\n{:<24} {:>12} {:>12} {:>8}",
+            "interceptors", "none req/s", "3+3 req/s", "3+3/none"
+        );
+        for in_flight in [1, 16].into_iter().filter(|_| intercepted) {
+            for target in [&rgrpc, &layered] {
+                unary_run(target.clone(), 32, in_flight, Duration::from_millis(100)).await;
+            }
+            let (mut plain, mut chained) = (Vec::new(), Vec::new());
+            for _ in 0..samples {
+                plain.push(unary_run(rgrpc.clone(), 32, in_flight, seconds).await.per_second);
+                chained.push(unary_run(layered.clone(), 32, in_flight, seconds).await.per_second);
+            }
+            let (plain, chained) = (median(plain), median(chained));
+            println!(
+                "{:<24} {:>12.0} {:>12.0} {:>7.2}x",
+                format!("32 B, {in_flight} in flight"),
+                plain,
+                chained,
+                chained / plain,
             );
         }
     });
