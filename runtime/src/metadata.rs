@@ -46,7 +46,7 @@ pub struct Metadata {
 }
 
 /// Keys gRPC uses itself, and HTTP/2 connection headers.
-fn is_reserved(key: &str) -> bool {
+pub(crate) fn is_reserved(key: &str) -> bool {
     key.starts_with("grpc-")
         || matches!(
             key,
@@ -101,8 +101,10 @@ fn check_ascii(key: &str, value: String) -> Result<MetadataValue, InvalidMetadat
 
 impl Metadata {
     /// No entries.
-    pub fn new() -> Self {
-        Self::default()
+    pub const fn new() -> Self {
+        Self {
+            entries: Vec::new(),
+        }
     }
 
     /// Sets `key` to the ASCII `value`, replacing any values it had.
@@ -210,6 +212,14 @@ impl Metadata {
     /// True when there are no entries.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// Adds an entry read off the wire: `key` is a header name HTTP/2
+    /// already checked (lowercase, a valid token) and not reserved, and an
+    /// ASCII value is printable.
+    #[cfg(any(feature = "client", feature = "server"))]
+    pub(crate) fn push_received(&mut self, key: &str, value: MetadataValue) {
+        self.entries.push((key.to_owned(), value));
     }
 
     /// Adds every entry of `other`, keeping the entries already here.

@@ -5,6 +5,7 @@ use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::metadata::is_reserved;
 use crate::{Metadata, MetadataValue};
 
 /// The content type of gRPC requests and responses.
@@ -38,16 +39,17 @@ pub(crate) fn is_grpc(headers: &HeaderMap) -> bool {
         .is_some_and(|rest| matches!(rest.first(), None | Some(b'+' | b';')))
 }
 
-/// The user metadata among HTTP headers. Headers that are not metadata
-/// (reserved keys, keys outside gRPC's alphabet, values that are not
-/// printable ASCII) are left out, and so is a binary value that is not
-/// valid base64: it cannot be what the peer meant.
+/// The user metadata among HTTP headers. Reserved headers are left out, so
+/// is a value that is not printable ASCII, and so is a binary value that
+/// is not valid base64: it cannot be what the peer meant.
 pub(crate) fn metadata_from_headers(headers: &HeaderMap) -> Metadata {
     let mut metadata = Metadata::new();
     for (name, value) in headers {
         let key = name.as_str();
-        // Leaving out what cannot be metadata: nothing to report it to.
-        let _ = if key.ends_with("-bin") {
+        if is_reserved(key) {
+            continue;
+        }
+        let value = if key.ends_with("-bin") {
             // Values may also be comma-separated base64 chunks.
             match value
                 .as_bytes()
@@ -55,15 +57,16 @@ pub(crate) fn metadata_from_headers(headers: &HeaderMap) -> Metadata {
                 .map(decode_binary)
                 .collect::<Option<Vec<_>>>()
             {
-                Some(parts) => metadata.append_bin(key, parts.concat()),
+                Some(parts) => MetadataValue::Binary(parts.concat().into()),
                 None => continue,
             }
         } else {
             match value.to_str() {
-                Ok(text) => metadata.append(key, text),
+                Ok(text) => MetadataValue::Ascii(text.to_owned()),
                 Err(_) => continue,
             }
         };
+        metadata.push_received(key, value);
     }
     metadata
 }
@@ -132,7 +135,10 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("user-agent", HeaderValue::from_static("grpc-go/1.0"));
         headers.insert("grpc-timeout", HeaderValue::from_static("1S"));
-        headers.insert("x!odd", HeaderValue::from_static("v"));
+        headers.insert(
+            "not-ascii",
+            HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap(),
+        );
         headers.insert("kept", HeaderValue::from_static("v"));
         let metadata = metadata_from_headers(&headers);
         assert_eq!(
