@@ -32,6 +32,9 @@ for features in "" client server; do
         ${features:+--features "rgrpc/$features,rgrpc-features/$features"} -- -D warnings
     cargo test -p rgrpc --lib --locked --no-default-features ${features:+--features "$features"}
     cargo test -p rgrpc-features --locked ${features:+--features "$features"}
+    # The same side with tracing: what it reports compiles with that side alone.
+    cargo clippy -p rgrpc --all-targets --locked --no-default-features \
+        --features "tracing${features:+,$features}" -- -D warnings
 done
 # Without features, rgrpc depends on bytes alone.
 deps="$(cargo tree -p rgrpc-features -e normal --locked --prefix none --format '{p}' \

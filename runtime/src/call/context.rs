@@ -221,40 +221,38 @@ impl fmt::Debug for CallContext {
     }
 }
 
-pin_project_lite::pin_project! {
-    /// The future of [`CallContext::cancelled`]: completes once the call is over.
-    pub struct Cancelled {
-        inner: Option<Arc<Inner>>,
-        // Registered with the context's notify once polled.
-        #[pin]
-        notified: Option<OwnedNotified>,
-    }
+/// The future of [`CallContext::cancelled`]: completes once the call is over.
+pub struct Cancelled {
+    inner: Option<Arc<Inner>>,
+    /// Registered with the context's notify once polled; boxed, so that the
+    /// futures that hold this and seldom wait stay small.
+    notified: Option<Pin<Box<OwnedNotified>>>,
 }
 
 impl Future for Cancelled {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut this = self.project();
-        let Some(inner) = this.inner.as_ref() else {
+        let Cancelled { inner, notified } = self.get_mut();
+        let Some(inner) = inner else {
             return Poll::Pending;
         };
         loop {
             if inner.cancelled.load(Ordering::SeqCst) {
                 return Poll::Ready(());
             }
-            match this.notified.as_mut().as_pin_mut() {
+            match notified {
                 // A notified future hears every notify_waiters from its
                 // creation on, so the flag is checked again after creating it.
                 None => {
                     let notify = inner.notify.get_or_init(Default::default).clone();
-                    this.notified.set(Some(notify.notified_owned()));
+                    *notified = Some(Box::pin(notify.notified_owned()));
                 }
-                Some(notified) => {
-                    if notified.poll(cx).is_pending() {
+                Some(waiting) => {
+                    if waiting.as_mut().poll(cx).is_pending() {
                         return Poll::Pending;
                     }
-                    this.notified.set(None);
+                    *notified = None;
                 }
             }
         }

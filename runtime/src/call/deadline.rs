@@ -40,7 +40,7 @@ impl Bounds {
             operation,
             timer: self
                 .deadline
-                .map(|deadline| tokio::time::sleep_until(deadline.into())),
+                .map(|deadline| Box::pin(tokio::time::sleep_until(deadline.into()))),
             cancelled: self.parent.cancelled(),
         }
     }
@@ -104,8 +104,9 @@ pin_project_lite::pin_project! {
     pub(crate) struct Before<F> {
         #[pin]
         operation: F,
-        #[pin]
-        timer: Option<tokio::time::Sleep>,
+        // Boxed: a timer is large, and the futures that hold this are boxed
+        // by their callers, where size decides the allocator's fast path.
+        timer: Option<Pin<Box<tokio::time::Sleep>>>,
         #[pin]
         cancelled: Cancelled,
     }
@@ -124,8 +125,8 @@ where
         if let Poll::Ready(result) = this.operation.poll(cx) {
             return Poll::Ready(result);
         }
-        if let Some(timer) = this.timer.as_pin_mut()
-            && timer.poll(cx).is_ready()
+        if let Some(timer) = this.timer
+            && timer.as_mut().poll(cx).is_ready()
         {
             return Poll::Ready(Err(deadline_exceeded()));
         }

@@ -25,7 +25,9 @@ pub type AnyResponse = Response<Box<dyn DynMessage>>;
 /// A call's layers see a message sent from the outermost interceptor's
 /// inwards, and a message received from the innermost outwards. An error
 /// ends the call with that status: a message sent is then not sent, and a
-/// message received is not handed over.
+/// message received is not handed over; the receiving side reports the
+/// error from then on (on the server, the handler's `recv` does, and the
+/// call ends with it when the handler returns it).
 pub trait StreamLayer: Send + Sync + 'static {
     /// A message about to be sent.
     ///

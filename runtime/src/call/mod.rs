@@ -10,6 +10,7 @@ mod intercept;
 #[cfg(feature = "client")]
 mod options;
 mod request;
+mod telemetry;
 
 pub use context::{CallContext, CallInfo, CallKind, Cancelled};
 #[cfg(feature = "client")]
@@ -19,6 +20,11 @@ pub use intercept::{AnyRequest, AnyResponse, BoxFuture, StreamLayer};
 #[cfg(feature = "client")]
 pub use options::CallOptions;
 pub use request::{Request, Response};
+pub(crate) use telemetry::{CallSpan, connection_failed};
+#[cfg(feature = "client")]
+pub(crate) use telemetry::ended_here;
+#[cfg(feature = "server")]
+pub(crate) use telemetry::{accept_failed, handshake_failed};
 
 /// The next item of `stream`: what `StreamExt::next` is, without the
 /// dependency.

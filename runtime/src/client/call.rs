@@ -8,8 +8,6 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::time::Duration;
 
-use bytes::Bytes;
-
 use super::Channel;
 use super::handles::{
     BidiStreamingCall, ClientStreamingCall, RequestSink, ResponseStream, single_response,
@@ -17,10 +15,15 @@ use super::handles::{
 use super::intercept::{ClientCall, StartedStream, StreamNext, UnaryNext};
 use super::receiving::Receiving;
 use super::sending::Sending;
-use crate::call::{Bounds, CallContext, CallOptions, Layers};
+use crate::call::{Bounds, CallContext, CallOptions, CallSpan, Layers, ended_here};
 use crate::frame::Frame;
 use crate::transport;
-use crate::{AnyRequest, CallInfo, CallKind, Message, Metadata, Request, Response, Status};
+use crate::{
+    AnyRequest, AnyResponse, CallInfo, CallKind, Code, Message, Metadata, Request, Response, Status,
+};
+
+/// What a call that carries no metadata of its own sends besides its options'.
+static NO_METADATA: Metadata = Metadata::new();
 
 /// A boxed call future, as [`Call`] gives it to `await`.
 type BoxFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
@@ -89,7 +92,9 @@ impl<'c, S: Shape> IntoFuture for Call<'c, S> {
     type IntoFuture = BoxFuture<'c, Self::Output>;
 
     fn into_future(self) -> Self::IntoFuture {
-        self.shape.start(self.channel, self.path, self.options)
+        let span = CallSpan::client(&CallInfo::new(self.path, S::KIND, None));
+        self.shape
+            .start(self.channel, self.path, self.options, span)
     }
 }
 
@@ -99,14 +104,33 @@ pub trait Shape: Send + Sized + 'static {
     /// What the started call gives.
     type Output;
 
-    /// Starts the call.
+    /// The call's shape.
+    const KIND: CallKind;
+
+    /// Starts the call, reporting to `span`.
     #[doc(hidden)]
     fn start<'c>(
         self,
         channel: &'c Channel,
         path: &'static str,
         options: CallOptions,
+        span: CallSpan,
     ) -> BoxFuture<'c, Result<Self::Output, Status>>;
+}
+
+/// Records how a unary call ended, in the span its future runs in.
+fn ended<T>(result: Result<T, Status>) -> Result<T, Status> {
+    ended_here(result.as_ref().map_or_else(Status::code, |_| Code::Ok));
+    result
+}
+
+/// Records how a streaming call that failed to start ended, in the span its
+/// future runs in; one that started is recorded by its response stream.
+fn ended_on_error<T>(result: Result<T, Status>) -> Result<T, Status> {
+    if let Err(status) = &result {
+        ended_here(status.code());
+    }
+    result
 }
 
 /// A unary call's shape: one request, one [`Response`].
@@ -181,104 +205,129 @@ pub fn bidi_streaming<'c, Req, Resp>(
 
 impl<Req: Message, Resp: Message> Shape for Unary<Req, Resp> {
     type Output = Response<Resp>;
+    const KIND: CallKind = CallKind::Unary;
 
     fn start<'c>(
         self,
         channel: &'c Channel,
         path: &'static str,
         options: CallOptions,
+        span: CallSpan,
     ) -> BoxFuture<'c, Result<Response<Resp>, Status>> {
-        Box::pin(async move {
-            let Some(interceptors) = channel.interceptors(|chain| !chain.unary.is_empty()) else {
-                return channel.unary(path, &self.request, options).await;
-            };
-            let channel = channel.clone();
-            let caller = Box::new(move |call: ClientCall, request: AnyRequest| {
-                Box::pin(async move {
-                    let request = request.downcast::<Req>()?;
-                    let response: Response<Resp> =
-                        channel.unary(path, &request, call.into_options()).await?;
-                    Ok(response.into_dyn())
-                }) as _
-            });
-            let call = ClientCall::new(CallInfo::new(path, CallKind::Unary, None), options);
-            let next = UnaryNext::new(interceptors, caller);
-            next.run(call, self.request.into_dyn()).await?.downcast()
-        })
+        // Each path boxes only its own future: a box holds the whole of what
+        // it is given, and the direct path's is the smaller by far.
+        let Some(interceptors) = channel.interceptors(|chain| !chain.unary.is_empty()) else {
+            return Box::pin(
+                span.wrap(async move { ended(channel.unary(path, &self.request, &options).await) }),
+            );
+        };
+        let channel = channel.clone();
+        let caller = Box::new(move |call: ClientCall, request: AnyRequest| {
+            Box::pin(async move {
+                let request = request.downcast::<Req>()?;
+                let options = call.into_options();
+                let response: Response<Resp> = channel.unary(path, &request, &options).await?;
+                Ok(response.into_dyn())
+            }) as _
+        });
+        let call = ClientCall::new(CallInfo::new(path, Self::KIND, None), options);
+        let next = UnaryNext::new(interceptors, caller);
+        Box::pin(span.wrap(async move {
+            let response = next.run(call, self.request.into_dyn()).await;
+            ended(response.and_then(AnyResponse::downcast))
+        }))
     }
 }
 
 impl<Req: Message, Resp: Message> Shape for ServerStreaming<Req, Resp> {
     type Output = ResponseStream<Resp>;
+    const KIND: CallKind = CallKind::ServerStreaming;
 
     fn start<'c>(
         self,
         channel: &'c Channel,
         path: &'static str,
         options: CallOptions,
+        span: CallSpan,
     ) -> BoxFuture<'c, Result<ResponseStream<Resp>, Status>> {
-        Box::pin(async move {
-            if channel
-                .interceptors(|chain| !chain.stream.is_empty())
-                .is_none()
-            {
+        let stream_span = span.clone();
+        // Each path boxes only its own future, as for unary calls.
+        if channel
+            .interceptors(|chain| !chain.stream.is_empty())
+            .is_none()
+        {
+            return Box::pin(span.wrap(async move {
                 let bounds = options.bounds();
-                let receiving = bounds
-                    .bound(channel.send_request(path, &self.request, &options, &bounds))
-                    .await?;
-                return Ok(ResponseStream::new(receiving, Layers::default()));
-            }
+                let sent = channel.send_request(path, &self.request, &options, &bounds);
+                let receiving = ended_on_error(bounds.bound(sent).await)?;
+                Ok(ResponseStream::new(
+                    receiving,
+                    Layers::default(),
+                    stream_span,
+                ))
+            }));
+        }
+        Box::pin(span.wrap(async move {
             // Behind interceptors, the request goes out through their
             // layers, and its metadata with the options'.
             let (message, metadata) = self.request.into_parts();
             let options = options.metadata(metadata);
-            let kind = CallKind::ServerStreaming;
-            let (sending, receiving, layers) = channel.open(path, kind, options).await?;
+            let opened = channel.open(path, Self::KIND, options).await;
+            let (sending, receiving, layers) = ended_on_error(opened)?;
             let mut requests = RequestSink::<Req>::new(sending, layers.clone());
-            requests.send(&message).await?;
-            requests.close().await?;
-            Ok(ResponseStream::new(receiving, layers))
-        })
+            let sent = async {
+                requests.send(&message).await?;
+                requests.close().await
+            };
+            ended_on_error(sent.await)?;
+            Ok(ResponseStream::new(receiving, layers, stream_span))
+        }))
     }
 }
 
 impl<Req: Message, Resp: Message> Shape for ClientStreaming<Req, Resp> {
     type Output = ClientStreamingCall<Req, Resp>;
+    const KIND: CallKind = CallKind::ClientStreaming;
 
     fn start<'c>(
         self,
         channel: &'c Channel,
         path: &'static str,
         options: CallOptions,
+        span: CallSpan,
     ) -> BoxFuture<'c, Result<ClientStreamingCall<Req, Resp>, Status>> {
-        Box::pin(async move {
-            let kind = CallKind::ClientStreaming;
-            let (sending, receiving, layers) = channel.open(path, kind, options).await?;
+        let stream_span = span.clone();
+        Box::pin(span.wrap(async move {
+            let opened = channel.open(path, Self::KIND, options).await;
+            let (sending, receiving, layers) = ended_on_error(opened)?;
             Ok(ClientStreamingCall::new(
                 RequestSink::new(sending, layers.clone()),
-                ResponseStream::new(receiving, layers),
+                ResponseStream::new(receiving, layers, stream_span),
             ))
-        })
+        }))
     }
 }
 
 impl<Req: Message, Resp: Message> Shape for BidiStreaming<Req, Resp> {
     type Output = BidiStreamingCall<Req, Resp>;
+    const KIND: CallKind = CallKind::BidiStreaming;
 
     fn start<'c>(
         self,
         channel: &'c Channel,
         path: &'static str,
         options: CallOptions,
+        span: CallSpan,
     ) -> BoxFuture<'c, Result<BidiStreamingCall<Req, Resp>, Status>> {
-        Box::pin(async move {
-            let kind = CallKind::BidiStreaming;
-            let (sending, receiving, layers) = channel.open(path, kind, options).await?;
+        let stream_span = span.clone();
+        Box::pin(span.wrap(async move {
+            let opened = channel.open(path, Self::KIND, options).await;
+            let (sending, receiving, layers) = ended_on_error(opened)?;
             Ok(BidiStreamingCall::new(
                 RequestSink::new(sending, layers.clone()),
-                ResponseStream::new(receiving, layers),
+                ResponseStream::new(receiving, layers, stream_span),
             ))
-        })
+        }))
     }
 }
 
@@ -288,16 +337,16 @@ impl Channel {
         &self,
         path: &'static str,
         request: &Request<Req>,
-        options: CallOptions,
+        options: &CallOptions,
     ) -> Result<Response<Resp>, Status> {
         let bounds = options.bounds();
         bounds
             .bound(async {
-                let mut receiving = self.send_request(path, request, &options, &bounds).await?;
+                let mut receiving = self.send_request(path, request, options, &bounds).await?;
                 // The whole call is bounded here: receiving needs no
                 // timer of its own.
                 receiving.unbound();
-                single_response(&mut receiving).await
+                single_response(&mut receiving, &Layers::default()).await
             })
             .await
     }
@@ -327,9 +376,10 @@ impl Channel {
         Ok(started.into_parts())
     }
 
-    /// Starts a call whose request is `request`'s one message. It is
-    /// encoded first: a message over the send limit fails the call before
-    /// it starts.
+    /// Starts a call whose request is `request`'s one message: sends it and
+    /// half-closes. It is encoded first: a message over the send limit fails
+    /// the call before it starts. When sending fails, the server may have
+    /// ended the call already, and its status says why.
     async fn send_request<Req: Message>(
         &self,
         path: &'static str,
@@ -340,23 +390,8 @@ impl Channel {
         let limit = options.send_limit().unwrap_or(self.max_send_message_size());
         let frame = Frame::measure(request.message(), limit)?.encode();
         let metadata = [request.metadata(), options.request_metadata()];
-        self.send_single(path, frame, &metadata, bounds, options.receive_limit())
-            .await
-    }
-
-    /// Starts a call whose request is one message, `frame`: sends it and
-    /// half-closes. When sending fails, the server may have ended the call
-    /// already, and its status says why.
-    async fn send_single(
-        &self,
-        path: &'static str,
-        frame: Bytes,
-        metadata: &[&Metadata],
-        bounds: &Bounds,
-        max_receive_message_size: Option<usize>,
-    ) -> Result<Receiving, Status> {
         let (mut stream, mut receiving) = self
-            .start(path, metadata, bounds, max_receive_message_size)
+            .start(path, metadata, bounds, options.receive_limit())
             .await?;
         // One message, whole, with END_STREAM: h2 buffers it until the window allows.
         if let Err(err) = stream.send_data(frame, true) {
@@ -376,9 +411,9 @@ impl Channel {
         options: &CallOptions,
     ) -> Result<(Sending, Receiving), Status> {
         let bounds = options.bounds();
-        let metadata = [options.request_metadata()];
+        let metadata = [options.request_metadata(), &NO_METADATA];
         let (stream, mut receiving) = bounds
-            .bound(self.start(path, &metadata, &bounds, options.receive_limit()))
+            .bound(self.start(path, metadata, &bounds, options.receive_limit()))
             .await?;
         let limit = options.send_limit().unwrap_or(self.max_send_message_size());
         let aborted = receiving.aborted();

@@ -249,7 +249,7 @@ impl Channel {
     pub(crate) async fn start(
         &self,
         path: &'static str,
-        metadata: &[&Metadata],
+        metadata: [&Metadata; 2],
         bounds: &Bounds,
         max_receive_message_size: Option<usize>,
     ) -> Result<(SendStream<Bytes>, Receiving), Status> {

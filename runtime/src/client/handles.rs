@@ -11,9 +11,9 @@ use futures_core::Stream;
 
 use super::receiving::Receiving;
 use super::sending::Sending;
-use crate::call::{Layers, next_item};
+use crate::call::{CallSpan, Layers, next_item};
 use crate::frame::Frame;
-use crate::{Message, Metadata, Response, Status};
+use crate::{Code, Message, Metadata, Response, Status};
 
 /// The client's side for sending request messages of a client- or
 /// bidirectional-streaming call.
@@ -96,16 +96,19 @@ pub struct ResponseStream<T> {
     receiving: Receiving,
     /// What stream interceptors put between the call and its messages.
     layers: Layers,
+    /// The call's span, until its end is recorded.
+    span: Option<CallSpan>,
     /// As a `Stream`: ended or failed, so it gives nothing more.
     done: bool,
     _message: PhantomData<fn() -> T>,
 }
 
 impl<T: Message> ResponseStream<T> {
-    pub(crate) fn new(receiving: Receiving, layers: Layers) -> Self {
+    pub(crate) fn new(receiving: Receiving, layers: Layers, span: CallSpan) -> Self {
         Self {
             receiving,
             layers,
+            span: Some(span),
             done: false,
             _message: PhantomData,
         }
@@ -121,6 +124,29 @@ impl<T: Message> ResponseStream<T> {
     }
 
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<T>, Status>> {
+        let received = ready!(self.poll_message(cx));
+        if !matches!(received, Ok(Some(_))) {
+            self.ended(received.as_ref().map(|_| ()));
+        }
+        Poll::Ready(received)
+    }
+
+    /// Records the end of the call in its span, once.
+    fn ended(&mut self, result: Result<(), &Status>) {
+        if let Some(span) = self.span.take() {
+            span.ended(result.map_or_else(Status::code, |()| Code::Ok));
+        }
+    }
+
+    /// The only message of a client-streaming response, with the headers
+    /// and trailers.
+    async fn single(&mut self) -> Result<Response<T>, Status> {
+        let result = single_response(&mut self.receiving, &self.layers).await;
+        self.ended(result.as_ref().map(|_| ()));
+        result
+    }
+
+    fn poll_message(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<T>, Status>> {
         if !self.receiving.ready_now() && !ready!(self.receiving.poll_next(cx))? {
             return Poll::Ready(Ok(None));
         }
@@ -165,12 +191,17 @@ impl<T: Message> Stream for ResponseStream<T> {
     }
 }
 
-/// The only message of a unary or client-streaming response, decoded.
+/// The only message of a unary or client-streaming response, through
+/// `layers`, with the headers and trailers.
 pub(crate) async fn single_response<T: Message>(
     receiving: &mut Receiving,
+    layers: &Layers,
 ) -> Result<Response<T>, Status> {
     receiving.first().await?;
-    let message = receiving.decode()?;
+    let mut message: T = receiving.decode()?;
+    if let Err(status) = layers.received(&mut message) {
+        return Err(receiving.fail(status));
+    }
     let (headers, trailers) = receiving.end_of_single().await?;
     Ok(Response::from_parts(message, headers, trailers))
 }
@@ -216,7 +247,7 @@ impl<Req: Message, Resp: Message> ClientStreamingCall<Req, Resp> {
     pub async fn close_and_recv(mut self) -> Result<Response<Resp>, Status> {
         // A failed close means the call already ended: its status says why.
         let _ = self.requests.close().await;
-        single_response(&mut self.responses.receiving).await
+        self.responses.single().await
     }
 
     /// The response headers, waiting for them if they have not arrived.

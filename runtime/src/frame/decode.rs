@@ -181,9 +181,9 @@ impl FrameDecoder {
         })
     }
 
-    /// Ends the stream with `status`; returns it.
+    /// Ends the stream with `status`: every later call returns it; returns it.
     #[cold]
-    fn fail(&mut self, status: Status) -> Status {
+    pub(crate) fn fail(&mut self, status: Status) -> Status {
         self.failed = Some(status.clone());
         status
     }

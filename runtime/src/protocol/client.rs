@@ -22,7 +22,7 @@ const USER_AGENT: &str = concat!("rgrpc/", env!("CARGO_PKG_VERSION"));
 pub(crate) fn request(
     authority: &Authority,
     path: &'static str,
-    metadata: &[&Metadata],
+    metadata: [&Metadata; 2],
     timeout: Option<Duration>,
 ) -> Result<http::Request<()>, Status> {
     let invalid = |err: &dyn std::fmt::Display| {

@@ -17,6 +17,7 @@ use super::driver::{self, Shared};
 use super::handler::Call;
 use super::intercept::Interceptors;
 use super::router::Routes;
+use crate::call::{CallSpan, connection_failed, handshake_failed};
 use crate::{CallContext, CallInfo, protocol, transport};
 
 /// What every connection of a server serves with: its routes, settings and
@@ -41,6 +42,7 @@ impl Core {
     {
         let Some(mut connection) = transport::accept(io, self.config.handshake_timeout).await
         else {
+            handshake_failed(peer);
             return;
         };
         // One wait for the stop signal, made once: a new one per accepted
@@ -62,7 +64,11 @@ impl Core {
                         let core = self.clone();
                         tokio::spawn(driver::started_by(move || core.start_call(request, respond, peer)));
                     }
-                    Some(Err(_)) | None => return,
+                    Some(Err(err)) => {
+                        connection_failed("server", &err);
+                        return;
+                    }
+                    None => return,
                 },
                 () = &mut stopped, if !stopping => {
                     stopping = true;
@@ -99,7 +105,9 @@ impl Core {
             }
         };
         let deadline = head.timeout.map(|timeout| Instant::now() + timeout);
-        let context = CallContext::new(CallInfo::new(path, method.kind, peer), deadline);
+        let info = CallInfo::new(path, method.kind, peer);
+        let span = CallSpan::server(&info);
+        let context = CallContext::new(info, deadline);
         let shared = Shared::new(self.config.max_send_message_size);
         let call = Call {
             metadata: head.metadata,
@@ -109,6 +117,6 @@ impl Core {
             interceptors: self.interceptors.clone(),
         };
         let handler = context.clone().scope((method.handler)(call));
-        Some(driver::drive(respond, handler, shared, context))
+        Some(driver::drive(respond, handler, shared, context, span))
     }
 }

@@ -20,6 +20,7 @@ use h2::SendStream;
 use h2::server::SendResponse;
 use http::HeaderMap;
 
+use crate::call::CallSpan;
 use crate::frame::WriteFrame;
 use crate::{CallContext, Code, Metadata, Status, protocol, transport};
 
@@ -418,19 +419,25 @@ pub(crate) async fn drive(
     handler: impl Future<Output = Result<Finish, Status>> + Send,
     shared: Shared,
     context: CallContext,
+    span: CallSpan,
 ) {
     let mut out = Out::Pending(respond);
-    run(&mut out, handler, &shared, context.deadline()).await;
+    let code = span
+        .clone()
+        .wrap(run(&mut out, handler, &shared, context.deadline()))
+        .await;
     shared.close();
     context.cancel();
+    span.ended(code);
 }
 
+/// Runs the call to its end; returns the code it ended with.
 async fn run(
     out: &mut Out,
     handler: impl Future<Output = Result<Finish, Status>> + Send,
     shared: &Shared,
     deadline: Option<Instant>,
-) {
+) -> Code {
     // Dropped (set to `None`) as soon as it is done or cancelled.
     let mut handler = std::pin::pin!(Some(handler));
     let mut finished: Option<Result<Finish, Status>> = None;
@@ -480,13 +487,14 @@ async fn run(
                         *status.metadata_mut() = trailers;
                         status.metadata_mut().extend(shared.take_trailers());
                         out.finish(&status, &headers);
+                        return Code::Ok;
                     }
                     Err(mut status) => {
                         status.metadata_mut().extend(shared.take_trailers());
                         out.finish(&status, &shared.take_headers());
+                        return status.code();
                     }
                 }
-                return;
             }
         }
         let want_capacity = pending.is_some();
@@ -500,7 +508,7 @@ async fn run(
             () = &mut expired => {
                 handler.set(None);
                 out.finish(&Status::deadline_exceeded("deadline exceeded"), &Metadata::new());
-                return;
+                return Code::DeadlineExceeded;
             }
             result = poll_fn(|cx| match handler.as_mut().as_pin_mut() {
                 Some(handler) => poll_caught(handler, cx),
@@ -510,7 +518,8 @@ async fn run(
                 finished = Some(result);
             }
             event = poll_fn(|cx| out.poll_event(cx, want_capacity)) => match event {
-                Event::Gone => return,
+                // The client reset the stream: it cancelled the call.
+                Event::Gone => return Code::Cancelled,
                 Event::Capacity(capacity) => {
                     if let Some(data) = pending.take() {
                         pending = out.send_some(data, capacity);

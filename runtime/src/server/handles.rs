@@ -12,8 +12,7 @@ use std::time::Instant;
 use futures_core::Stream;
 
 use super::driver::Shared;
-use crate::call::Layers;
-use crate::call::next_item;
+use crate::call::{Layers, next_item};
 use crate::frame::Frame;
 use crate::transport::Incoming;
 use crate::{CallContext, Message, Metadata, Request, Response, Status};
@@ -62,7 +61,9 @@ impl<T: Message> RequestStream<T> {
             return Poll::Ready(Ok(None));
         }
         let mut message: T = self.incoming.decode("request")?;
-        self.layers.received(&mut message)?;
+        if let Err(status) = self.layers.received(&mut message) {
+            return Poll::Ready(Err(self.incoming.fail(status)));
+        }
         Poll::Ready(Ok(Some(message)))
     }
 

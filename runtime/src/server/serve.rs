@@ -11,6 +11,7 @@ use super::builder::{Config, ServerBuilder};
 use super::connection::Core;
 use super::intercept::Interceptors;
 use super::router::Routes;
+use crate::call::accept_failed;
 #[cfg(feature = "client")]
 use crate::transport::ServeIo;
 
@@ -95,11 +96,12 @@ impl Server {
                         connections.spawn(serving);
                     }
                     Err(err) if gone_before_accepted(&err) => {}
-                    Err(_) => {
+                    Err(err) => {
                         let pause = backoff.map_or(ACCEPT_BACKOFF.0, |last: Duration| {
                             (last * 2).min(ACCEPT_BACKOFF.1)
                         });
                         backoff = Some(pause);
+                        accept_failed(&err, pause);
                         tokio::select! {
                             () = tokio::time::sleep(pause) => {}
                             () = &mut shutdown => break,

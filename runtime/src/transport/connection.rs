@@ -49,7 +49,9 @@ where
         .await
         .map_err(|err| Status::unavailable(format!("HTTP/2 handshake failed: {err}")))?;
     tokio::spawn(async move {
-        let _ = connection.await;
+        if let Err(err) = connection.await {
+            crate::call::connection_failed("client", &err);
+        }
     });
     Ok(sender)
 }

@@ -58,6 +58,12 @@ impl Incoming {
         }
     }
 
+    /// Ends the stream with `status`, which every later read returns; returns it.
+    #[cfg(feature = "server")]
+    pub(crate) fn fail(&mut self, status: Status) -> Status {
+        self.decoder.fail(status)
+    }
+
     /// Decodes the message that is ready, which is `what` (`request` or
     /// `response`).
     #[inline]
