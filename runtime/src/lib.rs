@@ -6,8 +6,9 @@
 //! - [`wkt`]: the protobuf well-known types (`google.protobuf.*`).
 //! - [`rpc`]: `google.rpc.Status`, the rich error details a [`Status`] carries.
 //! - [`Server`] and [`Channel`]: gRPC over HTTP/2, with [`Status`],
-//!   [`Metadata`], deadlines, and the typed stream handles of the four
-//!   call shapes ([`server`] and [`client`]).
+//!   [`Metadata`], deadlines, the [`CallContext`] handlers get, interceptors
+//!   on both sides, and the typed stream handles of the four call shapes
+//!   ([`server`] and [`client`]).
 //!
 //! # Layers
 //!
@@ -32,6 +33,7 @@
 //! | --- | --- |
 //! | `client` (default) | [`Channel`] and the client side of calls |
 //! | `server` (default) | [`Server`] and the server side of calls |
+//! | `tracing` | a `tracing` span per call on each side, and events for failures nobody else hears of |
 //!
 //! Either one brings the transport: h2 and http on tokio. Without both
 //! (`default-features = false`), the crate is the protobuf layer, with

@@ -20,9 +20,9 @@ pub use intercept::{AnyRequest, AnyResponse, BoxFuture, StreamLayer};
 #[cfg(feature = "client")]
 pub use options::CallOptions;
 pub use request::{Request, Response};
-pub(crate) use telemetry::{CallSpan, connection_failed};
 #[cfg(feature = "client")]
 pub(crate) use telemetry::ended_here;
+pub(crate) use telemetry::{CallSpan, connection_failed};
 #[cfg(feature = "server")]
 pub(crate) use telemetry::{accept_failed, handshake_failed};
 
