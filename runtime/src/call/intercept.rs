@@ -48,6 +48,52 @@ pub trait StreamLayer: Send + Sync + 'static {
     }
 }
 
+/// Where a call is in a chain of interceptors: the links after the current
+/// one, then the end of the chain (the handler, or the call itself).
+pub(crate) struct Chain<I: ?Sized, E> {
+    links: Arc<[Arc<I>]>,
+    index: usize,
+    end: E,
+}
+
+/// The next step down a chain.
+pub(crate) enum Step<I: ?Sized, E> {
+    /// An interceptor, and the chain after it.
+    Link(Arc<I>, Chain<I, E>),
+    /// The end of the chain.
+    End(E),
+}
+
+impl<I: ?Sized, E> Chain<I, E> {
+    /// A chain through `links`, outermost first, to `end`.
+    pub(crate) fn new(links: Arc<[Arc<I>]>, end: E) -> Self {
+        Self {
+            links,
+            index: 0,
+            end,
+        }
+    }
+
+    /// The next step.
+    pub(crate) fn step(self) -> Step<I, E> {
+        match self.links.get(self.index).cloned() {
+            Some(link) => Step::Link(
+                link,
+                Self {
+                    index: self.index + 1,
+                    ..self
+                },
+            ),
+            None => Step::End(self.end),
+        }
+    }
+}
+
+/// Adds `link` to the end of `links`, when a builder is given one.
+pub(crate) fn push_link<I: ?Sized>(links: &mut Arc<[Arc<I>]>, link: Arc<I>) {
+    *links = links.iter().cloned().chain([link]).collect();
+}
+
 /// The layers of one streaming call, outermost first.
 #[derive(Clone, Default)]
 pub(crate) struct Layers(Option<Arc<[Arc<dyn StreamLayer>]>>);

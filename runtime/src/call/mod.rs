@@ -15,8 +15,8 @@ mod telemetry;
 pub use context::{CallContext, CallInfo, CallKind, Cancelled};
 #[cfg(feature = "client")]
 pub(crate) use deadline::{Bounds, Expiry, remaining};
-pub(crate) use intercept::Layers;
 pub use intercept::{AnyRequest, AnyResponse, BoxFuture, StreamLayer};
+pub(crate) use intercept::{Chain, Layers, Step, push_link};
 #[cfg(feature = "client")]
 pub use options::CallOptions;
 pub use request::{Request, Response};

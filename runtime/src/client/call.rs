@@ -231,7 +231,7 @@ impl<Req: Message, Resp: Message> Shape for Unary<Req, Resp> {
             }) as _
         });
         let call = ClientCall::new(CallInfo::new(path, Self::KIND, None), options);
-        let next = UnaryNext::new(interceptors, caller);
+        let next = UnaryNext::new(&interceptors, caller);
         Box::pin(span.wrap(async move {
             let response = next.run(call, self.request.into_dyn()).await;
             ended(response.and_then(AnyResponse::downcast))
@@ -296,15 +296,14 @@ impl<Req: Message, Resp: Message> Shape for ClientStreaming<Req, Resp> {
         options: CallOptions,
         span: CallSpan,
     ) -> BoxFuture<'c, Result<ClientStreamingCall<Req, Resp>, Status>> {
-        let stream_span = span.clone();
-        Box::pin(span.wrap(async move {
-            let opened = channel.open(path, Self::KIND, options).await;
-            let (sending, receiving, layers) = ended_on_error(opened)?;
-            Ok(ClientStreamingCall::new(
-                RequestSink::new(sending, layers.clone()),
-                ResponseStream::new(receiving, layers, stream_span),
-            ))
-        }))
+        open_both(
+            channel,
+            path,
+            Self::KIND,
+            options,
+            span,
+            ClientStreamingCall::new,
+        )
     }
 }
 
@@ -319,16 +318,36 @@ impl<Req: Message, Resp: Message> Shape for BidiStreaming<Req, Resp> {
         options: CallOptions,
         span: CallSpan,
     ) -> BoxFuture<'c, Result<BidiStreamingCall<Req, Resp>, Status>> {
-        let stream_span = span.clone();
-        Box::pin(span.wrap(async move {
-            let opened = channel.open(path, Self::KIND, options).await;
-            let (sending, receiving, layers) = ended_on_error(opened)?;
-            Ok(BidiStreamingCall::new(
-                RequestSink::new(sending, layers.clone()),
-                ResponseStream::new(receiving, layers, stream_span),
-            ))
-        }))
+        open_both(
+            channel,
+            path,
+            Self::KIND,
+            options,
+            span,
+            BidiStreamingCall::new,
+        )
     }
+}
+
+/// Opens a client- or bidirectional-streaming call and hands its typed
+/// sides to `handle`.
+fn open_both<'c, Req: Message, Resp: Message, H: 'static>(
+    channel: &'c Channel,
+    path: &'static str,
+    kind: CallKind,
+    options: CallOptions,
+    span: CallSpan,
+    handle: fn(RequestSink<Req>, ResponseStream<Resp>) -> H,
+) -> BoxFuture<'c, Result<H, Status>> {
+    let stream_span = span.clone();
+    Box::pin(span.wrap(async move {
+        let opened = channel.open(path, kind, options).await;
+        let (sending, receiving, layers) = ended_on_error(opened)?;
+        Ok(handle(
+            RequestSink::new(sending, layers.clone()),
+            ResponseStream::new(receiving, layers, stream_span),
+        ))
+    }))
 }
 
 impl Channel {
@@ -372,7 +391,7 @@ impl Channel {
             }) as _
         });
         let call = ClientCall::new(CallInfo::new(path, kind, None), options);
-        let started = StreamNext::new(interceptors, starter).run(call).await?;
+        let started = StreamNext::new(&interceptors, starter).run(call).await?;
         Ok(started.into_parts())
     }
 

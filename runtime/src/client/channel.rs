@@ -11,7 +11,7 @@ use http::uri::Authority;
 
 use super::intercept::{Interceptors, StreamInterceptor, UnaryInterceptor};
 use super::receiving::Receiving;
-use crate::call::{Bounds, remaining};
+use crate::call::{Bounds, push_link, remaining};
 use crate::frame::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
 use crate::transport;
 #[cfg(feature = "server")]
@@ -77,7 +77,7 @@ impl ChannelBuilder {
     /// the call is made, B finishes, A finishes. One that fails the call
     /// stops the chain.
     pub fn unary_interceptor(mut self, interceptor: impl UnaryInterceptor) -> Self {
-        self.interceptors.unary.push(Arc::new(interceptor));
+        push_link(&mut self.interceptors.unary, Arc::new(interceptor));
         self
     }
 
@@ -85,7 +85,7 @@ impl ChannelBuilder {
     /// bidirectional streaming), in the same order as
     /// [`ChannelBuilder::unary_interceptor`].
     pub fn stream_interceptor(mut self, interceptor: impl StreamInterceptor) -> Self {
-        self.interceptors.stream.push(Arc::new(interceptor));
+        push_link(&mut self.interceptors.stream, Arc::new(interceptor));
         self
     }
 

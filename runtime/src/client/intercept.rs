@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::receiving::Receiving;
 use super::sending::Sending;
 use crate::call::CallOptions;
-use crate::call::Layers;
+use crate::call::{Chain, Layers, Step};
 use crate::{AnyRequest, AnyResponse, BoxFuture, CallInfo, Status, StreamLayer};
 
 /// A call as client interceptors see it before it starts: what it is, and
@@ -125,10 +125,18 @@ where
 }
 
 /// The interceptors of a channel, outermost first.
-#[derive(Default)]
 pub(crate) struct Interceptors {
-    pub(crate) unary: Vec<Arc<dyn UnaryInterceptor>>,
-    pub(crate) stream: Vec<Arc<dyn StreamInterceptor>>,
+    pub(crate) unary: Arc<[Arc<dyn UnaryInterceptor>]>,
+    pub(crate) stream: Arc<[Arc<dyn StreamInterceptor>]>,
+}
+
+impl Default for Interceptors {
+    fn default() -> Self {
+        Self {
+            unary: Arc::new([]),
+            stream: Arc::new([]),
+        }
+    }
 }
 
 /// The call at the end of a unary chain.
@@ -142,20 +150,12 @@ type StreamStarter =
 
 /// The rest of a unary call's chain: the interceptors after this one, then
 /// the call itself.
-pub struct UnaryNext {
-    interceptors: Arc<Interceptors>,
-    index: usize,
-    caller: UnaryCaller,
-}
+pub struct UnaryNext(Chain<dyn UnaryInterceptor, UnaryCaller>);
 
 impl UnaryNext {
     /// The chain of `interceptors` ending in `caller`.
-    pub(crate) fn new(interceptors: Arc<Interceptors>, caller: UnaryCaller) -> Self {
-        Self {
-            interceptors,
-            index: 0,
-            caller,
-        }
+    pub(crate) fn new(interceptors: &Interceptors, caller: UnaryCaller) -> Self {
+        Self(Chain::new(interceptors.unary.clone(), caller))
     }
 
     /// Goes on with `call` and `request`: the next interceptor, or the
@@ -164,36 +164,21 @@ impl UnaryNext {
     /// # Errors
     /// The status the rest of the chain, or the server, fails the call with.
     pub async fn run(self, call: ClientCall, request: AnyRequest) -> Result<AnyResponse, Status> {
-        let interceptors = self.interceptors.clone();
-        match interceptors.unary.get(self.index) {
-            Some(interceptor) => {
-                let next = Self {
-                    index: self.index + 1,
-                    ..self
-                };
-                interceptor.intercept(call, request, next).await
-            }
-            None => (self.caller)(call, request).await,
+        match self.0.step() {
+            Step::Link(interceptor, rest) => interceptor.intercept(call, request, Self(rest)).await,
+            Step::End(caller) => caller(call, request).await,
         }
     }
 }
 
 /// The rest of a streaming call's chain: the interceptors after this one,
 /// then the start of the call itself.
-pub struct StreamNext {
-    interceptors: Arc<Interceptors>,
-    index: usize,
-    starter: StreamStarter,
-}
+pub struct StreamNext(Chain<dyn StreamInterceptor, StreamStarter>);
 
 impl StreamNext {
     /// The chain of `interceptors` ending in `starter`.
-    pub(crate) fn new(interceptors: Arc<Interceptors>, starter: StreamStarter) -> Self {
-        Self {
-            interceptors,
-            index: 0,
-            starter,
-        }
+    pub(crate) fn new(interceptors: &Interceptors, starter: StreamStarter) -> Self {
+        Self(Chain::new(interceptors.stream.clone(), starter))
     }
 
     /// Goes on with `call`: the next interceptor, or the start of the call.
@@ -202,16 +187,9 @@ impl StreamNext {
     /// The status the rest of the chain fails the call with, or the call's
     /// own when it cannot start.
     pub async fn run(self, call: ClientCall) -> Result<StartedStream, Status> {
-        let interceptors = self.interceptors.clone();
-        match interceptors.stream.get(self.index) {
-            Some(interceptor) => {
-                let next = Self {
-                    index: self.index + 1,
-                    ..self
-                };
-                interceptor.intercept(call, next).await
-            }
-            None => (self.starter)(call).await,
+        match self.0.step() {
+            Step::Link(interceptor, rest) => interceptor.intercept(call, Self(rest)).await,
+            Step::End(starter) => starter(call).await,
         }
     }
 }

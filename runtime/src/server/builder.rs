@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::intercept::{Interceptors, StreamInterceptor, UnaryInterceptor};
 use super::router::Routes;
 use super::{Server, Service};
+use crate::call::push_link;
 use crate::frame::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
 
 /// Server settings.
@@ -74,7 +75,7 @@ impl ServerBuilder {
     /// the handler runs, B finishes, A finishes. One that fails the call
     /// stops the chain.
     pub fn unary_interceptor(mut self, interceptor: impl UnaryInterceptor) -> Self {
-        self.interceptors.unary.push(Arc::new(interceptor));
+        push_link(&mut self.interceptors.unary, Arc::new(interceptor));
         self
     }
 
@@ -82,7 +83,7 @@ impl ServerBuilder {
     /// bidirectional streaming), in the same order as
     /// [`ServerBuilder::unary_interceptor`].
     pub fn stream_interceptor(mut self, interceptor: impl StreamInterceptor) -> Self {
-        self.interceptors.stream.push(Arc::new(interceptor));
+        push_link(&mut self.interceptors.stream, Arc::new(interceptor));
         self
     }
 

@@ -7,6 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::driver::Shared;
+use crate::call::{Chain, Step};
 use crate::{AnyRequest, AnyResponse, BoxFuture, CallContext, Metadata, Status, StreamLayer};
 
 /// An interceptor around the unary calls of a server: it sees the request
@@ -86,10 +87,18 @@ where
 }
 
 /// The interceptors of a server, outermost first.
-#[derive(Default)]
 pub(crate) struct Interceptors {
-    pub(crate) unary: Vec<Arc<dyn UnaryInterceptor>>,
-    pub(crate) stream: Vec<Arc<dyn StreamInterceptor>>,
+    pub(crate) unary: Arc<[Arc<dyn UnaryInterceptor>]>,
+    pub(crate) stream: Arc<[Arc<dyn StreamInterceptor>]>,
+}
+
+impl Default for Interceptors {
+    fn default() -> Self {
+        Self {
+            unary: Arc::new([]),
+            stream: Arc::new([]),
+        }
+    }
 }
 
 /// The handler at the end of a unary chain.
@@ -101,20 +110,12 @@ type StreamHandler = Box<dyn FnOnce(ServerStream) -> BoxFuture<'static, Result<(
 
 /// The rest of a unary call's chain: the interceptors after this one, then
 /// the handler.
-pub struct UnaryNext {
-    interceptors: Arc<Interceptors>,
-    index: usize,
-    handler: UnaryHandler,
-}
+pub struct UnaryNext(Chain<dyn UnaryInterceptor, UnaryHandler>);
 
 impl UnaryNext {
     /// The chain of `interceptors` ending in `handler`.
-    pub(crate) fn new(interceptors: Arc<Interceptors>, handler: UnaryHandler) -> Self {
-        Self {
-            interceptors,
-            index: 0,
-            handler,
-        }
+    pub(crate) fn new(interceptors: &Interceptors, handler: UnaryHandler) -> Self {
+        Self(Chain::new(interceptors.unary.clone(), handler))
     }
 
     /// Goes on with `request`: the next interceptor, or the handler.
@@ -122,36 +123,21 @@ impl UnaryNext {
     /// # Errors
     /// The status the rest of the chain fails the call with.
     pub async fn run(self, request: AnyRequest) -> Result<AnyResponse, Status> {
-        let interceptors = self.interceptors.clone();
-        match interceptors.unary.get(self.index) {
-            Some(interceptor) => {
-                let next = Self {
-                    index: self.index + 1,
-                    ..self
-                };
-                interceptor.intercept(request, next).await
-            }
-            None => (self.handler)(request).await,
+        match self.0.step() {
+            Step::Link(interceptor, rest) => interceptor.intercept(request, Self(rest)).await,
+            Step::End(handler) => handler(request).await,
         }
     }
 }
 
 /// The rest of a streaming call's chain: the interceptors after this one,
 /// then the handler.
-pub struct StreamNext {
-    interceptors: Arc<Interceptors>,
-    index: usize,
-    handler: StreamHandler,
-}
+pub struct StreamNext(Chain<dyn StreamInterceptor, StreamHandler>);
 
 impl StreamNext {
     /// The chain of `interceptors` ending in `handler`.
-    pub(crate) fn new(interceptors: Arc<Interceptors>, handler: StreamHandler) -> Self {
-        Self {
-            interceptors,
-            index: 0,
-            handler,
-        }
+    pub(crate) fn new(interceptors: &Interceptors, handler: StreamHandler) -> Self {
+        Self(Chain::new(interceptors.stream.clone(), handler))
     }
 
     /// Goes on with `stream`: the next interceptor, or the handler, which
@@ -160,16 +146,9 @@ impl StreamNext {
     /// # Errors
     /// The status the rest of the chain fails the call with.
     pub async fn run(self, stream: ServerStream) -> Result<(), Status> {
-        let interceptors = self.interceptors.clone();
-        match interceptors.stream.get(self.index) {
-            Some(interceptor) => {
-                let next = Self {
-                    index: self.index + 1,
-                    ..self
-                };
-                interceptor.intercept(stream, next).await
-            }
-            None => (self.handler)(stream).await,
+        match self.0.step() {
+            Step::Link(interceptor, rest) => interceptor.intercept(stream, Self(rest)).await,
+            Step::End(handler) => handler(stream).await,
         }
     }
 }

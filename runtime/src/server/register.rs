@@ -73,7 +73,7 @@ pub fn unary<S, F, Fut, Req, Resp>(
                             Ok(response.into_dyn())
                         }) as _
                     });
-                    let next = UnaryNext::new(interceptors, handler);
+                    let next = UnaryNext::new(&interceptors, handler);
                     next.run(request.into_dyn()).await?.downcast()?
                 }
             };
@@ -113,7 +113,7 @@ where
                 Box::pin(run(requests, ResponseSink::new(sink, layers))) as _
             });
             let stream = ServerStream::new(metadata, context, sink);
-            StreamNext::new(interceptors, handler).run(stream).await?;
+            StreamNext::new(&interceptors, handler).run(stream).await?;
         }
     }
     Ok(Finish::streamed())
