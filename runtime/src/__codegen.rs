@@ -43,7 +43,7 @@ pub mod client {
 }
 
 /// The version of this interface; generated code states the one it was written for.
-pub const ABI: u32 = 1;
+pub const ABI: u32 = 2;
 
 /// Fails compilation when generated code expects another version of this interface.
 pub const fn check_abi(expected: u32) {

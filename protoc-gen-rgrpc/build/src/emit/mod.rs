@@ -13,7 +13,7 @@ use crate::names::{RustPath, ident};
 use crate::options::Services;
 
 /// The version of the runtime's codegen interface this generator writes for.
-const ABI: u32 = 1;
+const ABI: u32 = 2;
 
 /// An integer literal without a type suffix, for contexts whose type is known.
 pub fn int_literal(value: i64) -> TokenStream {
