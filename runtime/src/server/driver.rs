@@ -558,3 +558,86 @@ fn take_over(
     }
     out.apply(outgoing.headers, outgoing.data)
 }
+
+/// The sink's state, without h2: what the handler queues, the driver takes.
+#[cfg(test)]
+mod tests {
+    use std::task::Waker;
+
+    use super::*;
+    use crate::frame::Frame;
+    use crate::wkt::StringValue;
+
+    fn push(shared: &Shared, text: &str) -> Poll<Result<(), Status>> {
+        let message = StringValue {
+            value: text.into(),
+            ..Default::default()
+        };
+        let frame = Frame::measure(&message, usize::MAX).expect("small");
+        shared.poll_push(&mut Context::from_waker(Waker::noop()), &frame)
+    }
+
+    #[test]
+    fn messages_queue_up_to_the_high_water_mark_and_go_out_as_one_batch() {
+        let shared = Shared::new(usize::MAX);
+        let text = "x".repeat(1000);
+        let mut queued = 0;
+        while push(&shared, &text).is_ready() {
+            queued += 1;
+            assert!(queued < 1000, "the sink never waits");
+        }
+        // The sink waits once the buffer passes HIGH_WATER.
+        assert!(queued * 1000 >= HIGH_WATER && queued * 1000 < HIGH_WATER + 2000);
+        let outgoing = shared.take_outgoing(false).expect("queued messages");
+        let data = outgoing.data.expect("data");
+        assert_eq!(data.len(), queued * (1000 + 5 + 3));
+        assert!(outgoing.headers.is_some(), "headers go with the first data");
+        // Taken, the buffer has room again.
+        assert!(push(&shared, "more").is_ready());
+    }
+
+    #[test]
+    fn after_the_call_ends_sends_fail_and_a_failure_ends_the_call_once() {
+        let shared = Shared::new(usize::MAX);
+        assert!(push(&shared, "a").is_ready());
+        let failure = shared.fail(Status::resource_exhausted("too big"));
+        assert_eq!(failure.code(), Code::ResourceExhausted);
+        // What was queued before the failure still goes out, with the status.
+        let outgoing = shared.take_outgoing(false).expect("queued");
+        assert!(outgoing.data.is_some());
+        assert_eq!(
+            outgoing.failed.map(|s| s.code()),
+            Some(Code::ResourceExhausted)
+        );
+        let Poll::Ready(Err(after)) = push(&shared, "b") else {
+            panic!("a send after the end must fail");
+        };
+        assert_eq!(after.code(), Code::Cancelled);
+        // A second failure changes nothing.
+        shared.fail(Status::internal("later"));
+        assert!(shared.take_outgoing(false).is_none());
+    }
+
+    #[test]
+    fn headers_can_go_alone_and_trailers_are_kept_for_the_end() {
+        let shared = Shared::new(usize::MAX);
+        let mut headers = Metadata::new();
+        headers.insert("x-h", "1").unwrap();
+        shared.add_headers(headers);
+        let mut trailers = Metadata::new();
+        trailers.insert("x-t", "2").unwrap();
+        shared.add_trailers(trailers);
+        assert!(
+            shared.take_outgoing(false).is_none(),
+            "nothing asked to go yet"
+        );
+        shared.send_headers().unwrap();
+        let outgoing = shared.take_outgoing(false).expect("the headers");
+        assert_eq!(
+            outgoing.headers.as_ref().and_then(|h| h.get("x-h")),
+            Some("1")
+        );
+        assert!(outgoing.data.is_none());
+        assert_eq!(shared.take_trailers().get("x-t"), Some("2"));
+    }
+}
