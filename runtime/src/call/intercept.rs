@@ -104,11 +104,18 @@ impl Layers {
         Self((!layers.is_empty()).then(|| layers.into()))
     }
 
+    /// Whether there are none.
+    #[cfg(feature = "client")]
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
     /// Passes a message about to be sent through the layers.
     #[inline]
     pub(crate) fn sent(&self, message: &dyn DynMessage) -> Result<(), Status> {
         match &self.0 {
-            Some(layers) => layers.iter().try_for_each(|layer| layer.sent(message)),
+            Some(layers) => send_through(layers, message),
             None => Ok(()),
         }
     }
@@ -117,13 +124,28 @@ impl Layers {
     #[inline]
     pub(crate) fn received(&self, message: &mut dyn DynMessage) -> Result<(), Status> {
         match &self.0 {
-            Some(layers) => layers
-                .iter()
-                .rev()
-                .try_for_each(|layer| layer.received(message)),
+            Some(layers) => receive_through(layers, message),
             None => Ok(()),
         }
     }
+}
+
+/// Out of line, so that a call without layers pays one test per message.
+#[inline(never)]
+fn send_through(layers: &[Arc<dyn StreamLayer>], message: &dyn DynMessage) -> Result<(), Status> {
+    layers.iter().try_for_each(|layer| layer.sent(message))
+}
+
+/// Out of line, as [`send_through`].
+#[inline(never)]
+fn receive_through(
+    layers: &[Arc<dyn StreamLayer>],
+    message: &mut dyn DynMessage,
+) -> Result<(), Status> {
+    layers
+        .iter()
+        .rev()
+        .try_for_each(|layer| layer.received(message))
 }
 
 impl<T: Message> Request<T> {

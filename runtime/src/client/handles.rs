@@ -124,7 +124,14 @@ impl<T: Message> ResponseStream<T> {
     }
 
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<T>, Status>> {
-        let received = ready!(self.poll_message(cx));
+        // Streamed messages often arrive many to a DATA frame: one already
+        // received is taken first, without a poll.
+        let received = match self.receiving.received() {
+            // The common case, kept short: a message, and no layers.
+            Some(Ok(message)) if self.layers.is_empty() => return Poll::Ready(Ok(Some(message))),
+            Some(message) => message.and_then(|message| self.layered(message)).map(Some),
+            None => ready!(self.poll_message(cx)),
+        };
         if !matches!(received, Ok(Some(_))) {
             self.ended(received.as_ref().map(|_| ()));
         }
@@ -147,14 +154,20 @@ impl<T: Message> ResponseStream<T> {
     }
 
     fn poll_message(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<T>, Status>> {
-        if !self.receiving.ready_now() && !ready!(self.receiving.poll_next(cx))? {
+        if !ready!(self.receiving.poll_next(cx))? {
             return Poll::Ready(Ok(None));
         }
-        let mut message: T = self.receiving.decode()?;
-        if let Err(status) = self.layers.received(&mut message) {
-            return Poll::Ready(Err(self.receiving.fail(status)));
+        let message = self.receiving.decode()?;
+        Poll::Ready(self.layered(message).map(Some))
+    }
+
+    /// A message received, passed through the layers.
+    #[inline]
+    fn layered(&mut self, mut message: T) -> Result<T, Status> {
+        match self.layers.received(&mut message) {
+            Ok(()) => Ok(message),
+            Err(status) => Err(self.receiving.fail(status)),
         }
-        Poll::Ready(Ok(Some(message)))
     }
 
     /// The response headers, waiting for them if they have not arrived.

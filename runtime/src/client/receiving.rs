@@ -153,19 +153,23 @@ impl Receiving {
         Ok(&self.headers)
     }
 
-    /// Whether a message already received is ready to decode, without
-    /// waiting; when not (or when the call has failed), [`Receiving::next`]
-    /// says what comes. Streamed messages often arrive many to a DATA frame,
-    /// and this takes them without a future.
+    /// A message already received, decoded, without waiting; `None` when
+    /// there is none (or the call has failed), and [`Receiving::next`] says
+    /// what comes. Streamed messages often arrive many to a DATA frame, and
+    /// this takes them without a poll.
     #[inline]
-    pub(crate) fn ready_now(&mut self) -> bool {
+    pub(crate) fn received<T: Message>(&mut self) -> Option<Result<T, Status>> {
         let aborted = self
             .aborted
             .as_ref()
             .is_some_and(|aborted| aborted.get().is_some());
         match &mut self.state {
-            State::Body(incoming) if !aborted => incoming.ready().unwrap_or(false),
-            _ => false,
+            State::Body(incoming) if !aborted => match incoming.next_received("response") {
+                Ok(Some(message)) => Some(Ok(message)),
+                Ok(None) => None,
+                Err(status) => Some(Err(self.fail(status))),
+            },
+            _ => None,
         }
     }
 

@@ -181,6 +181,22 @@ impl FrameDecoder {
         })
     }
 
+    /// The next message, decoded, if the chunks so far hold it whole: what
+    /// [`FrameDecoder::ready`] and [`FrameDecoder::decode`] do, in one step
+    /// for the loop that drains a chunk of many small messages.
+    ///
+    /// # Errors
+    /// As theirs.
+    #[cfg(feature = "client")]
+    #[inline]
+    pub(crate) fn next<T: Message>(&mut self, what: &str) -> Result<Option<T>, Status> {
+        if self.ready()? {
+            self.decode(what).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     /// Ends the stream with `status`: every later call returns it; returns it.
     #[cold]
     pub(crate) fn fail(&mut self, status: Status) -> Status {
@@ -227,6 +243,7 @@ impl FrameDecoder {
                         return Ok(false);
                     }
                     self.state = State::Ready { len };
+                    return Ok(true);
                 }
                 State::Ready { .. } => return Ok(true),
             }

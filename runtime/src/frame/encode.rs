@@ -42,7 +42,7 @@ impl<'a, M: Message> Frame<'a, M> {
     /// # Errors
     /// RESOURCE_EXHAUSTED when the message is larger than `max_size` bytes,
     /// or than a frame can carry; nothing is encoded then.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn measure(message: &'a M, max_size: usize) -> Result<Self, Status> {
         let measured = Measured::new(message);
         let max_size = max_size.min(SEND_MAX);

@@ -153,10 +153,10 @@ impl<T: Message> ResponseSink<T> {
     /// larger than the server's send limit: it is not sent, and the call
     /// ends with that status, as in grpc-go.
     pub async fn send(&mut self, message: &T) -> Result<(), Status> {
-        let frame = self
-            .layers
-            .sent(message)
-            .and_then(|()| Frame::measure(message, self.shared.max_message_size()))
+        if let Err(status) = self.layers.sent(message) {
+            return Err(self.shared.fail(status));
+        }
+        let frame = Frame::measure(message, self.shared.max_message_size())
             .map_err(|status| self.shared.fail(status))?;
         poll_fn(|cx| self.shared.poll_push(cx, &frame)).await
     }

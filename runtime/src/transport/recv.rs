@@ -26,13 +26,6 @@ impl Incoming {
         }
     }
 
-    /// Whether a message has been received and is ready to decode,
-    /// without waiting.
-    #[cfg(feature = "client")]
-    pub(crate) fn ready(&mut self) -> Result<bool, Status> {
-        self.decoder.ready()
-    }
-
     /// Waits for the next message: true when one is ready to decode, false
     /// at the end of the stream.
     ///
@@ -56,6 +49,14 @@ impl Incoming {
                 None => self.ended = true,
             }
         }
+    }
+
+    /// The next message, decoded, if it has been received whole, without
+    /// waiting.
+    #[cfg(feature = "client")]
+    #[inline]
+    pub(crate) fn next_received<T: Message>(&mut self, what: &str) -> Result<Option<T>, Status> {
+        self.decoder.next(what)
     }
 
     /// Ends the stream with `status`, which every later read returns; returns it.
