@@ -38,6 +38,14 @@ impl Bounds {
     {
         Before {
             operation,
+            expiry: self.expiry(),
+        }
+    }
+
+    /// The bounds as something to poll, for a state machine that waits
+    /// without a future of its own; [`Bounds::bound`] is the future form.
+    pub(crate) fn expiry(&self) -> Expiry {
+        Expiry {
             timer: self
                 .deadline
                 .map(|deadline| Box::pin(tokio::time::sleep_until(deadline.into()))),
@@ -46,27 +54,13 @@ impl Bounds {
     }
 }
 
-impl Bounds {
-    /// The bounds as something to poll, for a state machine that waits
-    /// without a future of its own; [`Bounds::bound`] is the future form.
-    pub(crate) fn expiry(&self) -> Expiry {
-        Expiry {
-            timer: self
-                .deadline
-                .map(|deadline| Box::pin(tokio::time::sleep_until(deadline.into()))),
-            cancelled: self
-                .parent
-                .info()
-                .is_some()
-                .then(|| Box::pin(self.parent.cancelled())),
-        }
-    }
-}
-
 /// [`Bounds`] to poll: the deadline's timer and the parent's cancellation.
 pub(crate) struct Expiry {
+    // Boxed: a timer is large, and the futures that hold this are boxed by
+    // their callers, where size decides the allocator's fast path.
     timer: Option<Pin<Box<tokio::time::Sleep>>>,
-    cancelled: Option<Pin<Box<Cancelled>>>,
+    /// Never completes when there is no parent call.
+    cancelled: Cancelled,
 }
 
 impl Expiry {
@@ -78,10 +72,9 @@ impl Expiry {
         {
             return Poll::Ready(deadline_exceeded());
         }
-        match &mut self.cancelled {
-            Some(cancelled) => cancelled.as_mut().poll(cx).map(|()| parent_over()),
-            None => Poll::Pending,
-        }
+        Pin::new(&mut self.cancelled)
+            .poll(cx)
+            .map(|()| parent_over())
     }
 }
 
@@ -104,11 +97,7 @@ pin_project_lite::pin_project! {
     pub(crate) struct Before<F> {
         #[pin]
         operation: F,
-        // Boxed: a timer is large, and the futures that hold this are boxed
-        // by their callers, where size decides the allocator's fast path.
-        timer: Option<Pin<Box<tokio::time::Sleep>>>,
-        #[pin]
-        cancelled: Cancelled,
+        expiry: Expiry,
     }
 }
 
@@ -125,12 +114,7 @@ where
         if let Poll::Ready(result) = this.operation.poll(cx) {
             return Poll::Ready(result);
         }
-        if let Some(timer) = this.timer
-            && timer.as_mut().poll(cx).is_ready()
-        {
-            return Poll::Ready(Err(deadline_exceeded()));
-        }
-        this.cancelled.poll(cx).map(|()| Err(parent_over()))
+        this.expiry.poll_expired(cx).map(Err)
     }
 }
 

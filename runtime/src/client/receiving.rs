@@ -55,22 +55,24 @@ impl Receiving {
         self.aborted.get_or_insert_with(Default::default).clone()
     }
 
+    /// The status the sending side ended the call with, if it did.
+    #[inline]
+    fn aborted_with(&self) -> Option<&Status> {
+        self.aborted.as_ref().and_then(|aborted| aborted.get())
+    }
+
     /// Ends the call with the sending side's status, if it set one.
     #[inline]
     fn check_aborted(&mut self) -> Result<(), Status> {
-        match self.aborted.as_ref().and_then(|aborted| aborted.get()) {
+        match self.aborted_with() {
             Some(status) if !matches!(self.state, State::Ended(_)) => {
                 let status = status.clone();
-                self.end(Err(status))
+                Err(self.fail(status))
             }
             _ => Ok(()),
         }
     }
 
-    fn end(&mut self, result: Result<(), Status>) -> Result<(), Status> {
-        self.state = State::Ended(result.clone());
-        result
-    }
     /// Takes in the response headers; a trailers-only response ends the
     /// call here.
     fn received_headers(&mut self, response: Result<http::Response<h2::RecvStream>, h2::Error>) {
@@ -159,10 +161,7 @@ impl Receiving {
     /// this takes them without a poll.
     #[inline]
     pub(crate) fn received<T: Message>(&mut self) -> Option<Result<T, Status>> {
-        let aborted = self
-            .aborted
-            .as_ref()
-            .is_some_and(|aborted| aborted.get().is_some());
+        let aborted = self.aborted_with().is_some();
         match &mut self.state {
             State::Body(incoming) if !aborted => match incoming.next_received("response") {
                 Ok(Some(message)) => Some(Ok(message)),
