@@ -12,7 +12,7 @@ use http::HeaderMap;
 
 use crate::call::{Bounds, Expiry};
 use crate::transport::{self, Incoming};
-use crate::{Code, Message, Metadata, Status, protocol};
+use crate::{Message, Metadata, Status, protocol};
 
 /// The receiving side of a client call: response headers, messages, trailers.
 pub(crate) struct Receiving {
@@ -97,9 +97,12 @@ impl Receiving {
 
     /// Ends the call with the status in `trailers`.
     fn received_status(&mut self, trailers: &HeaderMap) {
-        let status = protocol::read_status(trailers);
-        self.trailers = Some(status.metadata().clone());
-        self.state = State::Ended(ok_or(status));
+        let (trailers, result) = match protocol::read_status(trailers) {
+            Ok(trailers) => (trailers, Ok(())),
+            Err(status) => (status.metadata().clone(), Err(status)),
+        };
+        self.trailers = Some(trailers);
+        self.state = State::Ended(result);
     }
 
     /// Moves the call on until it is past `Waiting` or, unless
@@ -264,13 +267,4 @@ impl Receiving {
 /// The status of a call the client cancelled.
 pub(crate) fn cancelled() -> Status {
     Status::cancelled("the call was cancelled by the client")
-}
-
-/// `Ok` for an OK status, else the status as the error.
-fn ok_or(status: Status) -> Result<(), Status> {
-    if status.code() == Code::Ok {
-        Ok(())
-    } else {
-        Err(status)
-    }
 }

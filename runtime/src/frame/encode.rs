@@ -104,21 +104,6 @@ impl<'a, M: Message> Frame<'a, M> {
     }
 }
 
-/// A frame to write, whatever its message type: what the untyped senders take.
-#[cfg(feature = "server")]
-pub(crate) trait WriteFrame {
-    /// Appends the frame to `buf`.
-    fn write_to(&self, buf: &mut Vec<u8>);
-}
-
-#[cfg(feature = "server")]
-impl<M: Message> WriteFrame for Frame<'_, M> {
-    #[inline]
-    fn write_to(&self, buf: &mut Vec<u8>) {
-        self.write(buf);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

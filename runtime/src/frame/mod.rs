@@ -10,8 +10,6 @@ mod encode;
 
 pub(crate) use decode::FrameDecoder;
 pub(crate) use encode::Frame;
-#[cfg(feature = "server")]
-pub(crate) use encode::WriteFrame;
 
 /// The bytes before each message: the compressed flag and the length.
 pub(crate) const HEADER_LEN: usize = 5;

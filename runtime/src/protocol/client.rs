@@ -89,17 +89,27 @@ pub(crate) fn read_response(parts: &http::response::Parts) -> Result<(), Status>
     Ok(())
 }
 
-/// The status in trailers (or in a trailers-only response's headers).
+/// The status in trailers (or in a trailers-only response's headers): the
+/// trailers' metadata for OK, which needs no `Status` built, else the
+/// status carrying them.
 ///
-/// As in grpc-go: UNKNOWN when there is no `grpc-status`, INTERNAL when it
-/// or `grpc-status-details-bin` is malformed.
-pub(crate) fn read_status(headers: &HeaderMap) -> Status {
+/// # Errors
+/// The status when it is not OK. As in grpc-go: UNKNOWN when there is no
+/// `grpc-status`, INTERNAL when it or `grpc-status-details-bin` is
+/// malformed.
+pub(crate) fn read_status(headers: &HeaderMap) -> Result<Metadata, Status> {
     let Some(code) = headers.get("grpc-status") else {
-        return Status::unknown("the response ended without a grpc-status");
+        return Err(Status::unknown("the response ended without a grpc-status"));
     };
-    let code = match code.to_str().ok().and_then(|c| c.parse::<i32>().ok()) {
-        Some(code) => Code::from_i32(code),
-        None => return Status::internal(format!("malformed grpc-status {code:?}")),
+    let code = match code.as_bytes() {
+        b"0" => return Ok(metadata_from_headers(headers)),
+        number => match std::str::from_utf8(number)
+            .ok()
+            .and_then(|c| c.parse::<i32>().ok())
+        {
+            Some(number) => Code::from_i32(number),
+            None => return Err(Status::internal(format!("malformed grpc-status {code:?}"))),
+        },
     };
     let message = headers
         .get("grpc-message")
@@ -109,11 +119,20 @@ pub(crate) fn read_status(headers: &HeaderMap) -> Status {
     if let Some(details) = headers.get("grpc-status-details-bin") {
         match decode_binary(details.as_bytes()) {
             Some(details) => status = status.with_details_bin(details),
-            None => return Status::internal("malformed grpc-status-details-bin: not base64"),
+            None => {
+                return Err(Status::internal(
+                    "malformed grpc-status-details-bin: not base64",
+                ));
+            }
         }
     }
     *status.metadata_mut() = metadata_from_headers(headers);
-    status
+    if status.code() == Code::Ok {
+        // A number that reads as 0 without being "0", such as "00".
+        Ok(std::mem::take(status.metadata_mut()))
+    } else {
+        Err(status)
+    }
 }
 
 /// Decodes a percent-encoded `grpc-message`. Malformed escapes are kept as
@@ -147,13 +166,27 @@ mod tests {
 
     #[test]
     fn missing_or_malformed_statuses_follow_grpc_go() {
-        assert_eq!(read_status(&HeaderMap::new()).code(), Code::Unknown);
+        let code = |headers: &HeaderMap| read_status(headers).err().map(|status| status.code());
+        assert_eq!(code(&HeaderMap::new()), Some(Code::Unknown));
         let mut trailers = HeaderMap::new();
         trailers.insert("grpc-status", HeaderValue::from_static("x"));
-        assert_eq!(read_status(&trailers).code(), Code::Internal);
+        assert_eq!(code(&trailers), Some(Code::Internal));
         trailers.insert("grpc-status", HeaderValue::from_static("5"));
         trailers.insert("grpc-status-details-bin", HeaderValue::from_static("!!"));
-        assert_eq!(read_status(&trailers).code(), Code::Internal);
+        assert_eq!(code(&trailers), Some(Code::Internal));
+    }
+
+    #[test]
+    fn an_ok_status_gives_the_trailers_metadata() {
+        let mut trailers = HeaderMap::new();
+        trailers.insert("grpc-status", HeaderValue::from_static("0"));
+        trailers.insert("grpc-message", HeaderValue::from_static("ignored"));
+        trailers.insert("load", HeaderValue::from_static("7"));
+        let metadata = read_status(&trailers).expect("OK");
+        assert_eq!(metadata.get("load"), Some("7"));
+        assert_eq!(metadata.len(), 1);
+        trailers.insert("grpc-status", HeaderValue::from_static("00"));
+        assert_eq!(read_status(&trailers).expect("OK"), metadata);
     }
 
     #[test]

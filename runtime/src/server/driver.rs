@@ -21,7 +21,6 @@ use h2::server::SendResponse;
 use http::HeaderMap;
 
 use crate::call::CallSpan;
-use crate::frame::WriteFrame;
 use crate::{CallContext, Code, Metadata, Status, protocol, transport};
 
 /// Bytes of encoded messages a sink may queue before it waits for the driver.
@@ -77,6 +76,25 @@ struct State {
     closed: bool,
 }
 
+/// The buffer of framed messages, locked for one more; the driver is woken
+/// when it is let go.
+pub(crate) struct Room<'a>(MutexGuard<'a, State>);
+
+impl Room<'_> {
+    /// Where the frame goes.
+    pub(crate) fn buffer(&mut self) -> &mut Vec<u8> {
+        &mut self.0.outgoing
+    }
+}
+
+impl Drop for Room<'_> {
+    fn drop(&mut self) {
+        if let Some(driver) = self.0.driver.take() {
+            driver.wake();
+        }
+    }
+}
+
 /// The state a call's sink and driver share.
 #[derive(Clone)]
 pub(crate) struct Shared(Arc<SharedState>);
@@ -106,13 +124,10 @@ impl Shared {
         self.0.max_message_size
     }
 
-    /// Queues `frame` once the buffer is below the high water mark.
-    /// CANCELLED once the call has ended.
-    pub(crate) fn poll_push(
-        &self,
-        cx: &mut Context<'_>,
-        frame: &dyn WriteFrame,
-    ) -> Poll<Result<(), Status>> {
+    /// Waits until the buffer is below the high water mark, then gives it,
+    /// locked, for the typed sink to encode a message into. CANCELLED once
+    /// the call has ended.
+    pub(crate) fn poll_room(&self, cx: &mut Context<'_>) -> Poll<Result<Room<'_>, Status>> {
         let mut state = self.lock();
         if state.closed {
             return Poll::Ready(Err(Status::cancelled("the call has ended")));
@@ -125,11 +140,7 @@ impl Shared {
             let batch = state.last_batch.min(2 * HIGH_WATER);
             state.outgoing.reserve(batch);
         }
-        frame.write_to(&mut state.outgoing);
-        if let Some(driver) = state.driver.take() {
-            driver.wake();
-        }
-        Poll::Ready(Ok(()))
+        Poll::Ready(Ok(Room(state)))
     }
 
     /// Asks for the response headers to go now.
@@ -574,7 +585,9 @@ mod tests {
             ..Default::default()
         };
         let frame = Frame::measure(&message, usize::MAX).expect("small");
-        shared.poll_push(&mut Context::from_waker(Waker::noop()), &frame)
+        shared
+            .poll_room(&mut Context::from_waker(Waker::noop()))
+            .map_ok(|mut room| frame.write(room.buffer()))
     }
 
     #[test]

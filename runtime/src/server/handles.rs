@@ -158,7 +158,9 @@ impl<T: Message> ResponseSink<T> {
         }
         let frame = Frame::measure(message, self.shared.max_message_size())
             .map_err(|status| self.shared.fail(status))?;
-        poll_fn(|cx| self.shared.poll_push(cx, &frame)).await
+        let mut room = poll_fn(|cx| self.shared.poll_room(cx)).await?;
+        frame.write(room.buffer());
+        Ok(())
     }
 
     /// Sends every message of `messages`, in order, until it ends; an
