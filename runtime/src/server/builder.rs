@@ -15,10 +15,15 @@ pub(crate) struct Config {
     pub(crate) max_receive_message_size: usize,
     pub(crate) max_send_message_size: usize,
     pub(crate) handshake_timeout: Duration,
+    pub(crate) shutdown_grace: Duration,
 }
 
 /// How long a new connection may take to start HTTP/2, as grpc-go's default.
 const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How long a graceful shutdown waits for calls in flight: the time
+/// Kubernetes gives a pod between SIGTERM and SIGKILL by default.
+const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// Builds a [`Server`].
 pub struct ServerBuilder {
@@ -36,6 +41,7 @@ impl ServerBuilder {
                 max_receive_message_size: DEFAULT_MAX_RECEIVE_SIZE,
                 max_send_message_size: DEFAULT_MAX_SEND_SIZE,
                 handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+                shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             },
             interceptors: Interceptors::default(),
         }
@@ -67,6 +73,15 @@ impl ServerBuilder {
     /// 120 seconds by default.
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
         self.config.handshake_timeout = timeout;
+        self
+    }
+
+    /// How long a shutdown waits for the calls in flight to finish, 30
+    /// seconds by default. Past it, the calls left are cancelled: their
+    /// handlers see [`CallContext::cancelled`](crate::CallContext::cancelled),
+    /// their clients get UNAVAILABLE, and the server returns.
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.config.shutdown_grace = grace;
         self
     }
 

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use h2::RecvStream;
@@ -27,34 +27,63 @@ pub(crate) struct Core {
     pub(crate) config: Config,
     /// None when there are none, so that calls pay nothing for them.
     pub(crate) interceptors: Option<Arc<Interceptors>>,
+    /// Tells every connection when to stop. Each holds a receiver while it
+    /// lives, so the count of receivers is the count of connections.
+    pub(crate) stop: watch::Sender<Stop>,
 }
 
+/// Where a server is in its life, as its connections follow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    Serving,
+    /// No new calls: GOAWAY, and the calls in flight may finish.
+    Draining,
+    /// The grace period is over: the calls left are cut off.
+    Closing,
+}
+
+/// How long a connection closed at the end of the grace period has to send
+/// its GOAWAY before it is dropped.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
 impl Core {
-    /// Serves one connection, from `peer`, until the peer closes it or,
-    /// after `stop` turns true, until its calls are done (GOAWAY is sent then).
-    pub(crate) async fn serve_connection<IO>(
-        self: Arc<Self>,
-        io: IO,
-        peer: Option<SocketAddr>,
-        mut stop: watch::Receiver<bool>,
-    ) where
+    /// Drains every connection, then, past the grace period, closes those
+    /// left; returns once all have ended.
+    pub(crate) async fn shut_down(&self) {
+        self.stop.send_if_modified(|stop| {
+            let starting = *stop == Stop::Serving;
+            if starting {
+                *stop = Stop::Draining;
+            }
+            starting
+        });
+        let drained = tokio::time::timeout(self.config.shutdown_grace, self.stop.closed());
+        if drained.await.is_err() {
+            self.stop.send_replace(Stop::Closing);
+            self.stop.closed().await;
+        }
+    }
+
+    /// Serves one connection, from `peer`, until the peer closes it or the
+    /// server shuts down (see [`Core::shut_down`]).
+    pub(crate) async fn serve_connection<IO>(self: Arc<Self>, io: IO, peer: Option<SocketAddr>)
+    where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let Some(mut connection) = transport::accept(io, self.config.handshake_timeout).await
-        else {
+        let mut stop = self.stop.subscribe();
+        if *stop.borrow_and_update() != Stop::Serving {
+            return;
+        }
+        let handshake = transport::accept(io, self.config.handshake_timeout);
+        let connection = tokio::select! {
+            connection = handshake => connection,
+            _ = stop.changed() => return,
+        };
+        let Some(mut connection) = connection else {
             handshake_failed(peer);
             return;
         };
-        // One wait for the stop signal, made once: a new one per accepted
-        // call would register and unregister with the signal each time.
-        let mut stopped = std::pin::pin!(async move {
-            while !*stop.borrow_and_update() {
-                if stop.changed().await.is_err() {
-                    break;
-                }
-            }
-        });
-        let mut stopping = false;
+        let mut draining = false;
         loop {
             tokio::select! {
                 accepted = connection.accept() => match accepted {
@@ -70,9 +99,24 @@ impl Core {
                     }
                     None => return,
                 },
-                () = &mut stopped, if !stopping => {
-                    stopping = true;
-                    connection.graceful_shutdown();
+                // The sender lives in `self`: this never fails.
+                Ok(()) = stop.changed() => {
+                    let now = *stop.borrow_and_update();
+                    match now {
+                        Stop::Draining if !draining => {
+                            draining = true;
+                            connection.graceful_shutdown();
+                        }
+                        Stop::Closing => {
+                            // The calls left see their streams end, and their
+                            // clients the connection's.
+                            connection.abrupt_shutdown(h2::Reason::NO_ERROR);
+                            let closed = async { while connection.accept().await.is_some() {} };
+                            let _ = tokio::time::timeout(CLOSE_TIMEOUT, closed).await;
+                            return;
+                        }
+                        _ => {}
+                    }
                 }
             }
         }

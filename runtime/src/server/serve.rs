@@ -8,7 +8,7 @@ use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::watch;
 
 use super::builder::{Config, ServerBuilder};
-use super::connection::Core;
+use super::connection::{Core, Stop};
 use super::intercept::Interceptors;
 use super::router::Routes;
 use crate::call::accept_failed;
@@ -47,6 +47,7 @@ impl Server {
                 routes,
                 config,
                 interceptors: any.then(|| Arc::new(interceptors)),
+                stop: watch::Sender::new(Stop::Serving),
             }),
         }
     }
@@ -64,8 +65,18 @@ impl Server {
     }
 
     /// Serves connections from `listener` until `shutdown` completes, then
-    /// stops accepting, sends GOAWAY on every connection and waits for the
-    /// calls in flight to finish.
+    /// shuts the server down:
+    ///
+    /// - the listener is closed, so new connections are refused;
+    /// - every connection, in-memory ones included, gets a GOAWAY (in the
+    ///   two steps HTTP/2 describes for a graceful close), so that clients
+    ///   take new calls elsewhere at once;
+    /// - the calls in flight may finish within the grace period
+    ///   ([`ServerBuilder::shutdown_grace`](super::ServerBuilder::shutdown_grace)),
+    ///   after which those left are cancelled and their connections closed.
+    ///
+    /// It returns when every connection has closed. A server shuts down
+    /// once: a clone serving another listener stops with it.
     ///
     /// Failing to accept a connection does not stop the server: one that
     /// the peer gave up on is skipped, and after any other error (such as
@@ -80,9 +91,10 @@ impl Server {
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) {
-        let (stop, stopped) = watch::channel(false);
         let mut connections = tokio::task::JoinSet::new();
         let mut shutdown = std::pin::pin!(shutdown);
+        // Another serve loop of this server may start the shutdown.
+        let mut stopped = self.core.stop.subscribe();
         let mut backoff = None;
         loop {
             tokio::select! {
@@ -92,7 +104,7 @@ impl Server {
                         // Small messages must not wait for Nagle's algorithm;
                         // a socket that refuses is served all the same.
                         let _ = socket.set_nodelay(true);
-                        let serving = self.core.clone().serve_connection(socket, Some(peer), stopped.clone());
+                        let serving = self.core.clone().serve_connection(socket, Some(peer));
                         connections.spawn(serving);
                     }
                     Err(err) if gone_before_accepted(&err) => {}
@@ -109,10 +121,13 @@ impl Server {
                     }
                 },
                 () = &mut shutdown => break,
+                () = stopping(&mut stopped) => break,
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
             }
         }
-        let _ = stop.send(true);
+        drop(listener);
+        drop(stopped);
+        self.core.shut_down().await;
         while connections.join_next().await.is_some() {}
     }
 }
@@ -121,13 +136,14 @@ impl Server {
 impl ServeIo for Server {
     fn serve_io(&self, io: tokio::io::DuplexStream) {
         let core = self.core.clone();
-        tokio::spawn(async move {
-            // In-process connections take no part in a graceful shutdown: the
-            // stop signal is never sent, and its sender lives as long as they do.
-            let (_never_sent, stopped) = watch::channel(false);
-            core.serve_connection(io, None, stopped).await;
-        });
+        tokio::spawn(core.serve_connection(io, None));
     }
+}
+
+/// Completes once the server is no longer serving.
+async fn stopping(stop: &mut watch::Receiver<Stop>) {
+    // The value's guard is not kept: it would make the serve loop !Send.
+    let _ = stop.wait_for(|stop| *stop != Stop::Serving).await.is_ok();
 }
 
 /// Whether an accept error is about one connection that went away before

@@ -22,11 +22,20 @@ pub(crate) use send::Unsent;
 #[cfg(feature = "server")]
 pub(crate) use send::{send_within, start_sending};
 
-/// Flow-control windows: larger than HTTP/2's 64 KiB default so that one
-/// connection can carry throughput, still bounded so that a slow reader holds
-/// back its sender.
+/// The flow-control window of each stream: larger than HTTP/2's 64 KiB
+/// default so that one stream can carry throughput, still bounded so that a
+/// slow reader holds back its sender. What a peer can make a connection
+/// buffer is this times the streams it may have open.
 const STREAM_WINDOW: u32 = 1024 * 1024;
-const CONNECTION_WINDOW: u32 = 4 * 1024 * 1024;
+
+/// The connection's window: the largest HTTP/2 allows, so that only the
+/// streams' windows hold data back. h2 gives connection credit back only as
+/// the application reads, so a smaller one would let a few streams nobody
+/// reads (a response the client ignores, a request the handler leaves)
+/// take all of it and stall every other call on the connection. grpc-go
+/// avoids this by crediting the connection as data arrives; this is the
+/// same in effect. A dropped stream's unread data is credited back.
+const CONNECTION_WINDOW: u32 = (1 << 31) - 1;
 
 /// The largest DATA frame payload rgrpc accepts: above HTTP/2's 16 KiB
 /// default, so that a peer can send a message of several kilobytes, with its

@@ -1,0 +1,317 @@
+//! A server against peers that stall, linger or vanish: shutdown with a
+//! grace period, and flow control that keeps one stalled stream from
+//! holding back the others.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use rgrpc::server::{RequestStream, ResponseSink};
+use rgrpc::{Channel, Code, Request, Response, Server, Status};
+use rgrpc_tests::pb::echo::{Echo, EchoClient, EchoRequest, EchoResponse, EchoServer};
+use rgrpc_tests::{request, response};
+use tokio::sync::oneshot;
+
+/// What the handlers saw.
+#[derive(Default)]
+struct Seen {
+    /// Calls whose context a task spawned by the handler saw cancelled.
+    cancelled: AtomicUsize,
+    /// Handlers that returned or were dropped.
+    ended: AtomicUsize,
+}
+
+/// Counts its handler's end, however it ends.
+struct Ending(Arc<Seen>);
+
+impl Drop for Ending {
+    fn drop(&mut self) {
+        self.0.ended.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Echo, with requests that ask for slow or endless answers:
+/// - unary `sleep N`: answers after N ms;
+/// - server streaming `endless`: one message, then waits for the call to be
+///   cancelled; `deaf`: one message, then waits for ever;
+///   `N BYTES`: N messages of BYTES bytes;
+/// - client streaming: answers once the requests end, or, for a first
+///   request `stall`, waits for cancellation without reading on.
+struct Slow {
+    seen: Arc<Seen>,
+}
+
+impl Slow {
+    /// Waits, for ever if need be, with a task watching for the call's
+    /// cancellation, as a handler that hands its work to tasks does.
+    async fn wait_for_cancel(&self, context: &rgrpc::CallContext) -> Result<(), Status> {
+        let _ending = Ending(self.seen.clone());
+        let seen = self.seen.clone();
+        let context = context.clone();
+        let watcher = tokio::spawn(async move {
+            context.cancelled().await;
+            seen.cancelled.fetch_add(1, Ordering::SeqCst);
+        });
+        let _ = watcher.await;
+        Err(Status::cancelled("cancelled"))
+    }
+}
+
+impl Echo for Slow {
+    async fn echo_message(
+        &self,
+        request: Request<EchoRequest>,
+    ) -> Result<Response<EchoResponse>, Status> {
+        let text = request.message().message.clone();
+        if let Some(ms) = text.strip_prefix("sleep ") {
+            tokio::time::sleep(Duration::from_millis(ms.parse().unwrap())).await;
+        }
+        Ok(Response::new(response(text)))
+    }
+
+    async fn echo_server_streaming(
+        &self,
+        request: Request<EchoRequest>,
+        mut responses: ResponseSink<EchoResponse>,
+    ) -> Result<(), Status> {
+        let text = request.message().message.clone();
+        match text.as_str() {
+            "endless" => {
+                responses.send(&response("first")).await?;
+                self.wait_for_cancel(request.context()).await
+            }
+            "deaf" => {
+                let _ending = Ending(self.seen.clone());
+                responses.send(&response("first")).await?;
+                std::future::pending().await
+            }
+            _ => {
+                let (count, size) = text.split_once(' ').unwrap();
+                let message = response("x".repeat(size.parse().unwrap()));
+                for _ in 0..count.parse::<usize>().unwrap() {
+                    responses.send(&message).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    async fn echo_client_streaming(
+        &self,
+        mut requests: RequestStream<EchoRequest>,
+    ) -> Result<Response<EchoResponse>, Status> {
+        let mut received = 0;
+        while let Some(message) = requests.recv().await? {
+            if message.message == "stall" {
+                let context = requests.context().clone();
+                return self
+                    .wait_for_cancel(&context)
+                    .await
+                    .map(|()| unreachable!());
+            }
+            received += 1;
+        }
+        Ok(Response::new(response(received.to_string())))
+    }
+}
+
+/// A server of [`Slow`] with `grace`, on a new port: its address, the
+/// handlers' record, the stop signal and the serving task.
+async fn serve(
+    grace: Duration,
+) -> (
+    SocketAddr,
+    Arc<Seen>,
+    Server,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    let seen = Arc::new(Seen::default());
+    let server = Server::builder()
+        .shutdown_grace(grace)
+        .add_service(EchoServer::new(Slow { seen: seen.clone() }))
+        .build();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let serving = tokio::spawn(server.clone().serve_with_shutdown(listener, async {
+        let _ = stopped.await;
+    }));
+    (address, seen, server, stop, serving)
+}
+
+fn client(address: SocketAddr) -> EchoClient {
+    EchoClient::new(
+        Channel::builder(&address.to_string())
+            .unwrap()
+            .connect_lazy(),
+    )
+}
+
+#[tokio::test]
+async fn shutdown_stops_accepting_and_moves_clients_on_while_calls_finish() {
+    let (address, _, _, stop, serving) = serve(Duration::from_secs(30)).await;
+    let client = client(address);
+    let in_flight = tokio::spawn({
+        let client = client.clone();
+        async move { client.echo_message(request("sleep 800")).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // The listener is closed: a new connection is refused at once.
+    let refused = tokio::net::TcpStream::connect(address).await;
+    assert!(
+        refused.is_err(),
+        "a connection was accepted during the drain"
+    );
+    // The channel heard the GOAWAY: a new call does not wait for the drain.
+    let started = Instant::now();
+    let err = client.echo_message(request("late")).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+    assert!(started.elapsed() < Duration::from_millis(500));
+    // The call in flight finishes, and then the server returns.
+    let response = in_flight
+        .await
+        .unwrap()
+        .expect("the call in flight finishes");
+    assert_eq!(response.message().message, "sleep 800");
+    tokio::time::timeout(Duration::from_secs(5), serving)
+        .await
+        .expect("the server returns once its calls are done")
+        .unwrap();
+}
+
+#[tokio::test]
+async fn past_the_grace_period_calls_left_are_cancelled_and_the_server_returns() {
+    let (address, seen, _, stop, serving) = serve(Duration::from_millis(300)).await;
+    let client = client(address);
+    let mut endless = client
+        .echo_server_streaming(request("endless"))
+        .await
+        .unwrap();
+    let mut deaf = client.echo_server_streaming(request("deaf")).await.unwrap();
+    assert!(endless.recv().await.unwrap().is_some());
+    assert!(deaf.recv().await.unwrap().is_some());
+
+    let started = Instant::now();
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), serving)
+        .await
+        .expect("the server returns after the grace period")
+        .unwrap();
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(300),
+        "returned after {took:?}"
+    );
+    for stream in [&mut endless, &mut deaf] {
+        let err = tokio::time::timeout(Duration::from_secs(5), stream.recv())
+            .await
+            .expect("the client hears the end")
+            .unwrap_err();
+        assert!(
+            matches!(err.code(), Code::Unavailable | Code::Cancelled),
+            "{err:?}"
+        );
+    }
+    // Both handlers are over, and the one that watched for cancellation
+    // saw it.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(seen.ended.load(Ordering::SeqCst), 2);
+    assert_eq!(seen.cancelled.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn in_memory_connections_obey_shutdown() {
+    let (_, seen, server, stop, serving) = serve(Duration::from_millis(200)).await;
+    let client = EchoClient::new(Channel::in_memory(&server).connect_lazy());
+    let mut endless = client
+        .echo_server_streaming(request("endless"))
+        .await
+        .unwrap();
+    assert!(endless.recv().await.unwrap().is_some());
+
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), serving)
+        .await
+        .expect("in-memory calls do not hold the server past the grace period")
+        .unwrap();
+    assert!(endless.recv().await.is_err());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(seen.cancelled.load(Ordering::SeqCst), 1);
+    // A stopped server takes no new in-memory connection either.
+    let fresh = EchoClient::new(Channel::in_memory(&server).connect_lazy());
+    let err = fresh.echo_message(request("late")).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+}
+
+/// More stalled streams than the old connection window held (4 MiB at
+/// 1 MiB a stream).
+const STALLED: usize = 6;
+
+#[tokio::test]
+async fn responses_nobody_reads_hold_back_only_their_own_streams() {
+    let (address, _, _, _stop, _serving) = serve(Duration::from_secs(1)).await;
+    let client = client(address);
+    let mut unread = Vec::new();
+    for _ in 0..STALLED {
+        // 2 MiB each, more than a stream's window: the server is left
+        // waiting for credit the client never gives.
+        let stream = client
+            .echo_server_streaming(request("8 262144"))
+            .await
+            .unwrap();
+        unread.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let answered = client
+        .echo_message(request("still here"))
+        .timeout(Duration::from_secs(3))
+        .await
+        .expect("a call beside stalled streams is answered");
+    assert_eq!(answered.message().message, "still here");
+    // The stalled streams were only held back: read now, they complete.
+    for mut stream in unread {
+        let mut received = 0;
+        while stream.recv().await.unwrap().is_some() {
+            received += 1;
+        }
+        assert_eq!(received, 8);
+    }
+}
+
+#[tokio::test]
+async fn requests_nobody_reads_hold_back_only_their_own_streams() {
+    let (address, seen, _, stop, serving) = serve(Duration::from_millis(100)).await;
+    let client = client(address);
+    let mut uploads = Vec::new();
+    for _ in 0..STALLED {
+        let mut call = client.echo_client_streaming().await.unwrap();
+        call.send(&request("stall")).await.unwrap();
+        uploads.push(tokio::spawn(async move {
+            // 2 MiB the handler never reads: the sends wait for credit.
+            let chunk = request(&"x".repeat(256 * 1024));
+            for _ in 0..8 {
+                if call.send(&chunk).await.is_err() {
+                    break;
+                }
+            }
+            call
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let answered = client
+        .echo_message(request("still here"))
+        .timeout(Duration::from_secs(3))
+        .await
+        .expect("a call beside stalled uploads is answered");
+    assert_eq!(answered.message().message, "still here");
+    // The uploads were held back, not refused: each is still sending.
+    assert!(uploads.iter().all(|upload| !upload.is_finished()));
+    stop.send(()).unwrap();
+    serving.await.unwrap();
+    assert_eq!(seen.ended.load(Ordering::SeqCst), STALLED);
+}
