@@ -19,6 +19,9 @@ impl Echo for Upper {
         &self,
         request: rgrpc::Request<EchoRequest>,
     ) -> Result<rgrpc::Response<EchoResponse>, rgrpc::Status> {
+        if request.message().message == "must not run" {
+            return Err(rgrpc::Status::internal("the handler ran"));
+        }
         let message = request.into_message().message.to_uppercase();
         Ok(rgrpc::Response::new(EchoResponse {
             message,
@@ -64,10 +67,15 @@ fn grpc_status(headers: &HeaderMap) -> (Option<i32>, String) {
 
 /// Sends a request with `headers` and `body` (then END_STREAM) and reads the whole answer.
 async fn send(headers: &[(&str, &str)], method: &str, body: &[u8]) -> Answer {
+    send_to("/echo.Echo/EchoMessage", headers, method, body).await
+}
+
+/// [`send`], to `path`.
+async fn send_to(path: &str, headers: &[(&str, &str)], method: &str, body: &[u8]) -> Answer {
     let mut sender = raw_connection().await.ready().await.unwrap();
     let mut request = Request::builder()
         .method(method)
-        .uri("http://localhost/echo.Echo/EchoMessage");
+        .uri(format!("http://localhost{path}"));
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -119,6 +127,22 @@ fn hello() -> Vec<u8> {
     .encode_to_vec()
 }
 
+/// A request the handler answers with INTERNAL, for calls it must not see.
+fn must_not_run() -> Vec<u8> {
+    EchoRequest {
+        message: "must not run".into(),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+#[tokio::test]
+async fn a_path_with_a_query_names_no_method() {
+    let body = frame(0, &must_not_run());
+    let answer = send_to("/echo.Echo/EchoMessage?x=1", &[GRPC], "POST", &body).await;
+    assert_eq!((answer.http, answer.code), (StatusCode::OK, Some(12)));
+}
+
 #[tokio::test]
 async fn a_well_formed_raw_request_works() {
     let answer = send(&[GRPC, ("te", "trailers")], "POST", &frame(0, &hello())).await;
@@ -143,6 +167,13 @@ async fn malformed_requests_get_clean_statuses() {
             frame(0, &hello()),
             13,
             "malformed grpc-timeout",
+        ),
+        Case::new(
+            "expired grpc-timeout",
+            &[GRPC, ("grpc-timeout", "0n")],
+            frame(0, &must_not_run()),
+            4,
+            "deadline passed before the call started",
         ),
         Case::new(
             "compressed flag without encoding",

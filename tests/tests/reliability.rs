@@ -315,3 +315,36 @@ async fn requests_nobody_reads_hold_back_only_their_own_streams() {
     serving.await.unwrap();
     assert_eq!(seen.ended.load(Ordering::SeqCst), STALLED);
 }
+
+#[tokio::test]
+async fn a_lost_connection_is_reported_for_what_it_was() {
+    // A server that takes one call and then resets the connection, or
+    // closes it, without a word of HTTP/2.
+    for (reset, expected) in [
+        (true, "connection reset"),
+        (false, "the peer closed the connection"),
+    ] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (socket, _) = listener.accept().await.unwrap();
+            if reset {
+                // Closed with a zero linger, the socket sends RST.
+                #[allow(deprecated)]
+                socket.set_linger(Some(Duration::ZERO)).unwrap();
+            }
+            let mut connection = h2::server::handshake(socket).await.unwrap();
+            let _call = connection.accept().await;
+        });
+        let err = client(address)
+            .echo_message(request("x"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::Unavailable);
+        assert!(
+            err.message().to_lowercase().contains(expected),
+            "{:?} does not say {expected:?}",
+            err.message()
+        );
+    }
+}

@@ -436,6 +436,7 @@ impl Channel {
             .await?;
         let limit = options.send_limit().unwrap_or(self.max_send_message_size());
         let aborted = receiving.aborted();
-        Ok((Sending::new(stream, bounds, limit, aborted), receiving))
+        let sending = Sending::new(stream, receiving.connection_end(), bounds, limit, aborted);
+        Ok((sending, receiving))
     }
 }

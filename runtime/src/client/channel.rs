@@ -13,9 +13,9 @@ use super::intercept::{Interceptors, StreamInterceptor, UnaryInterceptor};
 use super::receiving::Receiving;
 use crate::call::{Bounds, push_link, remaining};
 use crate::frame::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
-use crate::transport;
 #[cfg(feature = "server")]
 use crate::transport::ServeIo;
+use crate::transport::{self, ConnectionEnd};
 use crate::{Metadata, Status, protocol};
 
 /// How a channel reaches its server.
@@ -139,9 +139,18 @@ struct Inner {
     interceptors: Option<Arc<Interceptors>>,
     /// The current connection and its generation, so that concurrent calls
     /// that see it fail replace it only once. Held only to copy or replace it.
-    connection: Mutex<Option<(u64, SendRequest<Bytes>)>>,
+    connection: Mutex<Option<Connection>>,
     /// Held while connecting, so that one call connects and the others wait for it.
     connecting: tokio::sync::Mutex<()>,
+}
+
+/// The channel's connection: its sender, why it ended if it has, and its
+/// generation, which tells a reconnection from the failure it answers.
+#[derive(Clone)]
+struct Connection {
+    generation: u64,
+    sender: SendRequest<Bytes>,
+    end: ConnectionEnd,
 }
 
 impl Channel {
@@ -190,10 +199,16 @@ impl Channel {
     }
 
     /// A connection ready for a new stream, connecting or reconnecting as needed.
-    async fn ready(&self) -> Result<SendRequest<Bytes>, Status> {
-        let failed = match self.current() {
-            Some((generation, sender)) => match sender.ready().await {
-                Ok(sender) => return Ok(sender),
+    async fn ready(&self) -> Result<(SendRequest<Bytes>, ConnectionEnd), Status> {
+        // Taken apart before the wait, so that the future holds each part once.
+        let current = self.current();
+        let failed = match current {
+            Some(Connection {
+                generation,
+                sender,
+                end,
+            }) => match sender.ready().await {
+                Ok(sender) => return Ok((sender, end)),
                 Err(_) => Some(generation),
             },
             None => None,
@@ -205,31 +220,40 @@ impl Channel {
 
     /// Replaces the connection of generation `failed` (none: no connection
     /// yet), unless another call did so meanwhile.
-    async fn reconnect(&self, failed: Option<u64>) -> Result<SendRequest<Bytes>, Status> {
+    async fn reconnect(
+        &self,
+        failed: Option<u64>,
+    ) -> Result<(SendRequest<Bytes>, ConnectionEnd), Status> {
         let connecting = self.inner.connecting.lock().await;
-        let sender = match self.current() {
+        let connection = match self.current() {
             // Another call reconnected meanwhile.
-            Some((generation, sender)) if Some(generation) != failed => sender,
+            Some(connection) if Some(connection.generation) != failed => connection,
             _ => {
-                let generation = failed.map_or(0, |g| g + 1);
-                let sender = self.connect().await?;
-                *crate::lock(&self.inner.connection) = Some((generation, sender.clone()));
-                sender
+                let (sender, end) = self.connect().await?;
+                let connection = Connection {
+                    generation: failed.map_or(0, |g| g + 1),
+                    sender,
+                    end,
+                };
+                *crate::lock(&self.inner.connection) = Some(connection.clone());
+                connection
             }
         };
         drop(connecting);
-        sender
+        let sender = connection
+            .sender
             .ready()
             .await
-            .map_err(|err| Status::unavailable(format!("connection failed: {err}")))
+            .map_err(|err| connection.end.status(&err))?;
+        Ok((sender, connection.end))
     }
 
-    /// The current connection, if any, and its generation.
-    fn current(&self) -> Option<(u64, SendRequest<Bytes>)> {
+    /// The current connection, if any.
+    fn current(&self) -> Option<Connection> {
         crate::lock(&self.inner.connection).clone()
     }
 
-    async fn connect(&self) -> Result<SendRequest<Bytes>, Status> {
+    async fn connect(&self) -> Result<(SendRequest<Bytes>, ConnectionEnd), Status> {
         match &self.inner.connector {
             Connector::Tcp(address) => {
                 transport::handshake(transport::connect_tcp(address).await?).await
@@ -255,7 +279,7 @@ impl Channel {
     ) -> Result<(SendStream<Bytes>, Receiving), Status> {
         // Ready first: the request is built after the only wait, so the
         // future does not hold it while waiting.
-        let mut sender = self.ready().await?;
+        let (mut sender, end) = self.ready().await?;
         let request = protocol::request(
             &self.inner.authority,
             path,
@@ -264,8 +288,8 @@ impl Channel {
         )?;
         let (response, stream) = sender
             .send_request(request, false)
-            .map_err(|err| transport::h2_status(&err))?;
+            .map_err(|err| end.status(&err))?;
         let limit = max_receive_message_size.unwrap_or(self.inner.max_receive_message_size);
-        Ok((stream, Receiving::new(response, bounds.clone(), limit)))
+        Ok((stream, Receiving::new(response, end, bounds.clone(), limit)))
     }
 }

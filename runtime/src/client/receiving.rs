@@ -11,7 +11,7 @@ use h2::client::ResponseFuture;
 use http::HeaderMap;
 
 use crate::call::{Bounds, Expiry};
-use crate::transport::{self, Incoming};
+use crate::transport::{ConnectionEnd, Incoming};
 use crate::{Message, Metadata, Status, protocol};
 
 /// The receiving side of a client call: response headers, messages, trailers.
@@ -32,21 +32,36 @@ pub(crate) struct Receiving {
 pub(crate) type Aborted = Arc<OnceLock<Status>>;
 
 enum State {
-    Waiting(ResponseFuture),
+    Waiting(ResponseFuture, ConnectionEnd),
     Body(Incoming),
     Ended(Result<(), Status>),
 }
 
 impl Receiving {
-    pub(crate) fn new(response: ResponseFuture, bounds: Bounds, max_message_size: usize) -> Self {
+    /// The response side of a call on the connection `end` explains.
+    pub(crate) fn new(
+        response: ResponseFuture,
+        end: ConnectionEnd,
+        bounds: Bounds,
+        max_message_size: usize,
+    ) -> Self {
         Self {
-            state: State::Waiting(response),
+            state: State::Waiting(response, end),
             bounds,
             expiry: None,
             max_message_size,
             headers: Metadata::new(),
             trailers: None,
             aborted: None,
+        }
+    }
+
+    /// What explains the errors of the call's connection, for the sending
+    /// side, which is made before the response headers arrive.
+    pub(crate) fn connection_end(&self) -> ConnectionEnd {
+        match &self.state {
+            State::Waiting(_, end) => end.clone(),
+            _ => ConnectionEnd::default(),
         }
     }
 
@@ -75,11 +90,15 @@ impl Receiving {
 
     /// Takes in the response headers; a trailers-only response ends the
     /// call here.
-    fn received_headers(&mut self, response: Result<http::Response<h2::RecvStream>, h2::Error>) {
+    fn received_headers(
+        &mut self,
+        response: Result<http::Response<h2::RecvStream>, h2::Error>,
+        end: ConnectionEnd,
+    ) {
         let response = match response {
             Ok(response) => response,
             Err(err) => {
-                self.state = State::Ended(Err(transport::h2_status(&err)));
+                self.state = State::Ended(Err(end.status(&err)));
                 return;
             }
         };
@@ -91,7 +110,7 @@ impl Receiving {
             self.received_status(&parts.headers);
         } else {
             self.headers = protocol::metadata_from_headers(&parts.headers);
-            self.state = State::Body(Incoming::new(body, self.max_message_size));
+            self.state = State::Body(Incoming::new(body, end, self.max_message_size));
         }
     }
 
@@ -110,8 +129,11 @@ impl Receiving {
     fn poll_state(&mut self, cx: &mut Context<'_>, headers_only: bool) -> Poll<()> {
         loop {
             match &mut self.state {
-                State::Waiting(response) => match Pin::new(response).poll(cx) {
-                    Poll::Ready(response) => self.received_headers(response),
+                State::Waiting(response, end) => match Pin::new(response).poll(cx) {
+                    Poll::Ready(response) => {
+                        let end = std::mem::take(end);
+                        self.received_headers(response, end);
+                    }
                     Poll::Pending => break,
                 },
                 State::Body(_) if headers_only => return Poll::Ready(()),
@@ -185,7 +207,7 @@ impl Receiving {
         Poll::Ready(match &self.state {
             State::Body(_) => Ok(true),
             State::Ended(result) => result.clone().map(|()| false),
-            State::Waiting(_) => Err(Status::internal("response headers were not received")),
+            State::Waiting(..) => Err(Status::internal("response headers were not received")),
         })
     }
 

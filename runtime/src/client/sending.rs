@@ -7,7 +7,7 @@ use h2::SendStream;
 use super::receiving::{Aborted, cancelled};
 use crate::Status;
 use crate::call::Bounds;
-use crate::transport::{self, Unsent};
+use crate::transport::{ConnectionEnd, Unsent};
 
 /// Where the request stream stands.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -26,6 +26,8 @@ enum State {
 /// The request messages of a call, going out on its h2 stream.
 pub(crate) struct Sending {
     stream: SendStream<Bytes>,
+    /// Why the connection ended, when a send fails with it.
+    connection: ConnectionEnd,
     bounds: Bounds,
     state: State,
     /// What is left to send of the last message.
@@ -36,14 +38,18 @@ pub(crate) struct Sending {
 }
 
 impl Sending {
+    /// The sending side of a call on `stream`, of the connection
+    /// `connection` explains.
     pub(crate) fn new(
         stream: SendStream<Bytes>,
+        connection: ConnectionEnd,
         bounds: Bounds,
         max_message_size: usize,
         aborted: Aborted,
     ) -> Self {
         Self {
             stream,
+            connection,
             bounds,
             state: State::Fresh,
             unsent: Unsent::default(),
@@ -86,7 +92,7 @@ impl Sending {
         self.state = State::Started;
         self.unsent
             .start(&mut self.stream, frame, first)
-            .map_err(|err| transport::h2_status(&err))?;
+            .map_err(|err| self.connection.status(&err))?;
         self.flush().await
     }
 
@@ -97,7 +103,7 @@ impl Sending {
                 self.unsent
                     .flush(&mut self.stream)
                     .await
-                    .map_err(|err| transport::h2_status(&err))
+                    .map_err(|err| self.connection.status(&err))
             })
             .await
     }
@@ -117,6 +123,6 @@ impl Sending {
         self.state = State::Closed;
         self.stream
             .send_data(Bytes::new(), true)
-            .map_err(|err| transport::h2_status(&err))
+            .map_err(|err| self.connection.status(&err))
     }
 }

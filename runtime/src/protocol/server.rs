@@ -36,7 +36,8 @@ pub(crate) struct RequestHead {
 ///
 /// # Errors
 /// UNIMPLEMENTED for a message encoding other than `identity`, INTERNAL for
-/// a malformed `grpc-timeout`.
+/// a malformed `grpc-timeout`, DEADLINE_EXCEEDED for a zero one: the call's
+/// time is up before it starts, and its handler must not run.
 pub(crate) fn read_request(headers: &HeaderMap) -> Result<RequestHead, Status> {
     if let Some(encoding) = headers.get("grpc-encoding")
         && encoding != "identity"
@@ -52,6 +53,11 @@ pub(crate) fn read_request(headers: &HeaderMap) -> Result<RequestHead, Status> {
         ),
         None => None,
     };
+    if timeout.is_some_and(|timeout| timeout.is_zero()) {
+        return Err(Status::deadline_exceeded(
+            "the deadline passed before the call started",
+        ));
+    }
     Ok(RequestHead {
         metadata: metadata_from_headers(headers),
         timeout,

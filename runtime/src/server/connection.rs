@@ -18,6 +18,7 @@ use super::handler::Call;
 use super::intercept::Interceptors;
 use super::router::Routes;
 use crate::call::{CallSpan, connection_failed, handshake_failed};
+use crate::transport::ConnectionEnd;
 use crate::{CallContext, CallInfo, protocol, transport};
 
 /// What every connection of a server serves with: its routes, settings and
@@ -79,7 +80,7 @@ impl Core {
             connection = handshake => connection,
             _ = stop.changed() => return,
         };
-        let Some(mut connection) = connection else {
+        let Some((mut connection, end)) = connection else {
             handshake_failed(peer);
             return;
         };
@@ -91,7 +92,8 @@ impl Core {
                         // The checks run on the call's own task: this one
                         // does the I/O of every call on the connection.
                         let core = self.clone();
-                        tokio::spawn(driver::started_by(move || core.start_call(request, respond, peer)));
+                        let end = end.clone();
+                        tokio::spawn(driver::started_by(move || core.start_call(request, respond, peer, end)));
                     }
                     Some(Err(err)) => {
                         connection_failed("server", &err);
@@ -131,15 +133,19 @@ impl Core {
         request: http::Request<RecvStream>,
         mut respond: SendResponse<Bytes>,
         peer: Option<SocketAddr>,
+        end: ConnectionEnd,
     ) -> Option<impl Future<Output = ()> + Send + use<>> {
         let (parts, body) = request.into_parts();
         if let Err(status) = protocol::check_request(&parts) {
             let _ = respond.send_response(protocol::plain_response(status), true);
             return None;
         }
+        // Routed with any query string: a path with one names no method
+        // (UNIMPLEMENTED, as in grpc-go).
+        let path = parts.uri.path_and_query().map_or("", |path| path.as_str());
         let head = self
             .routes
-            .route(parts.uri.path())
+            .route(path)
             .and_then(|route| Ok((route, protocol::read_request(&parts.headers)?)));
         let ((path, method), head) = match head {
             Ok(found) => found,
@@ -156,7 +162,7 @@ impl Core {
         let call = Call {
             metadata: head.metadata,
             context: context.clone(),
-            incoming: transport::Incoming::new(body, self.config.max_receive_message_size),
+            incoming: transport::Incoming::new(body, end, self.config.max_receive_message_size),
             sink: shared.clone(),
             interceptors: self.interceptors.clone(),
         };

@@ -1,12 +1,17 @@
 //! Connections: TCP without Nagle's algorithm, an in-process pipe, and the
-//! HTTP/2 handshake on either side with rgrpc's settings.
+//! HTTP/2 handshake on either side with rgrpc's settings, over a socket
+//! that remembers why the connection ended.
 
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 #[cfg(feature = "server")]
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use super::error::ConnectionEnd;
 use super::{CONNECTION_WINDOW, MAX_FRAME_SIZE, STREAM_WINDOW};
 #[cfg(feature = "client")]
 use crate::Status;
@@ -32,15 +37,19 @@ pub(crate) async fn connect_tcp(address: &str) -> Result<tokio::net::TcpStream, 
 }
 
 /// The client's HTTP/2 handshake over `io`. The connection then runs on a
-/// task of its own, and the calls on it see its end as errors.
+/// task of its own, and the calls on it see its end as errors, which the
+/// [`ConnectionEnd`] returned explains.
 ///
 /// # Errors
 /// UNAVAILABLE when the handshake fails.
 #[cfg(feature = "client")]
-pub(crate) async fn handshake<IO>(io: IO) -> Result<h2::client::SendRequest<Bytes>, Status>
+pub(crate) async fn handshake<IO>(
+    io: IO,
+) -> Result<(h2::client::SendRequest<Bytes>, ConnectionEnd), Status>
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let (io, end) = Watched::new(io);
     let (sender, connection) = h2::client::Builder::new()
         .initial_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
@@ -53,25 +62,102 @@ where
             crate::call::connection_failed("client", &err);
         }
     });
-    Ok(sender)
+    Ok((sender, end))
 }
 
 /// The server's HTTP/2 handshake over `io`: `None` when it fails or takes
-/// longer than `timeout`.
+/// longer than `timeout`. The [`ConnectionEnd`] explains the errors of the
+/// connection's calls.
 #[cfg(feature = "server")]
 pub(crate) async fn accept<IO>(
     io: IO,
     timeout: Duration,
-) -> Option<h2::server::Connection<IO, Bytes>>
+) -> Option<(h2::server::Connection<Watched<IO>, Bytes>, ConnectionEnd)>
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
+    let (io, end) = Watched::new(io);
     let handshake = h2::server::Builder::new()
         .initial_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
         .max_frame_size(MAX_FRAME_SIZE)
         .handshake::<_, Bytes>(io);
-    tokio::time::timeout(timeout, handshake).await.ok()?.ok()
+    let connection = tokio::time::timeout(timeout, handshake).await.ok()?.ok()?;
+    Some((connection, end))
+}
+
+/// A socket that records the first failure it meets, or its end of file,
+/// in a [`ConnectionEnd`].
+pub(crate) struct Watched<IO> {
+    io: IO,
+    end: ConnectionEnd,
+}
+
+impl<IO> Watched<IO> {
+    fn new(io: IO) -> (Self, ConnectionEnd) {
+        let end = ConnectionEnd::new();
+        let watched = Self {
+            io,
+            end: end.clone(),
+        };
+        (watched, end)
+    }
+
+    fn watch<T>(&self, result: io::Result<T>) -> io::Result<T> {
+        if let Err(err) = &result {
+            self.end.record(|| err.to_string());
+        }
+        result
+    }
+}
+
+impl<IO: AsyncRead + Unpin> AsyncRead for Watched<IO> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let room = buf.remaining();
+        let filled = buf.filled().len();
+        let result = ready!(Pin::new(&mut self.io).poll_read(cx, buf));
+        if result.is_ok() && room > 0 && buf.filled().len() == filled {
+            self.end.record(|| "the peer closed the connection".into());
+        }
+        Poll::Ready(self.watch(result))
+    }
+}
+
+impl<IO: AsyncWrite + Unpin> AsyncWrite for Watched<IO> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let result = ready!(Pin::new(&mut self.io).poll_write(cx, buf));
+        Poll::Ready(self.watch(result))
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let result = ready!(Pin::new(&mut self.io).poll_write_vectored(cx, bufs));
+        Poll::Ready(self.watch(result))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let result = ready!(Pin::new(&mut self.io).poll_flush(cx));
+        Poll::Ready(self.watch(result))
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
 }
 
 /// The two ends of an in-process pipe: bytes written to one are read from

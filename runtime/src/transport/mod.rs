@@ -15,6 +15,8 @@ pub(crate) use connection::accept;
 pub(crate) use connection::{ServeIo, pipe};
 #[cfg(feature = "client")]
 pub(crate) use connection::{connect_tcp, handshake};
+pub(crate) use error::ConnectionEnd;
+#[cfg(feature = "client")]
 pub(crate) use error::h2_status;
 pub(crate) use recv::Incoming;
 #[cfg(feature = "client")]

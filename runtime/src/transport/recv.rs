@@ -5,7 +5,7 @@ use std::task::{Context, Poll, ready};
 
 use h2::RecvStream;
 
-use super::h2_status;
+use super::ConnectionEnd;
 use crate::frame::FrameDecoder;
 use crate::{Message, Status};
 
@@ -14,15 +14,23 @@ pub(crate) struct Incoming {
     body: RecvStream,
     decoder: FrameDecoder,
     ended: bool,
+    /// Why the connection ended, when the stream fails with it.
+    connection: ConnectionEnd,
 }
 
 impl Incoming {
-    /// The messages of `body`, each at most `max_message_size` bytes.
-    pub(crate) fn new(body: RecvStream, max_message_size: usize) -> Self {
+    /// The messages of `body`, a stream of `connection`, each at most
+    /// `max_message_size` bytes.
+    pub(crate) fn new(
+        body: RecvStream,
+        connection: ConnectionEnd,
+        max_message_size: usize,
+    ) -> Self {
         Self {
             body,
             decoder: FrameDecoder::new(max_message_size),
             ended: false,
+            connection,
         }
     }
 
@@ -45,7 +53,7 @@ impl Incoming {
                     let _ = self.body.flow_control().release_capacity(chunk.len());
                     self.decoder.push(chunk);
                 }
-                Some(Err(err)) => return Poll::Ready(Err(h2_status(&err))),
+                Some(Err(err)) => return Poll::Ready(Err(self.connection.status(&err))),
                 None => self.ended = true,
             }
         }
@@ -80,6 +88,6 @@ impl Incoming {
     ) -> Poll<Result<Option<http::HeaderMap>, Status>> {
         self.body
             .poll_trailers(cx)
-            .map(|trailers| trailers.map_err(|err| h2_status(&err)))
+            .map(|trailers| trailers.map_err(|err| self.connection.status(&err)))
     }
 }
