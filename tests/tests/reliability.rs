@@ -348,3 +348,209 @@ async fn a_lost_connection_is_reported_for_what_it_was() {
         );
     }
 }
+
+/// A server of [`Slow`] built by `build` from a builder with its service.
+async fn serve_with(
+    build: impl FnOnce(rgrpc::ServerBuilder) -> rgrpc::ServerBuilder,
+) -> (SocketAddr, Arc<Seen>) {
+    let seen = Arc::new(Seen::default());
+    let builder = Server::builder().add_service(EchoServer::new(Slow { seen: seen.clone() }));
+    let server = build(builder).build();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(server.serve_with_shutdown(listener, std::future::pending()));
+    (address, seen)
+}
+
+/// A raw HTTP/2 connection to `address` (the h2 crate's client, which
+/// takes orders a gRPC client would not give), and its end.
+async fn raw_client(
+    address: SocketAddr,
+) -> (
+    h2::client::SendRequest<bytes::Bytes>,
+    tokio::task::JoinHandle<Result<(), h2::Error>>,
+) {
+    let socket = tokio::net::TcpStream::connect(address).await.unwrap();
+    let (sender, connection) = h2::client::handshake(socket).await.unwrap();
+    (sender, tokio::spawn(connection))
+}
+
+/// A gRPC request to `method` of the echo service, for a raw client.
+fn raw_request(method: &str) -> http::Request<()> {
+    http::Request::builder()
+        .method("POST")
+        .uri(format!("http://localhost/echo.Echo/{method}"))
+        .header("content-type", "application/grpc")
+        .body(())
+        .unwrap()
+}
+
+/// The 5-byte gRPC frame header of a message of `len` bytes.
+fn frame_header(len: usize) -> bytes::Bytes {
+    let mut header = vec![0];
+    header.extend_from_slice(&(len as u32).to_be_bytes());
+    header.into()
+}
+
+#[tokio::test]
+async fn calls_past_the_stream_limit_wait_for_a_free_slot() {
+    let (address, _) = serve_with(|builder| builder.max_concurrent_streams(2)).await;
+    let client = client(address);
+    let mut first = client
+        .echo_server_streaming(request("endless"))
+        .await
+        .unwrap();
+    let mut second = client
+        .echo_server_streaming(request("endless"))
+        .await
+        .unwrap();
+    assert!(first.recv().await.unwrap().is_some());
+    assert!(second.recv().await.unwrap().is_some());
+    // A third call waits for a slot, here until its deadline.
+    let err = client
+        .echo_message(request("third"))
+        .timeout(Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded);
+    // Once one ends, the next goes through.
+    drop(first);
+    let answered = client
+        .echo_message(request("third"))
+        .timeout(Duration::from_secs(3))
+        .await
+        .expect("a slot is free again");
+    assert_eq!(answered.message().message, "third");
+}
+
+#[tokio::test]
+async fn a_stream_past_the_limit_is_refused_with_refused_stream() {
+    // A raw client does not wait for the limit the server announced.
+    let (address, _) = serve_with(|builder| builder.max_concurrent_streams(1)).await;
+    let socket = tokio::net::TcpStream::connect(address).await.unwrap();
+    let (sender, connection) = h2::client::Builder::new()
+        // As if the server's SETTINGS had not arrived yet: h2 lets the
+        // client open streams up to its own idea of the limit.
+        .initial_max_send_streams(10)
+        .handshake::<_, bytes::Bytes>(socket)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let mut sender = sender;
+    let mut responses = Vec::new();
+    for _ in 0..3 {
+        let (response, mut stream) = sender
+            .send_request(raw_request("EchoServerStreaming"), false)
+            .unwrap();
+        let message = rgrpc::Message::encode_to_vec(&request("endless"));
+        stream
+            .send_data(frame_header(message.len()), false)
+            .unwrap();
+        stream.send_data(message.into(), true).unwrap();
+        responses.push(response);
+    }
+    let mut refused = 0;
+    for response in responses {
+        match tokio::time::timeout(Duration::from_secs(3), response).await {
+            Ok(Err(err)) if err.reason() == Some(h2::Reason::REFUSED_STREAM) => refused += 1,
+            Ok(Ok(_)) => {}
+            other => panic!("neither answered nor refused: {other:?}"),
+        }
+    }
+    assert_eq!(refused, 2, "the streams past the first are refused");
+}
+
+#[tokio::test]
+async fn oversized_metadata_is_refused_and_the_connection_lives_on() {
+    let (address, _) = serve_with(|builder| builder.max_header_list_size(4096)).await;
+    let client = client(address);
+    let mut call = Request::new(request("big"));
+    call.metadata_mut()
+        .insert("x-big", "y".repeat(8192))
+        .unwrap();
+    let err = client
+        .echo_message(call)
+        .timeout(Duration::from_secs(3))
+        .await
+        .unwrap_err();
+    // HTTP 431, which gRPC's mapping of HTTP statuses makes UNKNOWN.
+    assert_eq!(err.code(), Code::Unknown, "{err:?}");
+    assert!(err.message().contains("431"), "{err:?}");
+    let answered = client
+        .echo_message(request("small"))
+        .await
+        .expect("the next call is served");
+    assert_eq!(answered.message().message, "small");
+}
+
+#[tokio::test]
+async fn incomplete_messages_share_one_budget_per_connection() {
+    let (address, _) = serve_with(|builder| builder.max_connection_buffer(1024 * 1024)).await;
+    let (mut sender, _connection) = raw_client(address).await;
+    // Two uploads, each 600 KiB into a 2 MiB message that never completes.
+    let mut calls = Vec::new();
+    for _ in 0..2 {
+        let (response, mut stream) = sender
+            .send_request(raw_request("EchoClientStreaming"), false)
+            .unwrap();
+        stream
+            .send_data(frame_header(2 * 1024 * 1024), false)
+            .unwrap();
+        stream
+            .send_data(vec![0x0a; 600 * 1024].into(), false)
+            .unwrap();
+        calls.push((response, stream));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // The second pushed the connection past its budget.
+    let (second, _stream) = calls.pop().unwrap();
+    let response = tokio::time::timeout(Duration::from_secs(3), second)
+        .await
+        .expect("the call over budget is answered")
+        .unwrap();
+    // Trailers-only, or headers, data and trailers.
+    let head = response.headers().get("grpc-status").cloned();
+    let mut body = response.into_body();
+    while let Some(chunk) = body.data().await {
+        chunk.unwrap();
+    }
+    let trailers = body.trailers().await.unwrap();
+    let status = head.or_else(|| trailers.as_ref()?.get("grpc-status").cloned());
+    assert_eq!(
+        status.as_ref().map(|s| s.to_str().unwrap()),
+        Some("8"),
+        "{trailers:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_cancels_too_many_calls_is_disconnected() {
+    let (address, _) = serve_with(|builder| builder.max_resets(5, Duration::from_secs(30))).await;
+    let (mut sender, connection) = raw_client(address).await;
+    for _ in 0..10 {
+        let Ok(ready) = sender.clone().ready().await else {
+            break;
+        };
+        sender = ready;
+        let Ok((response, mut stream)) =
+            sender.send_request(raw_request("EchoServerStreaming"), false)
+        else {
+            break;
+        };
+        let message = rgrpc::Message::encode_to_vec(&request("endless"));
+        let _ = stream.send_data(frame_header(message.len()), false);
+        let _ = stream.send_data(message.into(), true);
+        // Started: the handler runs. Then cancelled.
+        if response.await.is_err() {
+            break;
+        }
+        stream.send_reset(h2::Reason::CANCEL);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let ended = tokio::time::timeout(Duration::from_secs(5), connection)
+        .await
+        .expect("the server closes the connection")
+        .unwrap();
+    let err = ended.expect_err("closed with an error");
+    assert_eq!(err.reason(), Some(h2::Reason::ENHANCE_YOUR_CALM), "{err:?}");
+}

@@ -436,7 +436,7 @@ impl Channel {
             .await?;
         let limit = options.send_limit().unwrap_or(self.max_send_message_size());
         let aborted = receiving.aborted();
-        let sending = Sending::new(stream, receiving.connection_end(), bounds, limit, aborted);
+        let sending = Sending::new(stream, receiving.link(), bounds, limit, aborted);
         Ok((sending, receiving))
     }
 }

@@ -15,7 +15,7 @@ use crate::call::{Bounds, push_link, remaining};
 use crate::frame::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
 #[cfg(feature = "server")]
 use crate::transport::ServeIo;
-use crate::transport::{self, ConnectionEnd};
+use crate::transport::{self, Link};
 use crate::{Metadata, Status, protocol};
 
 /// How a channel reaches its server.
@@ -150,7 +150,7 @@ struct Inner {
 struct Connection {
     generation: u64,
     sender: SendRequest<Bytes>,
-    end: ConnectionEnd,
+    end: Link,
 }
 
 impl Channel {
@@ -199,7 +199,7 @@ impl Channel {
     }
 
     /// A connection ready for a new stream, connecting or reconnecting as needed.
-    async fn ready(&self) -> Result<(SendRequest<Bytes>, ConnectionEnd), Status> {
+    async fn ready(&self) -> Result<(SendRequest<Bytes>, Link), Status> {
         // Taken apart before the wait, so that the future holds each part once.
         let current = self.current();
         let failed = match current {
@@ -220,10 +220,7 @@ impl Channel {
 
     /// Replaces the connection of generation `failed` (none: no connection
     /// yet), unless another call did so meanwhile.
-    async fn reconnect(
-        &self,
-        failed: Option<u64>,
-    ) -> Result<(SendRequest<Bytes>, ConnectionEnd), Status> {
+    async fn reconnect(&self, failed: Option<u64>) -> Result<(SendRequest<Bytes>, Link), Status> {
         let connecting = self.inner.connecting.lock().await;
         let connection = match self.current() {
             // Another call reconnected meanwhile.
@@ -253,7 +250,7 @@ impl Channel {
         crate::lock(&self.inner.connection).clone()
     }
 
-    async fn connect(&self) -> Result<(SendRequest<Bytes>, ConnectionEnd), Status> {
+    async fn connect(&self) -> Result<(SendRequest<Bytes>, Link), Status> {
         match &self.inner.connector {
             Connector::Tcp(address) => {
                 transport::handshake(transport::connect_tcp(address).await?).await

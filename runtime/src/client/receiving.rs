@@ -11,7 +11,7 @@ use h2::client::ResponseFuture;
 use http::HeaderMap;
 
 use crate::call::{Bounds, Expiry};
-use crate::transport::{ConnectionEnd, Incoming};
+use crate::transport::{Incoming, Link};
 use crate::{Message, Metadata, Status, protocol};
 
 /// The receiving side of a client call: response headers, messages, trailers.
@@ -32,7 +32,7 @@ pub(crate) struct Receiving {
 pub(crate) type Aborted = Arc<OnceLock<Status>>;
 
 enum State {
-    Waiting(ResponseFuture, ConnectionEnd),
+    Waiting(ResponseFuture, Link),
     Body(Incoming),
     Ended(Result<(), Status>),
 }
@@ -41,7 +41,7 @@ impl Receiving {
     /// The response side of a call on the connection `end` explains.
     pub(crate) fn new(
         response: ResponseFuture,
-        end: ConnectionEnd,
+        end: Link,
         bounds: Bounds,
         max_message_size: usize,
     ) -> Self {
@@ -58,10 +58,10 @@ impl Receiving {
 
     /// What explains the errors of the call's connection, for the sending
     /// side, which is made before the response headers arrive.
-    pub(crate) fn connection_end(&self) -> ConnectionEnd {
+    pub(crate) fn link(&self) -> Link {
         match &self.state {
             State::Waiting(_, end) => end.clone(),
-            _ => ConnectionEnd::default(),
+            _ => Link::default(),
         }
     }
 
@@ -93,7 +93,7 @@ impl Receiving {
     fn received_headers(
         &mut self,
         response: Result<http::Response<h2::RecvStream>, h2::Error>,
-        end: ConnectionEnd,
+        end: Link,
     ) {
         let response = match response {
             Ok(response) => response,

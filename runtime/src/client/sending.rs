@@ -7,7 +7,7 @@ use h2::SendStream;
 use super::receiving::{Aborted, cancelled};
 use crate::Status;
 use crate::call::Bounds;
-use crate::transport::{ConnectionEnd, Unsent};
+use crate::transport::{Link, Unsent};
 
 /// Where the request stream stands.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -27,7 +27,7 @@ enum State {
 pub(crate) struct Sending {
     stream: SendStream<Bytes>,
     /// Why the connection ended, when a send fails with it.
-    connection: ConnectionEnd,
+    connection: Link,
     bounds: Bounds,
     state: State,
     /// What is left to send of the last message.
@@ -42,7 +42,7 @@ impl Sending {
     /// `connection` explains.
     pub(crate) fn new(
         stream: SendStream<Bytes>,
-        connection: ConnectionEnd,
+        connection: Link,
         bounds: Bounds,
         max_message_size: usize,
         aborted: Aborted,

@@ -131,6 +131,11 @@ impl FrameDecoder {
         (header.get_u8(), header.get_u32() as usize)
     }
 
+    /// The bytes buffered, of messages or of a message not yet complete.
+    pub(crate) fn buffered(&self) -> usize {
+        self.buffered
+    }
+
     /// Whether the chunks so far hold a complete message, ready for
     /// [`FrameDecoder::decode`]; asked again before it is decoded, the answer
     /// stays the same.

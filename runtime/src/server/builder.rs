@@ -8,18 +8,42 @@ use super::router::Routes;
 use super::{Server, Service};
 use crate::call::push_link;
 use crate::frame::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
+use crate::transport::{Accept, LinkLimits};
 
 /// Server settings.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
     pub(crate) max_receive_message_size: usize,
     pub(crate) max_send_message_size: usize,
-    pub(crate) handshake_timeout: Duration,
+    pub(crate) accept: Accept,
     pub(crate) shutdown_grace: Duration,
 }
 
 /// How long a new connection may take to start HTTP/2, as grpc-go's default.
 const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Concurrent calls on one connection: the least RFC 9113 recommends, the
+/// default of many proxies, and, at 1 MiB of flow-control window each, a
+/// bound of 100 MiB on what one connection's unread requests can hold.
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
+
+/// The largest request header block, metadata included: gRPC C++'s limit.
+/// Metadata is for small things (tokens, trace context), and every stream
+/// may hold this much.
+pub const DEFAULT_MAX_HEADER_LIST_SIZE: u32 = 16 * 1024;
+
+/// What the incomplete request messages of one connection's calls may hold
+/// in all: sixteen messages of the default 4 MiB limit being received at once.
+pub const DEFAULT_MAX_CONNECTION_BUFFER: usize = 64 * 1024 * 1024;
+
+/// The calls a client may cancel on one connection within
+/// [`DEFAULT_RESET_WINDOW`] before the connection is closed: a cancelled
+/// call still cost the server its start, and a client that cancels calls as
+/// fast as it opens them is attacking (the HTTP/2 "rapid reset").
+pub const DEFAULT_MAX_RESETS: u32 = 200;
+
+/// The window [`DEFAULT_MAX_RESETS`] counts in.
+pub const DEFAULT_RESET_WINDOW: Duration = Duration::from_secs(30);
 
 /// How long a graceful shutdown waits for calls in flight: the time
 /// Kubernetes gives a pod between SIGTERM and SIGKILL by default.
@@ -40,7 +64,16 @@ impl ServerBuilder {
             config: Config {
                 max_receive_message_size: DEFAULT_MAX_RECEIVE_SIZE,
                 max_send_message_size: DEFAULT_MAX_SEND_SIZE,
-                handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+                accept: Accept {
+                    timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+                    max_concurrent_streams: DEFAULT_MAX_CONCURRENT_STREAMS,
+                    max_header_list_size: DEFAULT_MAX_HEADER_LIST_SIZE,
+                    link: LinkLimits {
+                        held: DEFAULT_MAX_CONNECTION_BUFFER,
+                        resets: DEFAULT_MAX_RESETS,
+                        per: DEFAULT_RESET_WINDOW,
+                    },
+                },
                 shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             },
             interceptors: Interceptors::default(),
@@ -72,7 +105,42 @@ impl ServerBuilder {
     /// settings sent, the client's preface received) before it is closed,
     /// 120 seconds by default.
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.config.handshake_timeout = timeout;
+        self.config.accept.timeout = timeout;
+        self
+    }
+
+    /// How many calls one connection may have at once,
+    /// [`DEFAULT_MAX_CONCURRENT_STREAMS`] by default. Clients wait for a
+    /// free slot (gRPC clients queue calls past the limit the server
+    /// announces); a stream opened regardless is refused with
+    /// REFUSED_STREAM, which clients may retry.
+    pub fn max_concurrent_streams(mut self, streams: u32) -> Self {
+        self.config.accept.max_concurrent_streams = streams;
+        self
+    }
+
+    /// The largest request header block (metadata included) accepted,
+    /// [`DEFAULT_MAX_HEADER_LIST_SIZE`] by default. A larger one is answered
+    /// with HTTP 431 and the stream refused.
+    pub fn max_header_list_size(mut self, bytes: u32) -> Self {
+        self.config.accept.max_header_list_size = bytes;
+        self
+    }
+
+    /// What the incomplete request messages of one connection's calls may
+    /// hold in all, [`DEFAULT_MAX_CONNECTION_BUFFER`] by default. A call
+    /// whose message would take it past this fails with RESOURCE_EXHAUSTED.
+    pub fn max_connection_buffer(mut self, bytes: usize) -> Self {
+        self.config.accept.link.held = bytes;
+        self
+    }
+
+    /// How many calls a client may cancel on one connection within `per`
+    /// before the connection is closed with GOAWAY ENHANCE_YOUR_CALM,
+    /// [`DEFAULT_MAX_RESETS`] in [`DEFAULT_RESET_WINDOW`] by default.
+    pub fn max_resets(mut self, resets: u32, per: Duration) -> Self {
+        self.config.accept.link.resets = resets;
+        self.config.accept.link.per = per;
         self
     }
 

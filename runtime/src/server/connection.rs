@@ -18,7 +18,7 @@ use super::handler::Call;
 use super::intercept::Interceptors;
 use super::router::Routes;
 use crate::call::{CallSpan, connection_failed, handshake_failed};
-use crate::transport::ConnectionEnd;
+use crate::transport::Link;
 use crate::{CallContext, CallInfo, protocol, transport};
 
 /// What every connection of a server serves with: its routes, settings and
@@ -75,25 +75,26 @@ impl Core {
         if *stop.borrow_and_update() != Stop::Serving {
             return;
         }
-        let handshake = transport::accept(io, self.config.handshake_timeout);
+        let handshake = transport::accept(io, &self.config.accept);
         let connection = tokio::select! {
             connection = handshake => connection,
             _ = stop.changed() => return,
         };
-        let Some((mut connection, end)) = connection else {
+        let Some((mut connection, link)) = connection else {
             handshake_failed(peer);
             return;
         };
         let mut draining = false;
-        loop {
+        // Why the connection is cut off, if it is.
+        let reason = loop {
             tokio::select! {
                 accepted = connection.accept() => match accepted {
                     Some(Ok((request, respond))) => {
                         // The checks run on the call's own task: this one
                         // does the I/O of every call on the connection.
                         let core = self.clone();
-                        let end = end.clone();
-                        tokio::spawn(driver::started_by(move || core.start_call(request, respond, peer, end)));
+                        let link = link.clone();
+                        tokio::spawn(driver::started_by(move || core.start_call(request, respond, peer, link)));
                     }
                     Some(Err(err)) => {
                         connection_failed("server", &err);
@@ -109,19 +110,18 @@ impl Core {
                             draining = true;
                             connection.graceful_shutdown();
                         }
-                        Stop::Closing => {
-                            // The calls left see their streams end, and their
-                            // clients the connection's.
-                            connection.abrupt_shutdown(h2::Reason::NO_ERROR);
-                            let closed = async { while connection.accept().await.is_some() {} };
-                            let _ = tokio::time::timeout(CLOSE_TIMEOUT, closed).await;
-                            return;
-                        }
+                        Stop::Closing => break h2::Reason::NO_ERROR,
                         _ => {}
                     }
                 }
+                () = link.over_budget() => break h2::Reason::ENHANCE_YOUR_CALM,
             }
-        }
+        };
+        // The calls left see their streams end, and the client the
+        // connection's, with `reason` in the GOAWAY.
+        connection.abrupt_shutdown(reason);
+        let closed = async { while connection.accept().await.is_some() {} };
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, closed).await;
     }
 
     /// Checks a new call and returns the future that runs it; a call that
@@ -133,7 +133,7 @@ impl Core {
         request: http::Request<RecvStream>,
         mut respond: SendResponse<Bytes>,
         peer: Option<SocketAddr>,
-        end: ConnectionEnd,
+        link: Link,
     ) -> Option<impl Future<Output = ()> + Send + use<>> {
         let (parts, body) = request.into_parts();
         if let Err(status) = protocol::check_request(&parts) {
@@ -162,11 +162,15 @@ impl Core {
         let call = Call {
             metadata: head.metadata,
             context: context.clone(),
-            incoming: transport::Incoming::new(body, end, self.config.max_receive_message_size),
+            incoming: transport::Incoming::new(
+                body,
+                link.clone(),
+                self.config.max_receive_message_size,
+            ),
             sink: shared.clone(),
             interceptors: self.interceptors.clone(),
         };
         let handler = context.clone().scope((method.handler)(call));
-        Some(driver::drive(respond, handler, shared, context, span))
+        Some(driver::drive(respond, handler, shared, context, span, link))
     }
 }

@@ -21,6 +21,7 @@ use h2::server::SendResponse;
 use http::HeaderMap;
 
 use crate::call::CallSpan;
+use crate::transport::Link;
 use crate::{CallContext, Code, Metadata, Status, protocol, transport};
 
 /// Bytes of encoded messages a sink may queue before it waits for the driver.
@@ -431,11 +432,12 @@ pub(crate) async fn drive(
     shared: Shared,
     context: CallContext,
     span: CallSpan,
+    link: Link,
 ) {
     let mut out = Out::Pending(respond);
     let code = span
         .clone()
-        .wrap(run(&mut out, handler, &shared, context.deadline()))
+        .wrap(run(&mut out, handler, &shared, context.deadline(), &link))
         .await;
     shared.close();
     context.cancel();
@@ -448,6 +450,7 @@ async fn run(
     handler: impl Future<Output = Result<Finish, Status>> + Send,
     shared: &Shared,
     deadline: Option<Instant>,
+    link: &Link,
 ) -> Code {
     // Dropped (set to `None`) as soon as it is done or cancelled.
     let mut handler = std::pin::pin!(Some(handler));
@@ -530,7 +533,10 @@ async fn run(
             }
             event = poll_fn(|cx| out.poll_event(cx, want_capacity)) => match event {
                 // The client reset the stream: it cancelled the call.
-                Event::Gone => return Code::Cancelled,
+                Event::Gone => {
+                    link.peer_cancelled();
+                    return Code::Cancelled;
+                }
                 Event::Capacity(capacity) => {
                     if let Some(data) = pending.take() {
                         pending = out.send_some(data, capacity);

@@ -24,7 +24,10 @@ pub(crate) mod register;
 pub(crate) mod router;
 mod serve;
 
-pub use builder::ServerBuilder;
+pub use builder::{
+    DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_CONNECTION_BUFFER, DEFAULT_MAX_HEADER_LIST_SIZE,
+    DEFAULT_MAX_RESETS, DEFAULT_RESET_WINDOW, ServerBuilder,
+};
 pub use handles::{RequestStream, ResponseSink};
 pub use intercept::{ServerStream, StreamInterceptor, StreamNext, UnaryInterceptor, UnaryNext};
 pub use router::Service;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::error::ConnectionEnd;
+use super::link::{Link, LinkLimits};
 use super::{CONNECTION_WINDOW, MAX_FRAME_SIZE, STREAM_WINDOW};
 #[cfg(feature = "client")]
 use crate::Status;
@@ -38,18 +38,16 @@ pub(crate) async fn connect_tcp(address: &str) -> Result<tokio::net::TcpStream, 
 
 /// The client's HTTP/2 handshake over `io`. The connection then runs on a
 /// task of its own, and the calls on it see its end as errors, which the
-/// [`ConnectionEnd`] returned explains.
+/// [`Link`] returned explains.
 ///
 /// # Errors
 /// UNAVAILABLE when the handshake fails.
 #[cfg(feature = "client")]
-pub(crate) async fn handshake<IO>(
-    io: IO,
-) -> Result<(h2::client::SendRequest<Bytes>, ConnectionEnd), Status>
+pub(crate) async fn handshake<IO>(io: IO) -> Result<(h2::client::SendRequest<Bytes>, Link), Status>
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (io, end) = Watched::new(io);
+    let (io, link) = Watched::new(io, None);
     let (sender, connection) = h2::client::Builder::new()
         .initial_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
@@ -62,50 +60,70 @@ where
             crate::call::connection_failed("client", &err);
         }
     });
-    Ok((sender, end))
+    Ok((sender, link))
 }
 
-/// The server's HTTP/2 handshake over `io`: `None` when it fails or takes
-/// longer than `timeout`. The [`ConnectionEnd`] explains the errors of the
-/// connection's calls.
+/// What a server's connections are accepted with.
+#[cfg(feature = "server")]
+#[derive(Debug, Clone)]
+pub(crate) struct Accept {
+    /// How long the HTTP/2 handshake may take.
+    pub(crate) timeout: Duration,
+    /// SETTINGS_MAX_CONCURRENT_STREAMS: streams past it are refused.
+    pub(crate) max_concurrent_streams: u32,
+    /// SETTINGS_MAX_HEADER_LIST_SIZE: larger header blocks are refused.
+    pub(crate) max_header_list_size: u32,
+    /// What the connection's calls may hold and cancel.
+    pub(crate) link: LinkLimits,
+}
+
+/// The server's HTTP/2 handshake over `io`, with `settings`: `None` when it
+/// fails or takes too long. The connection's calls share the [`Link`]
+/// returned.
 #[cfg(feature = "server")]
 pub(crate) async fn accept<IO>(
     io: IO,
-    timeout: Duration,
-) -> Option<(h2::server::Connection<Watched<IO>, Bytes>, ConnectionEnd)>
+    settings: &Accept,
+) -> Option<(h2::server::Connection<Watched<IO>, Bytes>, Link)>
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
-    let (io, end) = Watched::new(io);
+    let (io, link) = Watched::new(io, Some(settings.link));
     let handshake = h2::server::Builder::new()
         .initial_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
         .max_frame_size(MAX_FRAME_SIZE)
+        .max_concurrent_streams(settings.max_concurrent_streams)
+        .max_header_list_size(settings.max_header_list_size)
         .handshake::<_, Bytes>(io);
-    let connection = tokio::time::timeout(timeout, handshake).await.ok()?.ok()?;
-    Some((connection, end))
+    let connection = tokio::time::timeout(settings.timeout, handshake)
+        .await
+        .ok()?
+        .ok()?;
+    Some((connection, link))
 }
 
 /// A socket that records the first failure it meets, or its end of file,
-/// in a [`ConnectionEnd`].
+/// in its connection's [`Link`].
 pub(crate) struct Watched<IO> {
     io: IO,
-    end: ConnectionEnd,
+    link: Link,
 }
 
 impl<IO> Watched<IO> {
-    fn new(io: IO) -> (Self, ConnectionEnd) {
-        let end = ConnectionEnd::new();
+    /// `io`, and the link of its connection, under `limits`.
+    fn new(io: IO, limits: Option<LinkLimits>) -> (Self, Link) {
+        let link = Link::new(limits);
         let watched = Self {
             io,
-            end: end.clone(),
+            link: link.clone(),
         };
-        (watched, end)
+        (watched, link)
     }
 
     fn watch<T>(&self, result: io::Result<T>) -> io::Result<T> {
         if let Err(err) = &result {
-            self.end.record(|| err.to_string());
+            self.link.ended(|| err.to_string());
         }
         result
     }
@@ -121,7 +139,7 @@ impl<IO: AsyncRead + Unpin> AsyncRead for Watched<IO> {
         let filled = buf.filled().len();
         let result = ready!(Pin::new(&mut self.io).poll_read(cx, buf));
         if result.is_ok() && room > 0 && buf.filled().len() == filled {
-            self.end.record(|| "the peer closed the connection".into());
+            self.link.ended(|| "the peer closed the connection".into());
         }
         Poll::Ready(self.watch(result))
     }

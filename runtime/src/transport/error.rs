@@ -1,6 +1,4 @@
-//! h2's errors as gRPC statuses, and the failure that ended a connection.
-
-use std::sync::{Arc, OnceLock};
+//! h2's errors as gRPC statuses.
 
 use crate::{Code, Status};
 
@@ -29,35 +27,4 @@ pub(crate) fn h2_status(err: &h2::Error) -> Status {
         return Status::new(code, format!("stream reset by the {by}: {reason}"));
     }
     Status::internal(format!("HTTP/2 error: {err}"))
-}
-
-/// Why a connection ended, as its socket saw it. h2 tells the streams of a
-/// connection that failed or closed only that it is gone ("broken pipe");
-/// this names the failure itself: a reset, an end of file, a timeout. The
-/// default knows nothing, and costs nothing.
-#[derive(Clone, Default)]
-pub(crate) struct ConnectionEnd(Option<Arc<OnceLock<String>>>);
-
-impl ConnectionEnd {
-    /// One to record the end of a new connection in.
-    pub(super) fn new() -> Self {
-        Self(Some(Arc::default()))
-    }
-
-    /// Records `why`, unless an earlier failure was recorded.
-    pub(super) fn record(&self, why: impl FnOnce() -> String) {
-        if let Some(end) = &self.0
-            && end.get().is_none()
-        {
-            let _ = end.set(why());
-        }
-    }
-
-    /// The status of a call on the connection that failed with `err`.
-    pub(crate) fn status(&self, err: &h2::Error) -> Status {
-        match self.0.as_ref().and_then(|end| end.get()) {
-            Some(why) if err.is_io() => Status::unavailable(format!("connection lost: {why}")),
-            _ => h2_status(err),
-        }
-    }
 }

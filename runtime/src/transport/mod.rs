@@ -6,18 +6,20 @@
 
 mod connection;
 mod error;
+mod link;
 mod recv;
 mod send;
 
 #[cfg(feature = "server")]
-pub(crate) use connection::accept;
+pub(crate) use connection::{Accept, accept};
 #[cfg(all(feature = "client", feature = "server"))]
 pub(crate) use connection::{ServeIo, pipe};
 #[cfg(feature = "client")]
 pub(crate) use connection::{connect_tcp, handshake};
-pub(crate) use error::ConnectionEnd;
-#[cfg(feature = "client")]
 pub(crate) use error::h2_status;
+pub(crate) use link::Link;
+#[cfg(feature = "server")]
+pub(crate) use link::LinkLimits;
 pub(crate) use recv::Incoming;
 #[cfg(feature = "client")]
 pub(crate) use send::Unsent;

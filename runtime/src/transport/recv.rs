@@ -1,11 +1,11 @@
 //! Receiving on an h2 stream: DATA chunks split into messages, with
 //! flow-control capacity given back as they are read.
 
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use h2::RecvStream;
 
-use super::ConnectionEnd;
+use super::Link;
 use crate::frame::FrameDecoder;
 use crate::{Message, Status};
 
@@ -14,23 +14,24 @@ pub(crate) struct Incoming {
     body: RecvStream,
     decoder: FrameDecoder,
     ended: bool,
-    /// Why the connection ended, when the stream fails with it.
-    connection: ConnectionEnd,
+    /// The connection's link: why it ended, when the stream fails with it,
+    /// and the limit on what incomplete messages hold.
+    link: Link,
+    /// What this stream's incomplete message holds against that limit
+    /// (4 GiB at most: kept small, as every call's future holds it).
+    held: u32,
 }
 
 impl Incoming {
-    /// The messages of `body`, a stream of `connection`, each at most
-    /// `max_message_size` bytes.
-    pub(crate) fn new(
-        body: RecvStream,
-        connection: ConnectionEnd,
-        max_message_size: usize,
-    ) -> Self {
+    /// The messages of `body`, a stream of the connection `link` stands
+    /// for, each at most `max_message_size` bytes.
+    pub(crate) fn new(body: RecvStream, link: Link, max_message_size: usize) -> Self {
         Self {
             body,
             decoder: FrameDecoder::new(max_message_size),
             ended: false,
-            connection,
+            link,
+            held: 0,
         }
     }
 
@@ -39,23 +40,44 @@ impl Incoming {
     ///
     /// Flow-control capacity is given back only as data is read here, so a
     /// reader that stops reading stops its peer once the window is full.
+    /// While it waits for the rest of a message, what it holds counts
+    /// against the connection's limit.
     pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, Status>> {
         loop {
             if self.decoder.ready()? {
+                self.release();
                 return Poll::Ready(Ok(true));
             }
             if self.ended {
+                self.release();
                 self.decoder.finish()?;
                 return Poll::Ready(Ok(false));
             }
-            match ready!(self.body.poll_data(cx)) {
-                Some(Ok(chunk)) => {
+            match self.body.poll_data(cx) {
+                Poll::Ready(Some(Ok(chunk))) => {
                     let _ = self.body.flow_control().release_capacity(chunk.len());
                     self.decoder.push(chunk);
                 }
-                Some(Err(err)) => return Poll::Ready(Err(self.connection.status(&err))),
-                None => self.ended = true,
+                Poll::Ready(Some(Err(err))) => {
+                    return Poll::Ready(Err(self.decoder.fail(self.link.status(&err))));
+                }
+                Poll::Ready(None) => self.ended = true,
+                Poll::Pending => {
+                    let holding = u32::try_from(self.decoder.buffered()).unwrap_or(u32::MAX);
+                    if let Err(status) = self.link.hold(&mut self.held, holding) {
+                        return Poll::Ready(Err(self.decoder.fail(status)));
+                    }
+                    return Poll::Pending;
+                }
             }
+        }
+    }
+
+    /// Gives back what this stream held against the connection's limit.
+    #[inline]
+    fn release(&mut self) {
+        if self.held != 0 {
+            let _ = self.link.hold(&mut self.held, 0);
         }
     }
 
@@ -88,6 +110,12 @@ impl Incoming {
     ) -> Poll<Result<Option<http::HeaderMap>, Status>> {
         self.body
             .poll_trailers(cx)
-            .map(|trailers| trailers.map_err(|err| self.connection.status(&err)))
+            .map(|trailers| trailers.map_err(|err| self.link.status(&err)))
+    }
+}
+
+impl Drop for Incoming {
+    fn drop(&mut self) {
+        self.release();
     }
 }

@@ -1,0 +1,144 @@
+//! [`Link`]: what the calls of one connection share with it.
+
+#[cfg(feature = "server")]
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+#[cfg(feature = "server")]
+use std::time::{Duration, Instant};
+
+#[cfg(feature = "server")]
+use tokio::sync::Notify;
+
+use super::h2_status;
+use crate::Status;
+
+/// What the calls of one connection share with it: why it ended, as its
+/// socket saw it; the bytes their incomplete messages hold, against a
+/// limit; and the calls its peer cancelled, against a budget.
+///
+/// h2 tells the streams of a connection that failed or closed only that it
+/// is gone ("broken pipe"); the link names the failure itself: a reset, an
+/// end of file, a timeout. The default link knows nothing, limits nothing
+/// and costs nothing.
+#[derive(Clone, Default)]
+pub(crate) struct Link(Option<Arc<Shared>>);
+
+/// The limits a server puts on each connection's link.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LinkLimits {
+    /// Bytes the incomplete messages of all the connection's calls may hold.
+    pub(crate) held: usize,
+    /// Calls the peer may cancel within `per`.
+    #[cfg(feature = "server")]
+    pub(crate) resets: u32,
+    #[cfg(feature = "server")]
+    pub(crate) per: Duration,
+}
+
+struct Shared {
+    end: OnceLock<String>,
+    held: AtomicUsize,
+    limits: Option<LinkLimits>,
+    /// The peer's cancellations in the current window, and when it began.
+    #[cfg(feature = "server")]
+    resets: Mutex<(Instant, u32)>,
+    /// Woken when the peer has cancelled more calls than its budget.
+    #[cfg(feature = "server")]
+    over_budget: Notify,
+}
+
+impl Link {
+    /// The link of a new connection, under `limits` if any.
+    pub(crate) fn new(limits: Option<LinkLimits>) -> Self {
+        Self(Some(Arc::new(Shared {
+            end: OnceLock::new(),
+            held: AtomicUsize::new(0),
+            limits,
+            #[cfg(feature = "server")]
+            resets: Mutex::new((Instant::now(), 0)),
+            #[cfg(feature = "server")]
+            over_budget: Notify::new(),
+        })))
+    }
+
+    /// Records why the connection ended, unless an earlier failure was.
+    pub(crate) fn ended(&self, why: impl FnOnce() -> String) {
+        if let Some(shared) = &self.0
+            && shared.end.get().is_none()
+        {
+            let _ = shared.end.set(why());
+        }
+    }
+
+    /// The status of a call on the connection that failed with `err`.
+    pub(crate) fn status(&self, err: &h2::Error) -> Status {
+        match self.0.as_ref().and_then(|shared| shared.end.get()) {
+            Some(why) if err.is_io() => Status::unavailable(format!("connection lost: {why}")),
+            _ => h2_status(err),
+        }
+    }
+
+    /// Changes what one call's incomplete message holds from `*held` to
+    /// `now` bytes.
+    ///
+    /// # Errors
+    /// RESOURCE_EXHAUSTED when the connection's calls would hold more than
+    /// their limit; the call's charge is then released.
+    pub(crate) fn hold(&self, held: &mut u32, now: u32) -> Result<(), Status> {
+        let Some(shared) = &self.0 else {
+            return Ok(());
+        };
+        if now == *held {
+            return Ok(());
+        }
+        let limit = shared.limits.map_or(usize::MAX, |limits| limits.held);
+        if now > *held {
+            let more = (now - *held) as usize;
+            let total = shared.held.fetch_add(more, Ordering::Relaxed) + more;
+            *held = now;
+            if total > limit {
+                self.hold(held, 0)?;
+                return Err(Status::resource_exhausted(format!(
+                    "the connection's incomplete messages would hold more than {limit} bytes"
+                )));
+            }
+        } else {
+            shared
+                .held
+                .fetch_sub((*held - now) as usize, Ordering::Relaxed);
+            *held = now;
+        }
+        Ok(())
+    }
+
+    /// Counts a call the peer cancelled; past the budget, wakes
+    /// [`Link::over_budget`].
+    #[cfg(feature = "server")]
+    pub(crate) fn peer_cancelled(&self) {
+        let Some(shared) = &self.0 else {
+            return;
+        };
+        let Some(limits) = shared.limits else {
+            return;
+        };
+        let mut resets = crate::lock(&shared.resets);
+        let now = Instant::now();
+        if now.duration_since(resets.0) > limits.per {
+            *resets = (now, 0);
+        }
+        resets.1 += 1;
+        if resets.1 > limits.resets {
+            shared.over_budget.notify_one();
+        }
+    }
+
+    /// Completes once the peer has cancelled more calls than its budget.
+    #[cfg(feature = "server")]
+    pub(crate) async fn over_budget(&self) {
+        match &self.0 {
+            Some(shared) => shared.over_budget.notified().await,
+            None => std::future::pending().await,
+        }
+    }
+}
