@@ -554,3 +554,206 @@ async fn a_client_that_cancels_too_many_calls_is_disconnected() {
     let err = ended.expect_err("closed with an error");
     assert_eq!(err.reason(), Some(h2::Reason::ENHANCE_YOUR_CALM), "{err:?}");
 }
+
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// An empty SETTINGS frame.
+const SETTINGS: [u8; 9] = [0, 0, 0, 0x4, 0, 0, 0, 0, 0];
+
+/// Reads what the peer sends until it closes the connection; `None` when
+/// it is still open after `patience`.
+async fn read_until_closed(
+    socket: &mut tokio::net::TcpStream,
+    patience: Duration,
+) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut received = Vec::new();
+    match tokio::time::timeout(patience, socket.read_to_end(&mut received)).await {
+        Ok(_) => Some(received),
+        Err(_) => None,
+    }
+}
+
+/// The types of the HTTP/2 frames in `bytes` (which hold whole frames).
+fn frame_types(mut bytes: &[u8]) -> Vec<u8> {
+    let mut types = Vec::new();
+    while bytes.len() >= 9 {
+        let len = usize::from(bytes[0]) << 16 | usize::from(bytes[1]) << 8 | usize::from(bytes[2]);
+        types.push(bytes[3]);
+        bytes = &bytes[(9 + len).min(bytes.len())..];
+    }
+    types
+}
+
+#[tokio::test]
+async fn a_client_that_sends_no_settings_is_closed_after_the_handshake_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let (address, _) =
+        serve_with(|builder| builder.handshake_timeout(Duration::from_millis(300))).await;
+    // The preface alone, then the preface and half a SETTINGS frame.
+    for sent in [PREFACE.to_vec(), [PREFACE, &SETTINGS[..5]].concat()] {
+        let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+        socket.write_all(&sent).await.unwrap();
+        let started = Instant::now();
+        read_until_closed(&mut socket, Duration::from_secs(5))
+            .await
+            .expect("the server closes a connection whose client never sends SETTINGS");
+        assert!(started.elapsed() >= Duration::from_millis(250));
+    }
+    // With its SETTINGS, a client that then says nothing stays connected.
+    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+    socket
+        .write_all(&[PREFACE, &SETTINGS].concat())
+        .await
+        .unwrap();
+    assert!(
+        read_until_closed(&mut socket, Duration::from_millis(800))
+            .await
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn an_idle_connection_is_sent_goaway_and_a_busy_one_is_not() {
+    let (address, _) =
+        serve_with(|builder| builder.max_connection_idle(Duration::from_millis(200))).await;
+    // A connection with no calls is let go.
+    let (_sender, connection) = raw_client(address).await;
+    let ended = tokio::time::timeout(Duration::from_secs(3), connection)
+        .await
+        .expect("an idle connection is closed");
+    ended.unwrap().expect("closed gracefully");
+    // One with a call in flight is kept, however long the call.
+    let client = client(address);
+    let mut endless = client
+        .echo_server_streaming(request("endless"))
+        .await
+        .unwrap();
+    assert!(endless.recv().await.unwrap().is_some());
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let answered = client
+        .echo_message(request("same connection"))
+        .await
+        .unwrap();
+    assert_eq!(answered.message().message, "same connection");
+    let still = tokio::time::timeout(Duration::from_millis(100), endless.recv()).await;
+    assert!(still.is_err(), "the call in flight goes on: {still:?}");
+}
+
+#[tokio::test]
+async fn an_old_connection_is_sent_goaway_then_closed_after_its_grace() {
+    let (address, _) = serve_with(|builder| {
+        builder
+            .max_connection_age(Duration::from_millis(300))
+            .max_connection_age_grace(Duration::from_millis(300))
+    })
+    .await;
+    let client = client(address);
+    let mut endless = client
+        .echo_server_streaming(request("endless"))
+        .await
+        .unwrap();
+    assert!(endless.recv().await.unwrap().is_some());
+    let started = Instant::now();
+    let err = tokio::time::timeout(Duration::from_secs(5), endless.recv())
+        .await
+        .expect("the call is cut off after the grace")
+        .unwrap_err();
+    assert!(
+        matches!(err.code(), Code::Unavailable | Code::Cancelled),
+        "{err:?}"
+    );
+    // Age, give or take a tenth, then the grace.
+    assert!(
+        started.elapsed() >= Duration::from_millis(450),
+        "{:?}",
+        started.elapsed()
+    );
+    // The client moves to a new connection.
+    let answered = client
+        .echo_message(request("new connection"))
+        .await
+        .unwrap();
+    assert_eq!(answered.message().message, "new connection");
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_are_closed_at_once() {
+    use tokio::io::AsyncWriteExt;
+    let (address, _) = serve_with(|builder| builder.max_connections(2)).await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+        socket
+            .write_all(&[PREFACE, &SETTINGS].concat())
+            .await
+            .unwrap();
+        held.push(socket);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut third = tokio::net::TcpStream::connect(address).await.unwrap();
+    let _ = third.write_all(&[PREFACE, &SETTINGS].concat()).await;
+    let received = read_until_closed(&mut third, Duration::from_secs(2))
+        .await
+        .expect("the third connection is closed at once");
+    assert!(received.is_empty(), "the third connection was served");
+    // Once one goes, there is room again.
+    drop(held.pop());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let answered = client(address).echo_message(request("room")).await.unwrap();
+    assert_eq!(answered.message().message, "room");
+}
+
+#[tokio::test]
+async fn a_server_closes_a_connection_whose_client_stops_answering() {
+    use tokio::io::AsyncWriteExt;
+    let (address, _) = serve_with(|builder| {
+        builder
+            .keepalive_time(Duration::from_millis(200))
+            .keepalive_timeout(Duration::from_millis(200))
+    })
+    .await;
+    // A client that opens the connection, then never answers anything.
+    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+    socket
+        .write_all(&[PREFACE, &SETTINGS].concat())
+        .await
+        .unwrap();
+    let received = read_until_closed(&mut socket, Duration::from_secs(5))
+        .await
+        .expect("the server gives up on a silent client");
+    let types = frame_types(&received);
+    assert!(types.contains(&0x6), "no PING was sent: {types:?}");
+    assert_eq!(types.last(), Some(&0x7), "no GOAWAY at the end: {types:?}");
+}
+
+#[tokio::test]
+async fn a_client_gives_up_on_a_server_that_stops_answering() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A server that opens the connection, then never answers anything.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        socket.write_all(&SETTINGS).await.unwrap();
+        let mut sink = vec![0; 64 * 1024];
+        while matches!(socket.read(&mut sink).await, Ok(n) if n > 0) {}
+    });
+    let channel = Channel::builder(&address.to_string())
+        .unwrap()
+        .keepalive_time(Duration::from_millis(200))
+        .keepalive_timeout(Duration::from_millis(200))
+        .connect_lazy();
+    let started = Instant::now();
+    // No deadline: only keepalive can end this call.
+    let err = tokio::time::timeout(
+        Duration::from_secs(5),
+        EchoClient::new(channel).echo_message(request("anyone?")),
+    )
+    .await
+    .expect("keepalive ends the call")
+    .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+    assert!(err.message().contains("keepalive"), "{err:?}");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+}

@@ -3,6 +3,7 @@
 //! stream on it.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use h2::SendStream;
@@ -15,7 +16,7 @@ use crate::call::{Bounds, push_link, remaining};
 use crate::frame::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
 #[cfg(feature = "server")]
 use crate::transport::ServeIo;
-use crate::transport::{self, Link};
+use crate::transport::{self, Keepalive, Link};
 use crate::{Metadata, Status, protocol};
 
 /// How a channel reaches its server.
@@ -34,6 +35,9 @@ pub struct ChannelBuilder {
     max_receive_message_size: usize,
     max_send_message_size: usize,
     interceptors: Interceptors,
+    keepalive_time: Option<Duration>,
+    keepalive_timeout: Duration,
+    keepalive_while_idle: bool,
 }
 
 impl ChannelBuilder {
@@ -44,6 +48,9 @@ impl ChannelBuilder {
             max_receive_message_size: DEFAULT_MAX_RECEIVE_SIZE,
             max_send_message_size: DEFAULT_MAX_SEND_SIZE,
             interceptors: Interceptors::default(),
+            keepalive_time: None,
+            keepalive_timeout: DEFAULT_KEEPALIVE_TIMEOUT,
+            keepalive_while_idle: false,
         }
     }
 
@@ -69,6 +76,31 @@ impl ChannelBuilder {
     /// RESOURCE_EXHAUSTED.
     pub fn max_send_message_size(mut self, bytes: usize) -> Self {
         self.max_send_message_size = bytes;
+        self
+    }
+
+    /// Pings the server after `time` without hearing from it, and gives
+    /// the connection up when a ping goes unanswered for the keepalive
+    /// timeout: its calls fail with UNAVAILABLE, and the next call
+    /// reconnects (grpc-go's `ClientParameters.Time`). Off by default.
+    /// Servers limit how often clients may ping (grpc-go allows once every
+    /// five minutes by default), and close connections that ping more.
+    pub fn keepalive_time(mut self, time: Duration) -> Self {
+        self.keepalive_time = Some(time);
+        self
+    }
+
+    /// How long a keepalive ping may go unanswered,
+    /// [`DEFAULT_KEEPALIVE_TIMEOUT`] by default.
+    pub fn keepalive_timeout(mut self, timeout: Duration) -> Self {
+        self.keepalive_timeout = timeout;
+        self
+    }
+
+    /// Whether to ping with no call in flight (grpc-go's
+    /// `PermitWithoutStream`); false by default.
+    pub fn keepalive_while_idle(mut self, while_idle: bool) -> Self {
+        self.keepalive_while_idle = while_idle;
         self
     }
 
@@ -99,6 +131,11 @@ impl ChannelBuilder {
                 authority: self.authority,
                 max_receive_message_size: self.max_receive_message_size,
                 max_send_message_size: self.max_send_message_size,
+                keepalive: self.keepalive_time.map(|time| Keepalive {
+                    time,
+                    timeout: self.keepalive_timeout,
+                    while_idle: self.keepalive_while_idle,
+                }),
                 interceptors: any.then(|| Arc::new(self.interceptors)),
                 connection: Mutex::new(None),
                 connecting: tokio::sync::Mutex::new(()),
@@ -135,6 +172,7 @@ struct Inner {
     authority: Authority,
     max_receive_message_size: usize,
     max_send_message_size: usize,
+    keepalive: Option<Keepalive>,
     /// None when there are none, so that calls pay nothing for them.
     interceptors: Option<Arc<Interceptors>>,
     /// The current connection and its generation, so that concurrent calls
@@ -143,6 +181,9 @@ struct Inner {
     /// Held while connecting, so that one call connects and the others wait for it.
     connecting: tokio::sync::Mutex<()>,
 }
+
+/// How long a client's keepalive ping may go unanswered: grpc-go's default.
+pub const DEFAULT_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The channel's connection: its sender, why it ended if it has, and its
 /// generation, which tells a reconnection from the failure it answers.
@@ -251,15 +292,16 @@ impl Channel {
     }
 
     async fn connect(&self) -> Result<(SendRequest<Bytes>, Link), Status> {
+        let keepalive = self.inner.keepalive;
         match &self.inner.connector {
             Connector::Tcp(address) => {
-                transport::handshake(transport::connect_tcp(address).await?).await
+                transport::handshake(transport::connect_tcp(address).await?, keepalive).await
             }
             #[cfg(feature = "server")]
             Connector::InProcess(server) => {
                 let (client, server_side) = transport::pipe();
                 server.serve_io(server_side);
-                transport::handshake(client).await
+                transport::handshake(client, keepalive).await
             }
         }
     }

@@ -8,7 +8,7 @@ use super::router::Routes;
 use super::{Server, Service};
 use crate::call::push_link;
 use crate::frame::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
-use crate::transport::{Accept, LinkLimits};
+use crate::transport::{Accept, Keepalive, LinkLimits};
 
 /// Server settings.
 #[derive(Debug, Clone)]
@@ -17,6 +17,15 @@ pub(crate) struct Config {
     pub(crate) max_send_message_size: usize,
     pub(crate) accept: Accept,
     pub(crate) shutdown_grace: Duration,
+    /// Past this long without calls, a connection is sent GOAWAY.
+    pub(crate) max_connection_idle: Option<Duration>,
+    /// Past this age (give or take a tenth), a connection is sent GOAWAY,
+    /// and past `max_connection_age_grace` more it is closed.
+    pub(crate) max_connection_age: Option<Duration>,
+    pub(crate) max_connection_age_grace: Option<Duration>,
+    /// Connections served at once; more are closed as they come.
+    pub(crate) max_connections: Option<usize>,
+    pub(crate) keepalive: Keepalive,
 }
 
 /// How long a new connection may take to start HTTP/2, as grpc-go's default.
@@ -44,6 +53,14 @@ pub const DEFAULT_MAX_RESETS: u32 = 200;
 
 /// The window [`DEFAULT_MAX_RESETS`] counts in.
 pub const DEFAULT_RESET_WINDOW: Duration = Duration::from_secs(30);
+
+/// Silence from a client after which the server pings it: grpc-go's
+/// default.
+pub const DEFAULT_KEEPALIVE_TIME: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// How long a keepalive ping may go unanswered before the connection is
+/// closed: grpc-go's default.
+pub const DEFAULT_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// How long a graceful shutdown waits for calls in flight: the time
 /// Kubernetes gives a pod between SIGTERM and SIGKILL by default.
@@ -75,6 +92,15 @@ impl ServerBuilder {
                     },
                 },
                 shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+                max_connection_idle: None,
+                max_connection_age: None,
+                max_connection_age_grace: None,
+                max_connections: None,
+                keepalive: Keepalive {
+                    time: DEFAULT_KEEPALIVE_TIME,
+                    timeout: DEFAULT_KEEPALIVE_TIMEOUT,
+                    while_idle: true,
+                },
             },
             interceptors: Interceptors::default(),
         }
@@ -150,6 +176,55 @@ impl ServerBuilder {
     /// their clients get UNAVAILABLE, and the server returns.
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.config.shutdown_grace = grace;
+        self
+    }
+
+    /// Sends GOAWAY on a connection that has had no call for `idle`, so that
+    /// idle clients let go of it (grpc-go's `MaxConnectionIdle`). Unset by
+    /// default: connections may idle for ever, kept in check by keepalive.
+    pub fn max_connection_idle(mut self, idle: Duration) -> Self {
+        self.config.max_connection_idle = Some(idle);
+        self
+    }
+
+    /// Sends GOAWAY on a connection once it is `age` old, give or take a
+    /// tenth so that connections made together do not all go together
+    /// (grpc-go's `MaxConnectionAge`): clients reconnect, and find new
+    /// servers behind a load balancer. Unset by default.
+    pub fn max_connection_age(mut self, age: Duration) -> Self {
+        self.config.max_connection_age = Some(age);
+        self
+    }
+
+    /// How long calls on a connection past its maximum age may go on before
+    /// they are cancelled and the connection closed (grpc-go's
+    /// `MaxConnectionAgeGrace`). Unset by default: they may finish.
+    pub fn max_connection_age_grace(mut self, grace: Duration) -> Self {
+        self.config.max_connection_age_grace = Some(grace);
+        self
+    }
+
+    /// How many connections to serve at once; connections past it are
+    /// closed as soon as they are accepted, rather than left to pile up.
+    /// Unset by default. In-memory connections do not count.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.config.max_connections = Some(connections);
+        self
+    }
+
+    /// Pings a client after `time` without hearing from it,
+    /// [`DEFAULT_KEEPALIVE_TIME`] by default (grpc-go's
+    /// `ServerParameters.Time`).
+    pub fn keepalive_time(mut self, time: Duration) -> Self {
+        self.config.keepalive.time = time;
+        self
+    }
+
+    /// Closes a connection whose client has not answered a keepalive ping
+    /// within `timeout`, [`DEFAULT_KEEPALIVE_TIMEOUT`] by default; its calls
+    /// are cancelled.
+    pub fn keepalive_timeout(mut self, timeout: Duration) -> Self {
+        self.config.keepalive.timeout = timeout;
         self
     }
 

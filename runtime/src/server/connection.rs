@@ -65,8 +65,11 @@ impl Core {
         }
     }
 
-    /// Serves one connection, from `peer`, until the peer closes it or the
-    /// server shuts down (see [`Core::shut_down`]).
+    /// Serves one connection, from `peer`, until the peer closes it, the
+    /// server shuts down (see [`Core::shut_down`]), or the connection's
+    /// limits end it: a client that does not send its SETTINGS within the
+    /// handshake timeout, idleness, age, a silent peer, too many cancelled
+    /// calls.
     pub(crate) async fn serve_connection<IO>(self: Arc<Self>, io: IO, peer: Option<SocketAddr>)
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -75,7 +78,9 @@ impl Core {
         if *stop.borrow_and_update() != Stop::Serving {
             return;
         }
-        let handshake = transport::accept(io, &self.config.accept);
+        let config = &self.config;
+        let opened_by = Instant::now() + config.accept.timeout;
+        let handshake = transport::accept(io, &config.accept);
         let connection = tokio::select! {
             connection = handshake => connection,
             _ = stop.changed() => return,
@@ -84,12 +89,28 @@ impl Core {
             handshake_failed(peer);
             return;
         };
+        let mut ping_pong = connection.ping_pong();
+        let keepalive = async {
+            match &mut ping_pong {
+                Some(ping_pong) => {
+                    transport::keep_alive(ping_pong, &link, config.keepalive, || true).await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let mut keepalive = std::pin::pin!(keepalive);
+        let mut idle = Idle::new(config.max_connection_idle);
+        let mut idle_check = std::pin::pin!(tokio::time::sleep(idle.period()));
+        let mut aged = std::pin::pin!(sleep_for(config.max_connection_age.map(jittered)));
+        let mut grace = std::pin::pin!(sleep_for(None));
+        let mut opened = false;
         let mut draining = false;
         // Why the connection is cut off, if it is.
         let reason = loop {
             tokio::select! {
                 accepted = connection.accept() => match accepted {
                     Some(Ok((request, respond))) => {
+                        idle.started += 1;
                         // The checks run on the call's own task: this one
                         // does the I/O of every call on the connection.
                         let core = self.clone();
@@ -115,6 +136,28 @@ impl Core {
                     }
                 }
                 () = link.over_budget() => break h2::Reason::ENHANCE_YOUR_CALM,
+                // The handshake is over only once the client's SETTINGS are in.
+                () = tokio::time::sleep_until(opened_by.into()), if !opened => {
+                    if !link.opened() {
+                        handshake_failed(peer);
+                        return;
+                    }
+                    opened = true;
+                }
+                () = &mut idle_check, if idle.limit.is_some() && !draining => {
+                    if idle.check(idle.started.saturating_sub(link.ended_calls())) {
+                        draining = true;
+                        connection.graceful_shutdown();
+                    }
+                    idle_check.as_mut().reset((Instant::now() + idle.period()).into());
+                }
+                () = &mut aged, if !draining => {
+                    draining = true;
+                    connection.graceful_shutdown();
+                    grace.set(sleep_for(config.max_connection_age_grace));
+                }
+                () = &mut grace => break h2::Reason::NO_ERROR,
+                () = &mut keepalive => break h2::Reason::NO_ERROR,
             }
         };
         // The calls left see their streams end, and the client the
@@ -138,6 +181,7 @@ impl Core {
         let (parts, body) = request.into_parts();
         if let Err(status) = protocol::check_request(&parts) {
             let _ = respond.send_response(protocol::plain_response(status), true);
+            link.call_ended();
             return None;
         }
         // Routed with any query string: a path with one names no method
@@ -151,6 +195,7 @@ impl Core {
             Ok(found) => found,
             Err(status) => {
                 driver::reject(respond, &status);
+                link.call_ended();
                 return None;
             }
         };
@@ -173,4 +218,65 @@ impl Core {
         let handler = context.clone().scope((method.handler)(call));
         Some(driver::drive(respond, handler, shared, context, span, link))
     }
+}
+
+/// A connection's idleness, checked every quarter of its limit: idle for
+/// the limit once no call was in flight at that many checks in a row and
+/// none started or ended in between, so it is never found idle early and
+/// at most a quarter late.
+struct Idle {
+    limit: Option<Duration>,
+    /// Calls accepted on the connection.
+    started: u64,
+    /// Calls in flight and ended, at the last check.
+    last: (u64, u64),
+    /// How long the connection has been seen idle.
+    idle_for: Duration,
+}
+
+impl Idle {
+    fn new(limit: Option<Duration>) -> Self {
+        Self {
+            limit,
+            started: 0,
+            last: (0, 0),
+            idle_for: Duration::ZERO,
+        }
+    }
+
+    /// The time between checks.
+    fn period(&self) -> Duration {
+        // Without a limit, the checks are off, and this is never used.
+        self.limit
+            .map_or(Duration::from_secs(3600), |limit| limit / 4)
+    }
+
+    /// Takes a check with `in_flight` calls; true once idle for the limit.
+    fn check(&mut self, in_flight: u64) -> bool {
+        let now = (in_flight, self.started);
+        if in_flight == 0 && now == self.last {
+            self.idle_for += self.period();
+        } else {
+            self.idle_for = Duration::ZERO;
+        }
+        self.last = now;
+        self.limit.is_some_and(|limit| self.idle_for >= limit)
+    }
+}
+
+/// Sleeps for `duration`; for ever when there is none.
+async fn sleep_for(duration: Option<Duration>) {
+    match duration {
+        Some(duration) => tokio::time::sleep(duration).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// `duration`, give or take up to a tenth, at random.
+fn jittered(duration: Duration) -> Duration {
+    use std::hash::BuildHasher;
+    let random = std::collections::hash_map::RandomState::new().hash_one(Instant::now());
+    // A factor in [0.9, 1.1).
+    let factor = 0.9 + (random % 2000) as f64 / 10_000.0;
+    duration.mul_f64(factor)
 }

@@ -441,6 +441,7 @@ pub(crate) async fn drive(
         .await;
     shared.close();
     context.cancel();
+    link.call_ended();
     span.ended(code);
 }
 

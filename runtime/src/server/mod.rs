@@ -25,8 +25,9 @@ pub(crate) mod router;
 mod serve;
 
 pub use builder::{
-    DEFAULT_MAX_CONCURRENT_STREAMS, DEFAULT_MAX_CONNECTION_BUFFER, DEFAULT_MAX_HEADER_LIST_SIZE,
-    DEFAULT_MAX_RESETS, DEFAULT_RESET_WINDOW, ServerBuilder,
+    DEFAULT_KEEPALIVE_TIME, DEFAULT_KEEPALIVE_TIMEOUT, DEFAULT_MAX_CONCURRENT_STREAMS,
+    DEFAULT_MAX_CONNECTION_BUFFER, DEFAULT_MAX_HEADER_LIST_SIZE, DEFAULT_MAX_RESETS,
+    DEFAULT_RESET_WINDOW, ServerBuilder,
 };
 pub use handles::{RequestStream, ResponseSink};
 pub use intercept::{ServerStream, StreamInterceptor, StreamNext, UnaryInterceptor, UnaryNext};

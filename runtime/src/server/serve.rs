@@ -101,6 +101,12 @@ impl Server {
                 accepted = listener.accept() => match accepted {
                     Ok((socket, peer)) => {
                         backoff = None;
+                        while connections.try_join_next().is_some() {}
+                        if self.core.config.max_connections.is_some_and(|max| connections.len() >= max) {
+                            // Closed at once, rather than left waiting.
+                            drop(socket);
+                            continue;
+                        }
                         // Small messages must not wait for Nagle's algorithm;
                         // a socket that refuses is served all the same.
                         let _ = socket.set_nodelay(true);

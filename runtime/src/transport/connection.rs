@@ -11,6 +11,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+#[cfg(feature = "client")]
+use super::keepalive::{Keepalive, keep_alive};
 use super::link::{Link, LinkLimits};
 use super::{CONNECTION_WINDOW, MAX_FRAME_SIZE, STREAM_WINDOW};
 #[cfg(feature = "client")]
@@ -37,29 +39,45 @@ pub(crate) async fn connect_tcp(address: &str) -> Result<tokio::net::TcpStream, 
 }
 
 /// The client's HTTP/2 handshake over `io`. The connection then runs on a
-/// task of its own, and the calls on it see its end as errors, which the
-/// [`Link`] returned explains.
+/// task of its own, with `keepalive` if any, and the calls on it see its
+/// end as errors, which the [`Link`] returned explains.
 ///
 /// # Errors
 /// UNAVAILABLE when the handshake fails.
 #[cfg(feature = "client")]
-pub(crate) async fn handshake<IO>(io: IO) -> Result<(h2::client::SendRequest<Bytes>, Link), Status>
+pub(crate) async fn handshake<IO>(
+    io: IO,
+    keepalive: Option<Keepalive>,
+) -> Result<(h2::client::SendRequest<Bytes>, Link), Status>
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (io, link) = Watched::new(io, None);
-    let (sender, connection) = h2::client::Builder::new()
+    let (sender, mut connection) = h2::client::Builder::new()
         .initial_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
         .max_frame_size(MAX_FRAME_SIZE)
         .handshake(io)
         .await
         .map_err(|err| Status::unavailable(format!("HTTP/2 handshake failed: {err}")))?;
-    tokio::spawn(async move {
+    let ping_pong = keepalive.and_then(|_| connection.ping_pong());
+    let mut running = tokio::spawn(async move {
         if let Err(err) = connection.await {
             crate::call::connection_failed("client", &err);
         }
     });
+    if let (Some(keepalive), Some(mut ping_pong)) = (keepalive, ping_pong) {
+        let link = link.clone();
+        tokio::spawn(async move {
+            // Besides the calls, the link is held by the socket, this task
+            // and the channel.
+            let busy = || link.in_use(3);
+            tokio::select! {
+                () = keep_alive(&mut ping_pong, &link, keepalive, busy) => running.abort(),
+                _ = &mut running => {}
+            }
+        });
+    }
     Ok((sender, link))
 }
 
@@ -103,22 +121,44 @@ where
     Some((connection, link))
 }
 
-/// A socket that records the first failure it meets, or its end of file,
-/// in its connection's [`Link`].
+/// A socket that records in its connection's [`Link`] the first failure it
+/// meets or its end of file, that the peer is sending, and on a server
+/// when the client's first frame has arrived.
 pub(crate) struct Watched<IO> {
     io: IO,
     link: Link,
+    /// On a server, until the client's first frame is in.
+    #[cfg(feature = "server")]
+    opening: Option<super::frames::FrameWalk>,
 }
 
 impl<IO> Watched<IO> {
-    /// `io`, and the link of its connection, under `limits`.
+    /// `io`, and the link of its connection, under `limits`. A server's
+    /// (with limits) watches for the client's first frame.
     fn new(io: IO, limits: Option<LinkLimits>) -> (Self, Link) {
         let link = Link::new(limits);
         let watched = Self {
             io,
+            #[cfg(feature = "server")]
+            opening: limits.map(|_| super::frames::FrameWalk::from_client()),
             link: link.clone(),
         };
         (watched, link)
+    }
+
+    /// Takes note of `bytes`, just read.
+    fn read(&mut self, bytes: &[u8]) {
+        self.link.count_read();
+        #[cfg(feature = "server")]
+        if let Some(opening) = &mut self.opening {
+            opening.read(bytes);
+            if opening.frames() > 0 {
+                self.link.set_opened();
+                self.opening = None;
+            }
+        }
+        #[cfg(not(feature = "server"))]
+        let _ = bytes;
     }
 
     fn watch<T>(&self, result: io::Result<T>) -> io::Result<T> {
@@ -138,8 +178,13 @@ impl<IO: AsyncRead + Unpin> AsyncRead for Watched<IO> {
         let room = buf.remaining();
         let filled = buf.filled().len();
         let result = ready!(Pin::new(&mut self.io).poll_read(cx, buf));
-        if result.is_ok() && room > 0 && buf.filled().len() == filled {
-            self.link.ended(|| "the peer closed the connection".into());
+        if result.is_ok() {
+            if buf.filled().len() > filled {
+                let this = &mut *self;
+                this.read(&buf.filled()[filled..]);
+            } else if room > 0 {
+                self.link.ended(|| "the peer closed the connection".into());
+            }
         }
         Poll::Ready(self.watch(result))
     }

@@ -2,7 +2,9 @@
 
 #[cfg(feature = "server")]
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+#[cfg(feature = "server")]
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 #[cfg(feature = "server")]
 use std::time::{Duration, Instant};
@@ -40,6 +42,14 @@ struct Shared {
     end: OnceLock<String>,
     held: AtomicUsize,
     limits: Option<LinkLimits>,
+    /// Reads that brought bytes: the peer's activity, for keepalive.
+    reads: AtomicU64,
+    /// The client's first frame (its SETTINGS) has arrived.
+    #[cfg(feature = "server")]
+    opened: AtomicBool,
+    /// Calls of the connection that have ended, for idleness.
+    #[cfg(feature = "server")]
+    ended_calls: AtomicU64,
     /// The peer's cancellations in the current window, and when it began.
     #[cfg(feature = "server")]
     resets: Mutex<(Instant, u32)>,
@@ -55,6 +65,11 @@ impl Link {
             end: OnceLock::new(),
             held: AtomicUsize::new(0),
             limits,
+            reads: AtomicU64::new(0),
+            #[cfg(feature = "server")]
+            opened: AtomicBool::new(false),
+            #[cfg(feature = "server")]
+            ended_calls: AtomicU64::new(0),
             #[cfg(feature = "server")]
             resets: Mutex::new((Instant::now(), 0)),
             #[cfg(feature = "server")]
@@ -69,6 +84,62 @@ impl Link {
         {
             let _ = shared.end.set(why());
         }
+    }
+
+    /// Counts a read that brought bytes.
+    pub(crate) fn count_read(&self) {
+        if let Some(shared) = &self.0 {
+            shared.reads.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Reads that brought bytes so far: when it has not moved, the peer has
+    /// been silent.
+    pub(crate) fn reads(&self) -> u64 {
+        self.0
+            .as_ref()
+            .map_or(0, |shared| shared.reads.load(Ordering::Relaxed))
+    }
+
+    /// Whether anything besides the connection itself (its socket, its
+    /// task, `holders` in all) holds the link: calls in flight do.
+    #[cfg(feature = "client")]
+    pub(crate) fn in_use(&self, holders: usize) -> bool {
+        self.0
+            .as_ref()
+            .is_some_and(|shared| Arc::strong_count(shared) > holders)
+    }
+
+    /// Records that the client's first frame, its SETTINGS, has arrived.
+    #[cfg(feature = "server")]
+    pub(crate) fn set_opened(&self) {
+        if let Some(shared) = &self.0 {
+            shared.opened.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the client's SETTINGS have arrived.
+    #[cfg(feature = "server")]
+    pub(crate) fn opened(&self) -> bool {
+        self.0
+            .as_ref()
+            .is_some_and(|shared| shared.opened.load(Ordering::Relaxed))
+    }
+
+    /// Counts a call of the connection that ended.
+    #[cfg(feature = "server")]
+    pub(crate) fn call_ended(&self) {
+        if let Some(shared) = &self.0 {
+            shared.ended_calls.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Calls of the connection that have ended so far.
+    #[cfg(feature = "server")]
+    pub(crate) fn ended_calls(&self) -> u64 {
+        self.0
+            .as_ref()
+            .map_or(0, |shared| shared.ended_calls.load(Ordering::Relaxed))
     }
 
     /// The status of a call on the connection that failed with `err`.

@@ -6,6 +6,9 @@
 
 mod connection;
 mod error;
+#[cfg(feature = "server")]
+mod frames;
+mod keepalive;
 mod link;
 mod recv;
 mod send;
@@ -17,6 +20,9 @@ pub(crate) use connection::{ServeIo, pipe};
 #[cfg(feature = "client")]
 pub(crate) use connection::{connect_tcp, handshake};
 pub(crate) use error::h2_status;
+pub(crate) use keepalive::Keepalive;
+#[cfg(feature = "server")]
+pub(crate) use keepalive::keep_alive;
 pub(crate) use link::Link;
 #[cfg(feature = "server")]
 pub(crate) use link::LinkLimits;
