@@ -128,6 +128,9 @@ pub trait Kind {
     ) -> Result<(), DecodeError> {
         let mut value = Self::Value::default();
         Self::merge(d, number, &mut value)?;
+        if values.len() == values.capacity() {
+            grow(d, values, 1)?;
+        }
         values.push(value);
         Ok(())
     }
@@ -219,6 +222,7 @@ pub trait Scalar: Kind {
         // Filled in place: a slice keeps its length in a register, where
         // pushing stores the vector's length after every value.
         let start = values.len();
+        grow(d, values, count)?;
         values.resize_with(start + count, Default::default);
         for slot in &mut values[start..] {
             match Self::read(&mut run) {
@@ -512,8 +516,44 @@ impl<K: Kind> Kind for Boxed<K> {
     }
     #[inline]
     fn merge(d: &mut Decoder<'_>, number: u32, value: &mut Self::Value) -> Result<(), DecodeError> {
+        // Each merge follows the making of a box, or merges into one: the
+        // count is the boxes' at most.
+        d.charge(std::mem::size_of::<K::Value>())?;
         K::merge(d, number, value)
     }
+}
+
+/// Makes room in `values` for `more`, growing the buffer as a `Vec` does
+/// (doubling), after counting the new buffer against the decoder's memory
+/// budget while the old one is still there (it is, while its contents move
+/// over): nothing is allocated past the budget.
+#[inline]
+fn grow<T>(d: &mut Decoder<'_>, values: &mut Vec<T>, more: usize) -> Result<(), DecodeError> {
+    let (len, capacity) = (values.len(), values.capacity());
+    let needed = len.saturating_add(more);
+    if needed <= capacity {
+        return Ok(());
+    }
+    let size = std::mem::size_of::<T>();
+    let smallest = if size > 1024 { 1 } else { 4 };
+    let target = needed.max(capacity.saturating_mul(2)).max(smallest);
+    d.charge(target.saturating_mul(size))?;
+    values.reserve_exact(target - len);
+    d.refund(capacity * size);
+    Ok(())
+}
+
+/// Counts a new entry of `map` against the decoder's memory budget: a
+/// B-tree node holds eleven entries, each at least half full but the
+/// first, which holds one.
+#[inline]
+fn charge_entry<K, V>(d: &mut Decoder<'_>, map: &BTreeMap<K, V>) -> Result<(), DecodeError> {
+    let entry = std::mem::size_of::<(K, V)>();
+    d.charge(if map.is_empty() {
+        11 * entry
+    } else {
+        2 * entry
+    })
 }
 
 /// The bytes a map entry's key and value take.
@@ -588,6 +628,7 @@ where
     K::Value: Ord,
 {
     let (key, value) = read_entry::<K, V>(d)?;
+    charge_entry(d, map)?;
     map.insert(key, value);
     Ok(())
 }
@@ -607,6 +648,7 @@ where
     let mark = d.mark();
     let (key, value) = read_entry::<K, Enum<E>>(d)?;
     if value.is_known() {
+        charge_entry(d, map)?;
         map.insert(key, value);
     } else {
         let buf = unknown.buffer();

@@ -7,6 +7,7 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use super::HEADER_LEN;
 use crate::message::decode_prefix;
+use crate::wire::DecodeErrorKind;
 use crate::{Message, Status};
 
 /// A DATA chunk up to this size that continues an incomplete frame is copied
@@ -180,9 +181,12 @@ impl FrameDecoder {
             None => T::decode_bytes(&self.take(len)),
         };
         decoded.map_err(|err| {
-            self.fail(Status::internal(format!(
-                "could not decode the {what}: {err}"
-            )))
+            let message = format!("could not decode the {what}: {err}");
+            // Too large in memory is the input's size, not its form.
+            self.fail(match err.kind() {
+                DecodeErrorKind::MemoryLimit => Status::resource_exhausted(message),
+                _ => Status::internal(message),
+            })
         })
     }
 

@@ -3,7 +3,8 @@
 use bytes::Bytes;
 
 use super::{
-    DecodeError, DecodeErrorKind, RECURSION_LIMIT, UnknownFields, WireType, get_varint, put_varint,
+    DecodeError, DecodeErrorKind, MEMORY_ALLOWANCE, MEMORY_PER_INPUT_BYTE, RECURSION_LIMIT,
+    UnknownFields, WireType, get_varint, put_varint,
 };
 
 /// Reads the wire format from a byte slice.
@@ -18,6 +19,8 @@ pub struct Decoder<'a> {
     depth: u32,
     /// The `Bytes` that the input views, so `bytes` fields can share it instead of copying.
     shared: Option<&'a Bytes>,
+    /// The memory the decoded values may still take (see [`Decoder::charge`]).
+    budget: usize,
 }
 
 impl<'a> Decoder<'a> {
@@ -28,6 +31,10 @@ impl<'a> Decoder<'a> {
             rest: buf,
             depth: RECURSION_LIMIT,
             shared: None,
+            budget: buf
+                .len()
+                .saturating_mul(MEMORY_PER_INPUT_BYTE)
+                .saturating_add(MEMORY_ALLOWANCE),
         }
     }
 
@@ -48,6 +55,33 @@ impl<'a> Decoder<'a> {
             shared: Some(buf),
             ..Self::new(&buf[..len])
         }
+    }
+
+    /// Counts `bytes` of memory that decoded values take beyond their input:
+    /// the buffers of repeated fields, map nodes, boxes. Strings, bytes and
+    /// unknown fields are not counted, being no larger than what they were
+    /// read from.
+    ///
+    /// # Errors
+    /// [`DecodeErrorKind::MemoryLimit`] past the budget, which is
+    /// [`MEMORY_PER_INPUT_BYTE`] for each byte of input, plus
+    /// [`MEMORY_ALLOWANCE`].
+    #[inline]
+    pub fn charge(&mut self, bytes: usize) -> Result<(), DecodeError> {
+        match self.budget.checked_sub(bytes) {
+            Some(left) => {
+                self.budget = left;
+                Ok(())
+            }
+            None => Err(DecodeErrorKind::MemoryLimit.into()),
+        }
+    }
+
+    /// Gives back `bytes` counted by [`Decoder::charge`] that are no longer
+    /// taken (a buffer replaced by a larger one).
+    #[inline]
+    pub(crate) fn refund(&mut self, bytes: usize) {
+        self.budget = self.budget.saturating_add(bytes);
     }
 
     /// How many bytes are left in the innermost length-delimited value (or the input).

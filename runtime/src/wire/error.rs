@@ -26,6 +26,9 @@ pub enum DecodeErrorKind {
     RecursionLimit,
     /// A proto2 `required` field was absent.
     MissingRequired,
+    /// The decoded message would take more memory than its input justifies
+    /// (see [`MEMORY_PER_INPUT_BYTE`](super::MEMORY_PER_INPUT_BYTE)).
+    MemoryLimit,
 }
 
 impl DecodeErrorKind {
@@ -41,6 +44,7 @@ impl DecodeErrorKind {
             Self::InvalidUtf8 => "invalid UTF-8 in a string field",
             Self::RecursionLimit => "messages nested deeper than the recursion limit",
             Self::MissingRequired => "required field is missing",
+            Self::MemoryLimit => "the decoded message would take too much memory for its size",
         }
     }
 }

@@ -22,6 +22,19 @@ pub use writer::{Sizes, Writer};
 /// reference implementations.
 pub const RECURSION_LIMIT: u32 = 100;
 
+/// The memory a decoded message may take beyond its strings and bytes, per
+/// byte of its input: the buffers of its repeated fields (counted by
+/// capacity), its map nodes and its boxes. A hostile input (thousands of
+/// empty entries of a large message type, each a few bytes on the wire)
+/// fails with [`DecodeErrorKind::MemoryLimit`] instead of taking
+/// gigabytes; ordinary messages take a few times their size.
+pub const MEMORY_PER_INPUT_BYTE: usize = 64;
+
+/// Memory any message may take whatever its size, on top of
+/// [`MEMORY_PER_INPUT_BYTE`], so that a small input may still decode into
+/// a few large values.
+pub const MEMORY_ALLOWANCE: usize = 64 * 1024;
+
 /// The largest field number a tag may carry (2^29 - 1).
 pub const MAX_FIELD_NUMBER: u32 = (1 << 29) - 1;
 
