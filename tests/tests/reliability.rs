@@ -757,3 +757,118 @@ async fn a_client_gives_up_on_a_server_that_stops_answering() {
     assert!(err.message().contains("keepalive"), "{err:?}");
     assert!(started.elapsed() >= Duration::from_millis(300));
 }
+
+/// A PING frame with `payload`.
+fn ping(payload: u8) -> Vec<u8> {
+    let mut frame = vec![0, 0, 8, 0x6, 0, 0, 0, 0, 0];
+    frame.extend_from_slice(&[payload; 8]);
+    frame
+}
+
+/// The error code and debug data of each GOAWAY frame in `bytes`.
+fn goaways(mut bytes: &[u8]) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    while bytes.len() >= 9 {
+        let len = usize::from(bytes[0]) << 16 | usize::from(bytes[1]) << 8 | usize::from(bytes[2]);
+        let payload = &bytes[9..(9 + len).min(bytes.len())];
+        if bytes[3] == 0x7 && payload.len() >= 8 {
+            let code = u32::from_be_bytes(payload[4..8].try_into().unwrap());
+            found.push((code, String::from_utf8_lossy(&payload[8..]).into_owned()));
+        }
+        bytes = &bytes[(9 + len).min(bytes.len())..];
+    }
+    found
+}
+
+/// What a server that tolerates a ping every `min_time` sends a client
+/// that sends `frames` after opening the connection, until it closes it
+/// (`None`: still open after two seconds).
+async fn answer_to(min_time: Duration, frames: Vec<u8>) -> Option<Vec<u8>> {
+    use tokio::io::AsyncWriteExt;
+    let (address, _) = serve_with(|builder| builder.keepalive_min_time(min_time)).await;
+    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+    socket
+        .write_all(&[PREFACE, &SETTINGS].concat())
+        .await
+        .unwrap();
+    socket.write_all(&frames).await.unwrap();
+    read_until_closed(&mut socket, Duration::from_secs(2)).await
+}
+
+const ENHANCE_YOUR_CALM: u32 = 0xb;
+
+#[tokio::test]
+async fn a_ping_flood_is_answered_with_too_many_pings() {
+    let flood = (0..10).flat_map(ping).collect();
+    let received = answer_to(Duration::from_secs(300), flood)
+        .await
+        .expect("the server closes the connection");
+    let found = goaways(&received);
+    assert!(
+        found.contains(&(ENHANCE_YOUR_CALM, "too_many_pings".into())),
+        "{found:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_settings_flood_is_answered_with_too_many_settings() {
+    let flood = (0..30).flat_map(|_| SETTINGS).collect();
+    let received = answer_to(Duration::from_secs(300), flood)
+        .await
+        .expect("the server closes the connection");
+    let found = goaways(&received);
+    assert!(
+        found.contains(&(ENHANCE_YOUR_CALM, "too_many_settings".into())),
+        "{found:?}"
+    );
+}
+
+#[tokio::test]
+async fn pings_within_the_policy_are_answered() {
+    use tokio::io::AsyncWriteExt;
+    let (address, _) = serve_with(|builder| {
+        builder
+            .keepalive_min_time(Duration::from_millis(50))
+            .keepalive_permit_without_calls(true)
+    })
+    .await;
+    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+    socket
+        .write_all(&[PREFACE, &SETTINGS].concat())
+        .await
+        .unwrap();
+    for n in 0..6 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        socket.write_all(&ping(n)).await.unwrap();
+    }
+    assert!(
+        read_until_closed(&mut socket, Duration::from_millis(500))
+            .await
+            .is_none(),
+        "the connection stays open"
+    );
+}
+
+#[tokio::test]
+async fn a_client_keepalive_within_the_server_policy_keeps_its_connection() {
+    let (address, _) = serve_with(|builder| {
+        builder
+            .keepalive_min_time(Duration::from_millis(100))
+            .keepalive_permit_without_calls(true)
+    })
+    .await;
+    let channel = Channel::builder(&address.to_string())
+        .unwrap()
+        .keepalive_time(Duration::from_millis(150))
+        .keepalive_while_idle(true)
+        .connect_lazy();
+    let client = EchoClient::new(channel);
+    let mut endless = client
+        .echo_server_streaming(request("endless"))
+        .await
+        .unwrap();
+    assert!(endless.recv().await.unwrap().is_some());
+    // Quiet for several keepalive rounds: the call stays up.
+    let quiet = tokio::time::timeout(Duration::from_millis(1200), endless.recv()).await;
+    assert!(quiet.is_err(), "the call ended: {quiet:?}");
+}

@@ -8,7 +8,7 @@ use super::router::Routes;
 use super::{Server, Service};
 use crate::call::push_link;
 use crate::frame::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
-use crate::transport::{Accept, Keepalive, LinkLimits};
+use crate::transport::{Accept, Keepalive, LinkLimits, PingPolicy};
 
 /// Server settings.
 #[derive(Debug, Clone)]
@@ -62,6 +62,10 @@ pub const DEFAULT_KEEPALIVE_TIME: Duration = Duration::from_secs(2 * 60 * 60);
 /// closed: grpc-go's default.
 pub const DEFAULT_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The least time a client must leave between pings: grpc-go's default
+/// `EnforcementPolicy.MinTime`.
+pub const DEFAULT_KEEPALIVE_MIN_TIME: Duration = Duration::from_secs(5 * 60);
+
 /// How long a graceful shutdown waits for calls in flight: the time
 /// Kubernetes gives a pod between SIGTERM and SIGKILL by default.
 const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -89,6 +93,10 @@ impl ServerBuilder {
                         held: DEFAULT_MAX_CONNECTION_BUFFER,
                         resets: DEFAULT_MAX_RESETS,
                         per: DEFAULT_RESET_WINDOW,
+                        pings: PingPolicy {
+                            min_time: DEFAULT_KEEPALIVE_MIN_TIME,
+                            permit_without_calls: false,
+                        },
                     },
                 },
                 shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
@@ -225,6 +233,26 @@ impl ServerBuilder {
     /// are cancelled.
     pub fn keepalive_timeout(mut self, timeout: Duration) -> Self {
         self.config.keepalive.timeout = timeout;
+        self
+    }
+
+    /// The least time a client must leave between two pings,
+    /// [`DEFAULT_KEEPALIVE_MIN_TIME`] by default (grpc-go's
+    /// `EnforcementPolicy.MinTime`). A client that pings more often three
+    /// times in a row, with no response data or headers sent between, gets
+    /// GOAWAY `ENHANCE_YOUR_CALM` with the debug data `too_many_pings`, and
+    /// the connection is closed. Clients that send SETTINGS frames over and
+    /// over are closed the same way (`too_many_settings`).
+    pub fn keepalive_min_time(mut self, min_time: Duration) -> Self {
+        self.config.accept.link.pings.min_time = min_time;
+        self
+    }
+
+    /// Whether a client may ping with no call in flight, false by default
+    /// (grpc-go's `EnforcementPolicy.PermitWithoutStream`): then a ping
+    /// within two hours of the last counts against the client.
+    pub fn keepalive_permit_without_calls(mut self, permit: bool) -> Self {
+        self.config.accept.link.pings.permit_without_calls = permit;
         self
     }
 

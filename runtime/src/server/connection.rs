@@ -110,7 +110,7 @@ impl Core {
             tokio::select! {
                 accepted = connection.accept() => match accepted {
                     Some(Ok((request, respond))) => {
-                        idle.started += 1;
+                        link.call_started();
                         // The checks run on the call's own task: this one
                         // does the I/O of every call on the connection.
                         let core = self.clone();
@@ -135,7 +135,7 @@ impl Core {
                         _ => {}
                     }
                 }
-                () = link.over_budget() => break h2::Reason::ENHANCE_YOUR_CALM,
+                () = link.misbehaved() => break h2::Reason::ENHANCE_YOUR_CALM,
                 // The handshake is over only once the client's SETTINGS are in.
                 () = tokio::time::sleep_until(opened_by.into()), if !opened => {
                     if !link.opened() {
@@ -145,7 +145,7 @@ impl Core {
                     opened = true;
                 }
                 () = &mut idle_check, if idle.limit.is_some() && !draining => {
-                    if idle.check(idle.started.saturating_sub(link.ended_calls())) {
+                    if idle.check(link.in_flight(), link.started_calls()) {
                         draining = true;
                         connection.graceful_shutdown();
                     }
@@ -226,9 +226,7 @@ impl Core {
 /// at most a quarter late.
 struct Idle {
     limit: Option<Duration>,
-    /// Calls accepted on the connection.
-    started: u64,
-    /// Calls in flight and ended, at the last check.
+    /// Calls in flight and started, at the last check.
     last: (u64, u64),
     /// How long the connection has been seen idle.
     idle_for: Duration,
@@ -238,7 +236,6 @@ impl Idle {
     fn new(limit: Option<Duration>) -> Self {
         Self {
             limit,
-            started: 0,
             last: (0, 0),
             idle_for: Duration::ZERO,
         }
@@ -251,9 +248,10 @@ impl Idle {
             .map_or(Duration::from_secs(3600), |limit| limit / 4)
     }
 
-    /// Takes a check with `in_flight` calls; true once idle for the limit.
-    fn check(&mut self, in_flight: u64) -> bool {
-        let now = (in_flight, self.started);
+    /// Takes a check with `in_flight` calls of `started` so far; true once
+    /// idle for the limit.
+    fn check(&mut self, in_flight: u64, started: u64) -> bool {
+        let now = (in_flight, started);
         if in_flight == 0 && now == self.last {
             self.idle_for += self.period();
         } else {

@@ -11,6 +11,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+#[cfg(feature = "server")]
+use super::frames::{Guard, Verdict};
 #[cfg(feature = "client")]
 use super::keepalive::{Keepalive, keep_alive};
 use super::link::{Link, LinkLimits};
@@ -122,25 +124,24 @@ where
 }
 
 /// A socket that records in its connection's [`Link`] the first failure it
-/// meets or its end of file, that the peer is sending, and on a server
-/// when the client's first frame has arrived.
+/// meets or its end of file and that the peer is sending; on a server, it
+/// also keeps the [`Guard`] over the client's frames.
 pub(crate) struct Watched<IO> {
     io: IO,
     link: Link,
-    /// On a server, until the client's first frame is in.
     #[cfg(feature = "server")]
-    opening: Option<super::frames::FrameWalk>,
+    guard: Option<Guard>,
 }
 
 impl<IO> Watched<IO> {
     /// `io`, and the link of its connection, under `limits`. A server's
-    /// (with limits) watches for the client's first frame.
+    /// (with limits) guards against its client.
     fn new(io: IO, limits: Option<LinkLimits>) -> (Self, Link) {
         let link = Link::new(limits);
         let watched = Self {
             io,
             #[cfg(feature = "server")]
-            opening: limits.map(|_| super::frames::FrameWalk::from_client()),
+            guard: limits.map(|limits| Guard::new(limits.pings)),
             link: link.clone(),
         };
         (watched, link)
@@ -150,15 +151,33 @@ impl<IO> Watched<IO> {
     fn read(&mut self, bytes: &[u8]) {
         self.link.count_read();
         #[cfg(feature = "server")]
-        if let Some(opening) = &mut self.opening {
-            opening.read(bytes);
-            if opening.frames() > 0 {
-                self.link.set_opened();
-                self.opening = None;
+        if let Some(guard) = &mut self.guard {
+            match guard.read(bytes, || self.link.in_flight() > 0) {
+                Verdict::Fine => {}
+                Verdict::Opened => self.link.set_opened(),
+                Verdict::TooMany => self.link.misbehave(),
             }
         }
         #[cfg(not(feature = "server"))]
         let _ = bytes;
+    }
+
+    /// Takes note of the first `n` bytes of `bufs`, just written.
+    fn written(&mut self, bufs: &[io::IoSlice<'_>], n: usize) {
+        #[cfg(feature = "server")]
+        if let Some(guard) = &mut self.guard {
+            let mut n = n;
+            for buf in bufs {
+                let part = &buf[..n.min(buf.len())];
+                guard.written(part);
+                n -= part.len();
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+        #[cfg(not(feature = "server"))]
+        let _ = (bufs, n);
     }
 
     fn watch<T>(&self, result: io::Result<T>) -> io::Result<T> {
@@ -166,6 +185,25 @@ impl<IO> Watched<IO> {
             self.link.ended(|| err.to_string());
         }
         result
+    }
+}
+
+impl<IO: AsyncWrite + Unpin> Watched<IO> {
+    /// Writes the guard's GOAWAY first, when it is due.
+    fn poll_farewell(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        #[cfg(feature = "server")]
+        if let Some(guard) = &mut self.guard {
+            while let Some(farewell) = guard.farewell() {
+                let n = ready!(Pin::new(&mut self.io).poll_write(cx, farewell))?;
+                if n == 0 {
+                    return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+                }
+                bytes::Buf::advance(farewell, n);
+            }
+        }
+        #[cfg(not(feature = "server"))]
+        let _ = cx;
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -196,8 +234,15 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Watched<IO> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let result = ready!(Pin::new(&mut self.io).poll_write(cx, buf));
-        Poll::Ready(self.watch(result))
+        let this = &mut *self;
+        if let Err(err) = ready!(this.poll_farewell(cx)) {
+            return Poll::Ready(this.watch(Err(err)));
+        }
+        let result = ready!(Pin::new(&mut this.io).poll_write(cx, buf));
+        if let Ok(n) = result {
+            this.written(&[io::IoSlice::new(buf)], n);
+        }
+        Poll::Ready(this.watch(result))
     }
 
     fn poll_write_vectored(
@@ -205,8 +250,15 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Watched<IO> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let result = ready!(Pin::new(&mut self.io).poll_write_vectored(cx, bufs));
-        Poll::Ready(self.watch(result))
+        let this = &mut *self;
+        if let Err(err) = ready!(this.poll_farewell(cx)) {
+            return Poll::Ready(this.watch(Err(err)));
+        }
+        let result = ready!(Pin::new(&mut this.io).poll_write_vectored(cx, bufs));
+        if let Ok(n) = result {
+            this.written(bufs, n);
+        }
+        Poll::Ready(this.watch(result))
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 #[cfg(feature = "server")]
 use tokio::sync::Notify;
 
+#[cfg(feature = "server")]
+use super::frames::PingPolicy;
+
 use super::h2_status;
 use crate::Status;
 
@@ -36,6 +39,9 @@ pub(crate) struct LinkLimits {
     pub(crate) resets: u32,
     #[cfg(feature = "server")]
     pub(crate) per: Duration,
+    /// How often the peer may ping.
+    #[cfg(feature = "server")]
+    pub(crate) pings: PingPolicy,
 }
 
 struct Shared {
@@ -47,15 +53,18 @@ struct Shared {
     /// The client's first frame (its SETTINGS) has arrived.
     #[cfg(feature = "server")]
     opened: AtomicBool,
-    /// Calls of the connection that have ended, for idleness.
+    /// Calls of the connection that have started and ended.
+    #[cfg(feature = "server")]
+    started_calls: AtomicU64,
     #[cfg(feature = "server")]
     ended_calls: AtomicU64,
     /// The peer's cancellations in the current window, and when it began.
     #[cfg(feature = "server")]
     resets: Mutex<(Instant, u32)>,
-    /// Woken when the peer has cancelled more calls than its budget.
+    /// Woken when the peer has broken a limit on what it may make the
+    /// server do.
     #[cfg(feature = "server")]
-    over_budget: Notify,
+    misbehaved: Notify,
 }
 
 impl Link {
@@ -69,11 +78,13 @@ impl Link {
             #[cfg(feature = "server")]
             opened: AtomicBool::new(false),
             #[cfg(feature = "server")]
+            started_calls: AtomicU64::new(0),
+            #[cfg(feature = "server")]
             ended_calls: AtomicU64::new(0),
             #[cfg(feature = "server")]
             resets: Mutex::new((Instant::now(), 0)),
             #[cfg(feature = "server")]
-            over_budget: Notify::new(),
+            misbehaved: Notify::new(),
         })))
     }
 
@@ -126,20 +137,40 @@ impl Link {
             .is_some_and(|shared| shared.opened.load(Ordering::Relaxed))
     }
 
+    /// Counts a call of the connection that started.
+    #[cfg(feature = "server")]
+    pub(crate) fn call_started(&self) {
+        if let Some(shared) = &self.0 {
+            shared.started_calls.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Calls of the connection that have started.
+    #[cfg(feature = "server")]
+    pub(crate) fn started_calls(&self) -> u64 {
+        self.0
+            .as_ref()
+            .map_or(0, |shared| shared.started_calls.load(Ordering::Relaxed))
+    }
+
+    /// Calls of the connection in flight.
+    #[cfg(feature = "server")]
+    pub(crate) fn in_flight(&self) -> u64 {
+        self.0.as_ref().map_or(0, |shared| {
+            let ended = shared.ended_calls.load(Ordering::Relaxed);
+            shared
+                .started_calls
+                .load(Ordering::Relaxed)
+                .saturating_sub(ended)
+        })
+    }
+
     /// Counts a call of the connection that ended.
     #[cfg(feature = "server")]
     pub(crate) fn call_ended(&self) {
         if let Some(shared) = &self.0 {
             shared.ended_calls.fetch_add(1, Ordering::Relaxed);
         }
-    }
-
-    /// Calls of the connection that have ended so far.
-    #[cfg(feature = "server")]
-    pub(crate) fn ended_calls(&self) -> u64 {
-        self.0
-            .as_ref()
-            .map_or(0, |shared| shared.ended_calls.load(Ordering::Relaxed))
     }
 
     /// The status of a call on the connection that failed with `err`.
@@ -184,7 +215,7 @@ impl Link {
     }
 
     /// Counts a call the peer cancelled; past the budget, wakes
-    /// [`Link::over_budget`].
+    /// [`Link::misbehaved`].
     #[cfg(feature = "server")]
     pub(crate) fn peer_cancelled(&self) {
         let Some(shared) = &self.0 else {
@@ -200,15 +231,25 @@ impl Link {
         }
         resets.1 += 1;
         if resets.1 > limits.resets {
-            shared.over_budget.notify_one();
+            self.misbehave();
         }
     }
 
-    /// Completes once the peer has cancelled more calls than its budget.
+    /// Records that the peer broke a limit, which wakes
+    /// [`Link::misbehaved`].
     #[cfg(feature = "server")]
-    pub(crate) async fn over_budget(&self) {
+    pub(crate) fn misbehave(&self) {
+        if let Some(shared) = &self.0 {
+            shared.misbehaved.notify_one();
+        }
+    }
+
+    /// Completes once the peer has broken a limit: cancelled more calls
+    /// than its budget, pinged or sent SETTINGS too often.
+    #[cfg(feature = "server")]
+    pub(crate) async fn misbehaved(&self) {
         match &self.0 {
-            Some(shared) => shared.over_budget.notified().await,
+            Some(shared) => shared.misbehaved.notified().await,
             None => std::future::pending().await,
         }
     }

@@ -20,6 +20,8 @@ pub(crate) use connection::{ServeIo, pipe};
 #[cfg(feature = "client")]
 pub(crate) use connection::{connect_tcp, handshake};
 pub(crate) use error::h2_status;
+#[cfg(feature = "server")]
+pub(crate) use frames::PingPolicy;
 pub(crate) use keepalive::Keepalive;
 #[cfg(feature = "server")]
 pub(crate) use keepalive::keep_alive;
