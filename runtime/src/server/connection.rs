@@ -2,10 +2,14 @@
 //! checks each call passes before its handler runs.
 
 use std::future::Future;
+use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use atomic_waker::AtomicWaker;
 use bytes::Bytes;
 use h2::RecvStream;
 use h2::server::SendResponse;
@@ -18,7 +22,7 @@ use super::handler::Call;
 use super::intercept::Interceptors;
 use super::router::Routes;
 use crate::call::{CallSpan, connection_failed, handshake_failed};
-use crate::transport::Link;
+use crate::transport::{Keepalive, Link};
 use crate::{CallContext, CallInfo, protocol, transport};
 
 /// What every connection of a server serves with: its routes, settings and
@@ -89,25 +93,29 @@ impl Core {
             handshake_failed(peer);
             return;
         };
-        let mut ping_pong = connection.ping_pong();
-        let keepalive = async {
-            match &mut ping_pong {
-                Some(ping_pong) => {
-                    transport::keep_alive(ping_pong, &link, config.keepalive, || true).await
-                }
-                None => std::future::pending().await,
-            }
+        // The timers and signals that end a connection are watched on a
+        // task of their own, so that this loop, woken for every call, polls
+        // nothing but the connection and the orders.
+        let orders = Arc::new(Orders::default());
+        let watch = Watch {
+            link: link.clone(),
+            stop,
+            ping_pong: connection.ping_pong(),
+            orders: orders.clone(),
+            opened_by,
+            idle: Idle::new(config.max_connection_idle),
+            age: config.max_connection_age.map(jittered),
+            grace: config.max_connection_age_grace,
+            keepalive: config.keepalive,
         };
-        let mut keepalive = std::pin::pin!(keepalive);
-        let mut idle = Idle::new(config.max_connection_idle);
-        let mut idle_check = std::pin::pin!(tokio::time::sleep(idle.period()));
-        let mut aged = std::pin::pin!(sleep_for(config.max_connection_age.map(jittered)));
-        let mut grace = std::pin::pin!(sleep_for(None));
-        let mut opened = false;
-        let mut draining = false;
+        let _watching = AbortOnDrop(tokio::spawn(watch.run(peer)));
+        let mut obeyed = Order::None;
         // Why the connection is cut off, if it is.
         let reason = loop {
             tokio::select! {
+                // New calls first: the orders are looked at only when
+                // there are none, once per wakeup.
+                biased;
                 accepted = connection.accept() => match accepted {
                     Some(Ok((request, respond))) => {
                         link.call_started();
@@ -123,41 +131,16 @@ impl Core {
                     }
                     None => return,
                 },
-                // The sender lives in `self`: this never fails.
-                Ok(()) = stop.changed() => {
-                    let now = *stop.borrow_and_update();
-                    match now {
-                        Stop::Draining if !draining => {
-                            draining = true;
-                            connection.graceful_shutdown();
-                        }
-                        Stop::Closing => break h2::Reason::NO_ERROR,
-                        _ => {}
+                order = poll_fn(|cx| orders.poll(cx, obeyed)) => {
+                    obeyed = order;
+                    match order {
+                        Order::None => {}
+                        Order::Drain => connection.graceful_shutdown(),
+                        Order::Close => break h2::Reason::NO_ERROR,
+                        Order::Calm => break h2::Reason::ENHANCE_YOUR_CALM,
+                        Order::Drop => return,
                     }
                 }
-                () = link.misbehaved() => break h2::Reason::ENHANCE_YOUR_CALM,
-                // The handshake is over only once the client's SETTINGS are in.
-                () = tokio::time::sleep_until(opened_by.into()), if !opened => {
-                    if !link.opened() {
-                        handshake_failed(peer);
-                        return;
-                    }
-                    opened = true;
-                }
-                () = &mut idle_check, if idle.limit.is_some() && !draining => {
-                    if idle.check(link.in_flight(), link.started_calls()) {
-                        draining = true;
-                        connection.graceful_shutdown();
-                    }
-                    idle_check.as_mut().reset((Instant::now() + idle.period()).into());
-                }
-                () = &mut aged, if !draining => {
-                    draining = true;
-                    connection.graceful_shutdown();
-                    grace.set(sleep_for(config.max_connection_age_grace));
-                }
-                () = &mut grace => break h2::Reason::NO_ERROR,
-                () = &mut keepalive => break h2::Reason::NO_ERROR,
             }
         };
         // The calls left see their streams end, and the client the
@@ -217,6 +200,148 @@ impl Core {
         };
         let handler = context.clone().scope((method.handler)(call));
         Some(driver::drive(respond, handler, shared, context, span, link))
+    }
+}
+
+/// What a connection's watch tells its loop to do, the graver the later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+enum Order {
+    None,
+    /// Send GOAWAY, take no new calls, let those in flight finish.
+    Drain,
+    /// Cut the calls left off and close.
+    Close,
+    /// The same, with `ENHANCE_YOUR_CALM` in the GOAWAY: the client broke
+    /// a limit.
+    Calm,
+    /// Close without a word: the client never finished its handshake.
+    Drop,
+}
+
+impl Order {
+    fn from_u8(order: u8) -> Self {
+        match order {
+            0 => Order::None,
+            1 => Order::Drain,
+            2 => Order::Close,
+            3 => Order::Calm,
+            _ => Order::Drop,
+        }
+    }
+}
+
+/// The gravest order a connection's watch has given its loop: a cell,
+/// cheap for the loop to look at on every wakeup.
+#[derive(Default)]
+struct Orders {
+    order: AtomicU8,
+    loop_waker: AtomicWaker,
+}
+
+impl Orders {
+    fn give(&self, order: Order) {
+        self.order.fetch_max(order as u8, Ordering::AcqRel);
+        self.loop_waker.wake();
+    }
+
+    /// An order graver than `obeyed`, once there is one.
+    fn poll(&self, cx: &mut Context<'_>, obeyed: Order) -> Poll<Order> {
+        let given = || Order::from_u8(self.order.load(Ordering::Acquire));
+        if given() > obeyed {
+            return Poll::Ready(given());
+        }
+        self.loop_waker.register(cx.waker());
+        // Looked at again: an order given before the waker was in place
+        // woke nobody.
+        if given() > obeyed {
+            Poll::Ready(given())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// The timers and signals that end a connection: the server's shutdown,
+/// the client's SETTINGS due by the end of the handshake timeout,
+/// idleness, age, keepalive, and the client breaking a limit.
+struct Watch {
+    link: Link,
+    stop: watch::Receiver<Stop>,
+    ping_pong: Option<h2::PingPong>,
+    orders: Arc<Orders>,
+    opened_by: Instant,
+    idle: Idle,
+    age: Option<Duration>,
+    grace: Option<Duration>,
+    keepalive: Keepalive,
+}
+
+impl Watch {
+    /// Watches until the connection's end (when its loop aborts this).
+    async fn run(mut self, peer: Option<SocketAddr>) {
+        let link = self.link.clone();
+        let keepalive = self.keepalive;
+        let mut ping_pong = self.ping_pong.take();
+        let keepalive = async {
+            match &mut ping_pong {
+                Some(ping_pong) => {
+                    transport::keep_alive(ping_pong, &link, keepalive, || true).await
+                }
+                None => std::future::pending().await,
+            }
+        };
+        let mut keepalive = std::pin::pin!(keepalive);
+        let mut misbehaved = std::pin::pin!(link.misbehaved());
+        let mut opening = std::pin::pin!(tokio::time::sleep_until(self.opened_by.into()));
+        let mut idle_check = std::pin::pin!(tokio::time::sleep(self.idle.period()));
+        let mut aged = std::pin::pin!(sleep_for(self.age));
+        let mut grace = std::pin::pin!(sleep_for(None));
+        let (mut opened, mut draining) = (false, false);
+        loop {
+            let order = tokio::select! {
+                // The sender lives in the server: this never fails.
+                Ok(()) = self.stop.changed() => match *self.stop.borrow_and_update() {
+                    Stop::Serving => continue,
+                    Stop::Draining => Order::Drain,
+                    Stop::Closing => Order::Close,
+                },
+                () = &mut misbehaved => Order::Calm,
+                // The handshake is over only once the client's SETTINGS are in.
+                () = &mut opening, if !opened => {
+                    opened = true;
+                    if link.opened() {
+                        continue;
+                    }
+                    handshake_failed(peer);
+                    Order::Drop
+                }
+                () = &mut idle_check, if self.idle.limit.is_some() && !draining => {
+                    idle_check.as_mut().reset((Instant::now() + self.idle.period()).into());
+                    if !self.idle.check(link.in_flight(), link.started_calls()) {
+                        continue;
+                    }
+                    Order::Drain
+                }
+                () = &mut aged, if !draining => {
+                    grace.set(sleep_for(self.grace));
+                    Order::Drain
+                }
+                () = &mut grace => Order::Close,
+                () = &mut keepalive => Order::Close,
+            };
+            draining |= order == Order::Drain;
+            self.orders.give(order);
+        }
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -67,24 +67,37 @@ impl FrameWalk {
                 let n = self.preface.min(bytes.len());
                 self.preface -= n;
                 bytes = &bytes[n..];
-            } else if self.header_read < HEADER_LEN {
+            } else if self.payload > 0 {
+                let n = self.payload.min(bytes.len());
+                self.payload -= n;
+                bytes = &bytes[n..];
+                self.end_of_payload();
+            } else if let (0, Some(header)) = (self.header_read, bytes.first_chunk::<HEADER_LEN>())
+            {
+                // A whole header in view, the usual case: read where it lies.
+                self.header_read = HEADER_LEN;
+                self.start_payload(header, &mut frame);
+                bytes = &bytes[HEADER_LEN..];
+            } else {
                 let n = (HEADER_LEN - self.header_read).min(bytes.len());
                 self.header[self.header_read..self.header_read + n].copy_from_slice(&bytes[..n]);
                 self.header_read += n;
                 bytes = &bytes[n..];
                 if self.header_read == HEADER_LEN {
-                    let [a, b, c, kind, flags, ..] = self.header;
-                    self.payload = usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c);
-                    frame(kind, flags);
-                    self.end_of_payload();
+                    let header = self.header;
+                    self.start_payload(&header, &mut frame);
                 }
-            } else {
-                let n = self.payload.min(bytes.len());
-                self.payload -= n;
-                bytes = &bytes[n..];
-                self.end_of_payload();
             }
         }
+    }
+
+    /// Takes in a complete frame header.
+    #[inline]
+    fn start_payload(&mut self, header: &[u8; HEADER_LEN], frame: &mut impl FnMut(u8, u8)) {
+        let [a, b, c, kind, flags, ..] = *header;
+        self.payload = usize::from(a) << 16 | usize::from(b) << 8 | usize::from(c);
+        frame(kind, flags);
+        self.end_of_payload();
     }
 
     /// Counts the frame when its payload is all in, and starts the next.
