@@ -18,11 +18,14 @@
 #            the grpc.testing stubs generated from /usr/share/grpc-proto into
 #            tools/interop-python-gen/ (each redone only when its inputs change)
 #            for the Python interop peer that scripts/interop.sh runs.
+#   5. cargo-fuzz, at a pinned version, for scripts/fuzz.sh (cargo install,
+#            only when that version is not installed)
 #
 # Environment overrides:
 #   DEBIAN_MIRROR   Debian archive URL to fetch trixie packages from
 #                   (default: the mirror(s) already configured for apt here)
-#   SETUP_SKIP_APT=1, SETUP_SKIP_NPM=1, SETUP_SKIP_GLIBC=1, SETUP_SKIP_PYTHON=1
+#   SETUP_SKIP_APT=1, SETUP_SKIP_NPM=1, SETUP_SKIP_GLIBC=1, SETUP_SKIP_PYTHON=1,
+#   SETUP_SKIP_FUZZ=1
 #                   skip a step
 set -euo pipefail
 
@@ -303,4 +306,16 @@ if [ "${SETUP_SKIP_PYTHON:-0}" != 1 ]; then
     [ -f "$PY_REQUIREMENTS" ] || die "tests/interop/python/requirements.txt is missing"
     setup_python_venv
     setup_python_stubs
+fi
+
+# ---------------------------------------------------------------------------
+# 5. cargo-fuzz, for scripts/fuzz.sh
+# ---------------------------------------------------------------------------
+CARGO_FUZZ_VERSION=0.13.2
+
+if [ "${SETUP_SKIP_FUZZ:-0}" != 1 ]; then
+    if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
+        log "installing cargo-fuzz $CARGO_FUZZ_VERSION"
+        cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
+    fi
 fi

@@ -6,8 +6,8 @@
 # Installs what the tests need (scripts/setup.sh, idempotent), then checks
 # formatting and lints, runs every Rust test (unit, integration, snapshots,
 # the plugin through protoc and buf, end-to-end RPC, doctests), the protobuf
-# conformance suite, and the gRPC interop tests against Python grpcio in both
-# directions.
+# conformance suite, the gRPC interop tests against Python grpcio in both
+# directions, and each fuzz target for a few seconds on its seed corpus.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -55,3 +55,6 @@ scripts/conformance.sh
 
 step "interoperability with Python grpcio"
 scripts/interop.sh
+
+step "fuzzing, briefly (scripts/fuzz.sh smoke)"
+scripts/fuzz.sh smoke

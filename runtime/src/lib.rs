@@ -73,6 +73,9 @@ pub mod server;
 
 #[doc(hidden)]
 pub mod __codegen;
+#[cfg(all(fuzzing, feature = "client", feature = "server"))]
+#[doc(hidden)]
+pub mod __fuzz;
 
 pub use bytes::Bytes;
 #[cfg(any(feature = "client", feature = "server"))]
