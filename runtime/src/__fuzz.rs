@@ -56,7 +56,9 @@ pub fn headers(data: &[u8]) {
             continue;
         };
         let (name, value) = (&line[..colon], &line[colon + 1..]);
-        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name), HeaderValue::from_bytes(value)) {
+        if let (Ok(name), Ok(value)) =
+            (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
+        {
             headers.append(name, value);
         }
     }

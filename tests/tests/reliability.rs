@@ -560,6 +560,17 @@ const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// An empty SETTINGS frame.
 const SETTINGS: [u8; 9] = [0, 0, 0, 0x4, 0, 0, 0, 0, 0];
 
+/// A raw connection to `address` that has sent the preface and SETTINGS.
+async fn opened_socket(address: SocketAddr) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+    socket
+        .write_all(&[PREFACE, &SETTINGS].concat())
+        .await
+        .unwrap();
+    socket
+}
+
 /// Reads what the peer sends until it closes the connection; `None` when
 /// it is still open after `patience`.
 async fn read_until_closed(
@@ -601,11 +612,7 @@ async fn a_client_that_sends_no_settings_is_closed_after_the_handshake_timeout()
         assert!(started.elapsed() >= Duration::from_millis(250));
     }
     // With its SETTINGS, a client that then says nothing stays connected.
-    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
-    socket
-        .write_all(&[PREFACE, &SETTINGS].concat())
-        .await
-        .unwrap();
+    let mut socket = opened_socket(address).await;
     assert!(
         read_until_closed(&mut socket, Duration::from_millis(800))
             .await
@@ -683,12 +690,7 @@ async fn connections_past_the_cap_are_closed_at_once() {
     let (address, _) = serve_with(|builder| builder.max_connections(2)).await;
     let mut held = Vec::new();
     for _ in 0..2 {
-        let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
-        socket
-            .write_all(&[PREFACE, &SETTINGS].concat())
-            .await
-            .unwrap();
-        held.push(socket);
+        held.push(opened_socket(address).await);
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
     let mut third = tokio::net::TcpStream::connect(address).await.unwrap();
@@ -706,7 +708,6 @@ async fn connections_past_the_cap_are_closed_at_once() {
 
 #[tokio::test]
 async fn a_server_closes_a_connection_whose_client_stops_answering() {
-    use tokio::io::AsyncWriteExt;
     let (address, _) = serve_with(|builder| {
         builder
             .keepalive_time(Duration::from_millis(200))
@@ -714,11 +715,7 @@ async fn a_server_closes_a_connection_whose_client_stops_answering() {
     })
     .await;
     // A client that opens the connection, then never answers anything.
-    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
-    socket
-        .write_all(&[PREFACE, &SETTINGS].concat())
-        .await
-        .unwrap();
+    let mut socket = opened_socket(address).await;
     let received = read_until_closed(&mut socket, Duration::from_secs(5))
         .await
         .expect("the server gives up on a silent client");
@@ -786,41 +783,38 @@ fn goaways(mut bytes: &[u8]) -> Vec<(u32, String)> {
 async fn answer_to(min_time: Duration, frames: Vec<u8>) -> Option<Vec<u8>> {
     use tokio::io::AsyncWriteExt;
     let (address, _) = serve_with(|builder| builder.keepalive_min_time(min_time)).await;
-    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
-    socket
-        .write_all(&[PREFACE, &SETTINGS].concat())
-        .await
-        .unwrap();
+    let mut socket = opened_socket(address).await;
     socket.write_all(&frames).await.unwrap();
     read_until_closed(&mut socket, Duration::from_secs(2)).await
 }
 
 const ENHANCE_YOUR_CALM: u32 = 0xb;
 
-#[tokio::test]
-async fn a_ping_flood_is_answered_with_too_many_pings() {
-    let flood = (0..10).flat_map(ping).collect();
+/// Checks that a server with the default ping policy answers `flood` with
+/// GOAWAY `ENHANCE_YOUR_CALM`, `reason` as its debug data, and closes.
+async fn flood_is_answered(flood: Vec<u8>, reason: &str) {
     let received = answer_to(Duration::from_secs(300), flood)
         .await
         .expect("the server closes the connection");
     let found = goaways(&received);
     assert!(
-        found.contains(&(ENHANCE_YOUR_CALM, "too_many_pings".into())),
+        found.contains(&(ENHANCE_YOUR_CALM, reason.into())),
         "{found:?}"
     );
 }
 
 #[tokio::test]
+async fn a_ping_flood_is_answered_with_too_many_pings() {
+    flood_is_answered((0..10).flat_map(ping).collect(), "too_many_pings").await;
+}
+
+#[tokio::test]
 async fn a_settings_flood_is_answered_with_too_many_settings() {
-    let flood = (0..30).flat_map(|_| SETTINGS).collect();
-    let received = answer_to(Duration::from_secs(300), flood)
-        .await
-        .expect("the server closes the connection");
-    let found = goaways(&received);
-    assert!(
-        found.contains(&(ENHANCE_YOUR_CALM, "too_many_settings".into())),
-        "{found:?}"
-    );
+    flood_is_answered(
+        (0..30).flat_map(|_| SETTINGS).collect(),
+        "too_many_settings",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -832,11 +826,7 @@ async fn pings_within_the_policy_are_answered() {
             .keepalive_permit_without_calls(true)
     })
     .await;
-    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
-    socket
-        .write_all(&[PREFACE, &SETTINGS].concat())
-        .await
-        .unwrap();
+    let mut socket = opened_socket(address).await;
     for n in 0..6 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         socket.write_all(&ping(n)).await.unwrap();

@@ -189,6 +189,25 @@ impl<IO> Watched<IO> {
 }
 
 impl<IO: AsyncWrite + Unpin> Watched<IO> {
+    /// Writes `bufs` with `write`, after the guard's GOAWAY if one is due,
+    /// and takes note of what went out.
+    fn poll_watched_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+        write: impl FnOnce(Pin<&mut IO>, &mut Context<'_>) -> Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        if let Err(err) = ready!(this.poll_farewell(cx)) {
+            return Poll::Ready(this.watch(Err(err)));
+        }
+        let result = ready!(write(Pin::new(&mut this.io), cx));
+        if let Ok(n) = result {
+            this.written(bufs, n);
+        }
+        Poll::Ready(this.watch(result))
+    }
+
     /// Writes the guard's GOAWAY first, when it is due.
     fn poll_farewell(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         #[cfg(feature = "server")]
@@ -230,35 +249,21 @@ impl<IO: AsyncRead + Unpin> AsyncRead for Watched<IO> {
 
 impl<IO: AsyncWrite + Unpin> AsyncWrite for Watched<IO> {
     fn poll_write(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let this = &mut *self;
-        if let Err(err) = ready!(this.poll_farewell(cx)) {
-            return Poll::Ready(this.watch(Err(err)));
-        }
-        let result = ready!(Pin::new(&mut this.io).poll_write(cx, buf));
-        if let Ok(n) = result {
-            this.written(&[io::IoSlice::new(buf)], n);
-        }
-        Poll::Ready(this.watch(result))
+        self.poll_watched_write(cx, &[io::IoSlice::new(buf)], |io, cx| {
+            io.poll_write(cx, buf)
+        })
     }
 
     fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let this = &mut *self;
-        if let Err(err) = ready!(this.poll_farewell(cx)) {
-            return Poll::Ready(this.watch(Err(err)));
-        }
-        let result = ready!(Pin::new(&mut this.io).poll_write_vectored(cx, bufs));
-        if let Ok(n) = result {
-            this.written(bufs, n);
-        }
-        Poll::Ready(this.watch(result))
+        self.poll_watched_write(cx, bufs, |io, cx| io.poll_write_vectored(cx, bufs))
     }
 
     fn is_write_vectored(&self) -> bool {
