@@ -2,6 +2,10 @@
 //! lazily and reopened after a failure, and the opening of each call's
 //! stream on it.
 
+use std::future::Future;
+use std::io;
+#[cfg(unix)]
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -9,10 +13,11 @@ use bytes::Bytes;
 use h2::SendStream;
 use h2::client::SendRequest;
 use http::uri::Authority;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::intercept::{Interceptors, StreamInterceptor, UnaryInterceptor};
 use super::receiving::Receiving;
-use crate::call::{Bounds, push_link, remaining};
+use crate::call::{Bounds, BoxFuture, push_link, remaining};
 use crate::frame::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
 #[cfg(feature = "server")]
 use crate::transport::ServeIo;
@@ -23,10 +28,45 @@ use crate::{Metadata, Status, protocol};
 #[derive(Clone)]
 enum Connector {
     Tcp(String),
+    /// A Unix domain socket at this path.
+    #[cfg(unix)]
+    Unix(PathBuf),
+    /// The user's own.
+    Custom(Arc<dyn Connect>),
     /// A server in this process, through a pipe.
     #[cfg(feature = "server")]
     InProcess(Arc<dyn ServeIo>),
 }
+
+/// A connection a [`Connect`] opened: any stream of bytes both ways.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
+
+/// Opens connections for a channel that brings its own
+/// ([`Channel::with_connector`]): a proxy, a test harness, a transport of
+/// the user's. Implemented by every `Fn() -> impl Future<Output =
+/// io::Result<impl Io>>`.
+pub trait Connect: Send + Sync + 'static {
+    /// Opens a new connection to the server.
+    fn connect(&self) -> BoxFuture<'static, io::Result<Box<dyn Io>>>;
+}
+
+impl<F, Fut, C> Connect for F
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = io::Result<C>> + Send + 'static,
+    C: Io,
+{
+    fn connect(&self) -> BoxFuture<'static, io::Result<Box<dyn Io>>> {
+        let connecting = self();
+        Box::pin(async move { Ok(Box::new(connecting.await?) as Box<dyn Io>) })
+    }
+}
+
+/// How long a connection may take to open (the socket and HTTP/2's
+/// handshake), gRPC's connection-backoff minimum.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Builds a [`Channel`].
 pub struct ChannelBuilder {
@@ -38,6 +78,7 @@ pub struct ChannelBuilder {
     keepalive_time: Option<Duration>,
     keepalive_timeout: Duration,
     keepalive_while_idle: bool,
+    connect_timeout: Duration,
 }
 
 impl ChannelBuilder {
@@ -51,6 +92,7 @@ impl ChannelBuilder {
             keepalive_time: None,
             keepalive_timeout: DEFAULT_KEEPALIVE_TIMEOUT,
             keepalive_while_idle: false,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
         }
     }
 
@@ -76,6 +118,15 @@ impl ChannelBuilder {
     /// RESOURCE_EXHAUSTED.
     pub fn max_send_message_size(mut self, bytes: usize) -> Self {
         self.max_send_message_size = bytes;
+        self
+    }
+
+    /// How long opening a connection may take, socket and HTTP/2 handshake
+    /// together, [`DEFAULT_CONNECT_TIMEOUT`] by default: an address that
+    /// does not answer fails with UNAVAILABLE then, not after the
+    /// operating system's minutes.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
         self
     }
 
@@ -131,6 +182,7 @@ impl ChannelBuilder {
                 authority: self.authority,
                 max_receive_message_size: self.max_receive_message_size,
                 max_send_message_size: self.max_send_message_size,
+                connect_timeout: self.connect_timeout,
                 keepalive: self.keepalive_time.map(|time| Keepalive {
                     time,
                     timeout: self.keepalive_timeout,
@@ -173,6 +225,7 @@ struct Inner {
     max_receive_message_size: usize,
     max_send_message_size: usize,
     keepalive: Option<Keepalive>,
+    connect_timeout: Duration,
     /// None when there are none, so that calls pay nothing for them.
     interceptors: Option<Arc<Interceptors>>,
     /// The current connection and its generation, so that concurrent calls
@@ -195,11 +248,35 @@ struct Connection {
 }
 
 impl Channel {
-    /// A builder for a channel to `target`: `host:port` or `http://host:port`.
+    /// A builder for a channel to `target`: `host:port` or
+    /// `http://host:port`, or a Unix domain socket as the gRPC naming
+    /// document writes it, `unix:path` (relative or absolute) or
+    /// `unix:///absolute/path`.
     ///
     /// # Errors
-    /// INVALID_ARGUMENT when the target is not of that form.
+    /// INVALID_ARGUMENT when the target is not of those forms.
     pub fn builder(target: &str) -> Result<ChannelBuilder, Status> {
+        #[cfg(unix)]
+        if let Some(path) = target.strip_prefix("unix:") {
+            let path = match path.strip_prefix("//") {
+                Some(absolute) if absolute.starts_with('/') => absolute,
+                Some(_) => {
+                    return Err(Status::invalid_argument(format!(
+                        "invalid target {target:?}: unix:// takes an absolute path, unix:///path"
+                    )));
+                }
+                None => path,
+            };
+            if path.is_empty() {
+                return Err(Status::invalid_argument(format!(
+                    "invalid target {target:?}: no socket path"
+                )));
+            }
+            return Ok(ChannelBuilder::new(
+                Connector::Unix(PathBuf::from(path)),
+                Authority::from_static("localhost"),
+            ));
+        }
         let address = target
             .strip_prefix("http://")
             .unwrap_or(target)
@@ -218,6 +295,34 @@ impl Channel {
         let authority = address.parse().map_err(|_| invalid())?;
         Ok(ChannelBuilder::new(
             Connector::Tcp(address.to_owned()),
+            authority,
+        ))
+    }
+
+    /// A builder for a channel whose connections `connect` opens, to a
+    /// server known as `authority` (the `:authority` of its calls, such as
+    /// `example.com` or `localhost:50051`).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), rgrpc::Status> {
+    /// let channel = rgrpc::Channel::with_connector("localhost", || {
+    ///     tokio::net::TcpStream::connect("127.0.0.1:50051")
+    /// })?
+    /// .connect_lazy();
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// INVALID_ARGUMENT when `authority` is not a valid authority.
+    pub fn with_connector(
+        authority: &str,
+        connect: impl Connect,
+    ) -> Result<ChannelBuilder, Status> {
+        let authority = authority
+            .parse()
+            .map_err(|_| Status::invalid_argument(format!("invalid authority {authority:?}")))?;
+        Ok(ChannelBuilder::new(
+            Connector::Custom(Arc::new(connect)),
             authority,
         ))
     }
@@ -291,11 +396,37 @@ impl Channel {
         crate::lock(&self.inner.connection).clone()
     }
 
+    /// Opens a new connection, within the connect timeout.
     async fn connect(&self) -> Result<(SendRequest<Bytes>, Link), Status> {
+        let timeout = self.inner.connect_timeout;
+        tokio::time::timeout(timeout, self.open_connection())
+            .await
+            .unwrap_or_else(|_| {
+                Err(Status::unavailable(format!(
+                    "could not connect to {} within {timeout:?}",
+                    self.inner.authority
+                )))
+            })
+    }
+
+    async fn open_connection(&self) -> Result<(SendRequest<Bytes>, Link), Status> {
         let keepalive = self.inner.keepalive;
+        let cannot = |err: io::Error| {
+            Status::unavailable(format!("cannot connect to {}: {err}", self.inner.authority))
+        };
         match &self.inner.connector {
             Connector::Tcp(address) => {
                 transport::handshake(transport::connect_tcp(address).await?, keepalive).await
+            }
+            #[cfg(unix)]
+            Connector::Unix(path) => {
+                let socket = tokio::net::UnixStream::connect(path).await.map_err(|err| {
+                    Status::unavailable(format!("cannot connect to {}: {err}", path.display()))
+                })?;
+                transport::handshake(socket, keepalive).await
+            }
+            Connector::Custom(connect) => {
+                transport::handshake(connect.connect().await.map_err(cannot)?, keepalive).await
             }
             #[cfg(feature = "server")]
             Connector::InProcess(server) => {

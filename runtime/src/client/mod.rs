@@ -19,7 +19,9 @@ mod sending;
 
 pub use crate::call::CallOptions;
 pub use call::{BidiStreaming, Call, ClientStreaming, ServerStreaming, Shape, Unary};
-pub use channel::{Channel, ChannelBuilder, DEFAULT_KEEPALIVE_TIMEOUT};
+pub use channel::{
+    Channel, ChannelBuilder, Connect, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE_TIMEOUT, Io,
+};
 pub use handles::{BidiStreamingCall, ClientStreamingCall, RequestSink, ResponseStream};
 pub use intercept::{
     ClientCall, StartedStream, StreamInterceptor, StreamNext, UnaryInterceptor, UnaryNext,

@@ -1,10 +1,15 @@
 //! [`Server`]: the accept loop, and graceful shutdown.
 
-use std::future::Future;
+use std::future::{Future, poll_fn};
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::net::{TcpListener, ToSocketAddrs};
+use futures_core::Stream;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio::sync::watch;
 
 use super::builder::{Config, ServerBuilder};
@@ -91,30 +96,56 @@ impl Server {
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) {
+        self.serve_from(Tcp(listener), shutdown).await;
+    }
+
+    /// Serves the connections `incoming` yields, as
+    /// [`Server::serve_with_shutdown`] serves a listener's: any stream of
+    /// bytes both ways (Unix sockets, TLS streams, in-memory pipes, a
+    /// proxy's connections) until `shutdown` completes. An error it yields
+    /// is handled as a failed accept. When it ends, the server takes no new
+    /// connection and serves those it has until `shutdown`.
+    ///
+    /// ```no_run
+    /// # async fn run(server: rgrpc::Server) -> std::io::Result<()> {
+    /// let listener = tokio::net::UnixListener::bind("/tmp/echo.sock")?;
+    /// let incoming = tokio_stream::wrappers::UnixListenerStream::new(listener);
+    /// server.serve_with_incoming(incoming, std::future::pending()).await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn serve_with_incoming<S, IO>(self, incoming: S, shutdown: impl Future<Output = ()>)
+    where
+        S: Stream<Item = std::io::Result<IO>>,
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        self.serve_from(Incoming(Box::pin(incoming)), shutdown)
+            .await;
+    }
+
+    /// The accept loop, over any source of connections, then the shutdown.
+    async fn serve_from<A: Accept>(self, mut source: A, shutdown: impl Future<Output = ()>) {
         let mut connections = tokio::task::JoinSet::new();
         let mut shutdown = std::pin::pin!(shutdown);
         // Another serve loop of this server may start the shutdown.
         let mut stopped = self.core.stop.subscribe();
         let mut backoff = None;
+        let mut open = true;
         loop {
             tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok((socket, peer)) => {
+                accepted = poll_fn(|cx| source.poll_accept(cx)), if open => match accepted {
+                    Some(Ok((io, peer))) => {
                         backoff = None;
                         while connections.try_join_next().is_some() {}
                         if self.core.config.max_connections.is_some_and(|max| connections.len() >= max) {
                             // Closed at once, rather than left waiting.
-                            drop(socket);
+                            drop(io);
                             continue;
                         }
-                        // Small messages must not wait for Nagle's algorithm;
-                        // a socket that refuses is served all the same.
-                        let _ = socket.set_nodelay(true);
-                        let serving = self.core.clone().serve_connection(socket, Some(peer));
+                        let serving = self.core.clone().serve_connection(io, peer);
                         connections.spawn(serving);
                     }
-                    Err(err) if gone_before_accepted(&err) => {}
-                    Err(err) => {
+                    Some(Err(err)) if gone_before_accepted(&err) => {}
+                    Some(Err(err)) => {
                         let pause = backoff.map_or(ACCEPT_BACKOFF.0, |last: Duration| {
                             (last * 2).min(ACCEPT_BACKOFF.1)
                         });
@@ -125,16 +156,64 @@ impl Server {
                             () = &mut shutdown => break,
                         }
                     }
+                    None => open = false,
                 },
                 () = &mut shutdown => break,
                 () = stopping(&mut stopped) => break,
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
             }
         }
-        drop(listener);
+        drop(source);
         drop(stopped);
         self.core.shut_down().await;
         while connections.join_next().await.is_some() {}
+    }
+}
+
+/// A connection accepted, and its peer's address if known.
+type Accepted<IO> = std::io::Result<(IO, Option<SocketAddr>)>;
+
+/// A source of connections: a listener, or a stream of them.
+trait Accept {
+    type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    /// The next connection; `None` once there will be no more.
+    fn poll_accept(&mut self, cx: &mut Context<'_>) -> Poll<Option<Accepted<Self::Io>>>;
+}
+
+/// A TCP listener's connections, without Nagle's algorithm: small messages
+/// must not wait for it.
+struct Tcp(TcpListener);
+
+impl Accept for Tcp {
+    type Io = TcpStream;
+
+    fn poll_accept(&mut self, cx: &mut Context<'_>) -> Poll<Option<Accepted<TcpStream>>> {
+        self.0.poll_accept(cx).map(|accepted| {
+            Some(accepted.map(|(socket, peer)| {
+                // A socket that refuses is served all the same.
+                let _ = socket.set_nodelay(true);
+                (socket, Some(peer))
+            }))
+        })
+    }
+}
+
+/// The connections of a stream.
+struct Incoming<S>(Pin<Box<S>>);
+
+impl<S, IO> Accept for Incoming<S>
+where
+    S: Stream<Item = std::io::Result<IO>>,
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    type Io = IO;
+
+    fn poll_accept(&mut self, cx: &mut Context<'_>) -> Poll<Option<Accepted<IO>>> {
+        self.0
+            .as_mut()
+            .poll_next(cx)
+            .map(|next| next.map(|io| io.map(|io| (io, None))))
     }
 }
 
