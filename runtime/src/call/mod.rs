@@ -5,6 +5,8 @@
 
 mod context;
 #[cfg(feature = "client")]
+mod credentials;
+#[cfg(feature = "client")]
 mod deadline;
 mod intercept;
 #[cfg(feature = "client")]
@@ -13,6 +15,8 @@ mod request;
 mod telemetry;
 
 pub use context::{CallContext, CallInfo, CallKind, Cancelled};
+#[cfg(feature = "client")]
+pub use credentials::{BearerToken, CallCredentials};
 #[cfg(feature = "client")]
 pub(crate) use deadline::{Bounds, Expiry, remaining};
 pub use intercept::{AnyRequest, AnyResponse, BoxFuture, StreamLayer};

@@ -17,7 +17,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::intercept::{Interceptors, StreamInterceptor, UnaryInterceptor};
 use super::receiving::Receiving;
-use crate::call::{Bounds, BoxFuture, push_link, remaining};
+use crate::call::{Bounds, BoxFuture, CallCredentials, push_link, remaining};
 use crate::frame::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
 #[cfg(feature = "server")]
 use crate::transport::ServeIo;
@@ -36,6 +36,14 @@ enum Connector {
     /// A server in this process, through a pipe.
     #[cfg(feature = "server")]
     InProcess(Arc<dyn ServeIo>),
+}
+
+impl Connector {
+    /// Whether connections made this way encrypt what they carry: none of
+    /// these does, the user's own included, which rgrpc cannot vouch for.
+    fn encrypts(&self) -> bool {
+        false
+    }
 }
 
 /// A connection a [`Connect`] opened: any stream of bytes both ways.
@@ -79,6 +87,7 @@ pub struct ChannelBuilder {
     keepalive_timeout: Duration,
     keepalive_while_idle: bool,
     connect_timeout: Duration,
+    credentials: Option<Arc<dyn CallCredentials>>,
 }
 
 impl ChannelBuilder {
@@ -93,6 +102,7 @@ impl ChannelBuilder {
             keepalive_timeout: DEFAULT_KEEPALIVE_TIMEOUT,
             keepalive_while_idle: false,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            credentials: None,
         }
     }
 
@@ -118,6 +128,15 @@ impl ChannelBuilder {
     /// RESOURCE_EXHAUSTED.
     pub fn max_send_message_size(mut self, bytes: usize) -> Self {
         self.max_send_message_size = bytes;
+        self
+    }
+
+    /// Attaches `credentials` to every call: their metadata, asked for as
+    /// each call starts. Unless they allow it, they are not sent over a
+    /// connection that does not encrypt: the calls fail with
+    /// UNAUTHENTICATED instead.
+    pub fn credentials(mut self, credentials: impl CallCredentials) -> Self {
+        self.credentials = Some(Arc::new(credentials));
         self
     }
 
@@ -183,6 +202,7 @@ impl ChannelBuilder {
                 max_receive_message_size: self.max_receive_message_size,
                 max_send_message_size: self.max_send_message_size,
                 connect_timeout: self.connect_timeout,
+                credentials: self.credentials,
                 keepalive: self.keepalive_time.map(|time| Keepalive {
                     time,
                     timeout: self.keepalive_timeout,
@@ -226,6 +246,7 @@ struct Inner {
     max_send_message_size: usize,
     keepalive: Option<Keepalive>,
     connect_timeout: Duration,
+    credentials: Option<Arc<dyn CallCredentials>>,
     /// None when there are none, so that calls pay nothing for them.
     interceptors: Option<Arc<Interceptors>>,
     /// The current connection and its generation, so that concurrent calls
@@ -447,19 +468,46 @@ impl Channel {
         bounds: &Bounds,
         max_receive_message_size: Option<usize>,
     ) -> Result<(SendStream<Bytes>, Receiving), Status> {
-        // Ready first: the request is built after the only wait, so the
+        // Ready first: the request is built after the waits, so the
         // future does not hold it while waiting.
         let (mut sender, end) = self.ready().await?;
-        let request = protocol::request(
+        let credentials = match &self.inner.credentials {
+            // Boxed: only the calls of channels with credentials carry
+            // this wait in their futures.
+            Some(credentials) => Some(Box::pin(self.credentials(credentials, path)).await?),
+            None => None,
+        };
+        let mut request = protocol::request(
             &self.inner.authority,
             path,
             metadata,
             bounds.deadline().map(remaining),
         )?;
+        if let Some(credentials) = &credentials {
+            protocol::write_metadata(credentials, request.headers_mut());
+        }
         let (response, stream) = sender
             .send_request(request, false)
             .map_err(|err| end.status(&err))?;
         let limit = max_receive_message_size.unwrap_or(self.inner.max_receive_message_size);
         Ok((stream, Receiving::new(response, end, bounds.clone(), limit)))
+    }
+
+    /// The metadata `credentials` give a call to `path`.
+    ///
+    /// # Errors
+    /// UNAUTHENTICATED when they must not go over this connection, which
+    /// does not encrypt; their own error when they fail.
+    async fn credentials(
+        &self,
+        credentials: &Arc<dyn CallCredentials>,
+        path: &'static str,
+    ) -> Result<Metadata, Status> {
+        if credentials.require_secure() && !self.inner.connector.encrypts() {
+            return Err(Status::unauthenticated(
+                "these credentials require a connection that encrypts, and this one does not",
+            ));
+        }
+        credentials.metadata(path).await
     }
 }

@@ -17,7 +17,7 @@ mod intercept;
 mod receiving;
 mod sending;
 
-pub use crate::call::CallOptions;
+pub use crate::call::{BearerToken, CallCredentials, CallOptions};
 pub use call::{BidiStreaming, Call, ClientStreaming, ServerStreaming, Shape, Unary};
 pub use channel::{
     Channel, ChannelBuilder, Connect, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE_TIMEOUT, Io,

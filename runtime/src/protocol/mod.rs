@@ -16,7 +16,7 @@ mod timeout;
 #[cfg(feature = "client")]
 pub(crate) use client::{read_response, read_status, request};
 #[cfg(feature = "client")]
-pub(crate) use headers::metadata_from_headers;
+pub(crate) use headers::{metadata_from_headers, write_metadata};
 #[cfg(feature = "server")]
 pub(crate) use server::{check_request, plain_response, read_request, response, write_status};
 
