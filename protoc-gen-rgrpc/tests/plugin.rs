@@ -553,3 +553,33 @@ fn the_plugin_reports_invalid_names_with_exit_code_zero() {
         "bad.proto: message pkg.1Foo: invalid name \"1Foo\": it starts with a digit",
     );
 }
+
+#[test]
+fn a_syntax_error_from_the_embedded_parser_says_where_it_is() {
+    let dir = scratch("syntax-error");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("chat.proto"),
+        "syntax = \"proto3\";\npackage chat;\nmessage Hello { string name = 1 }\n",
+    )
+    .unwrap();
+    let err = generate_from_protos(&[dir.join("chat.proto")], &[&dir], &Options::default())
+        .expect_err("a syntax error");
+    let text = err.to_string();
+    let mut lines = text.lines();
+    // As protoc says it: file, line and column (1-based), then what.
+    let first = lines.next().unwrap();
+    assert!(first.starts_with("chat.proto:3:33: "), "{text}");
+    assert!(first.contains("expected"), "{text}");
+    // Then the line, and a mark under the token at fault.
+    assert_eq!(
+        lines.next(),
+        Some("  message Hello { string name = 1 }"),
+        "{text}"
+    );
+    assert_eq!(
+        lines.next(),
+        Some(format!("  {}^", " ".repeat(32)).as_str()),
+        "{text}"
+    );
+}

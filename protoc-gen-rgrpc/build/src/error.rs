@@ -18,7 +18,9 @@ pub enum Error {
         /// The second .proto file.
         second: String,
     },
-    /// The embedded .proto parser rejected the input.
+    /// The embedded .proto parser rejected the input. The text says where
+    /// as protoc does, `file:line:column: message`, followed by the line and
+    /// a mark under the fault, when the parser knows.
     Parse(String),
     /// The generator produced Rust it cannot parse back: a bug in protoc-gen-rgrpc.
     Internal(String),

@@ -122,7 +122,7 @@ pub fn parse_protos(
     files: &[impl AsRef<Path>],
     includes: &[impl AsRef<Path>],
 ) -> Result<(Vec<FileDescriptorProto>, Vec<String>), Error> {
-    let parse_error = |err: protox::Error| Error::Parse(err.to_string());
+    let parse_error = |err: protox::Error| Error::Parse(located(&err));
     let mut compiler = protox::Compiler::new(includes).map_err(parse_error)?;
     compiler.include_source_info(true).include_imports(true);
     let mut names = Vec::with_capacity(files.len());
@@ -208,4 +208,33 @@ pub fn compile_protos_with(
         println!("cargo:rerun-if-changed={}", file.as_ref().display());
     }
     Ok(())
+}
+
+/// A parse error as protoc words one, `file:line:column: message`, with
+/// the source line and a mark under what is wrong, when the parser says
+/// where it is.
+fn located(err: &protox::Error) -> String {
+    use miette::Diagnostic;
+    let message = err.to_string();
+    let place = || {
+        let file = err.file()?;
+        let span = *err.labels()?.next()?.inner();
+        let source = err.source_code()?;
+        let at = source.read_span(&span, 0, 0).ok()?;
+        let (line, column) = (at.line() + 1, at.column() + 1);
+        // The whole line the span starts on: a line of context after a
+        // span at its start reaches past its end.
+        let start = span.offset() - at.column();
+        let whole = source.read_span(&(start, 0).into(), 0, 1).ok()?;
+        let text = String::from_utf8_lossy(whole.data());
+        let first = text.lines().next().unwrap_or_default().to_owned();
+        Some((file.to_owned(), line, column, first, span.len().max(1)))
+    };
+    match place() {
+        Some((file, line, column, text, len)) => {
+            let mark = format!("{}{}", " ".repeat(column - 1), "^".repeat(len));
+            format!("{file}:{line}:{column}: {message}\n  {text}\n  {mark}")
+        }
+        None => message,
+    }
 }
