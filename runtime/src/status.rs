@@ -281,6 +281,23 @@ impl fmt::Display for Status {
 
 impl std::error::Error for Status {}
 
+/// A handler that builds metadata it cannot send has a bug: INTERNAL, so
+/// that `?` works on [`Metadata::insert`](crate::Metadata::insert).
+impl From<crate::InvalidMetadata> for Status {
+    fn from(err: crate::InvalidMetadata) -> Self {
+        Status::internal(err.to_string())
+    }
+}
+
+/// A message that does not decode (an `Any`'s payload, say) is INTERNAL,
+/// as grpc-go answers a request it cannot unmarshal; a handler that blames
+/// its client instead says INVALID_ARGUMENT itself.
+impl From<crate::DecodeError> for Status {
+    fn from(err: crate::DecodeError) -> Self {
+        Status::internal(err.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,5 +361,22 @@ mod tests {
         assert_eq!(status.code(), Code::NotFound);
         assert_eq!(status.to_string(), "NOT_FOUND: no user 7");
         assert_eq!(Status::new(Code::Aborted, "").to_string(), "ABORTED");
+    }
+
+    #[test]
+    fn metadata_and_decode_errors_convert_for_question_marks() {
+        fn set(metadata: &mut crate::Metadata) -> Result<(), Status> {
+            metadata.insert("bad key!", "x")?;
+            Ok(())
+        }
+        let err = set(&mut crate::Metadata::new()).unwrap_err();
+        assert_eq!(err.code(), Code::Internal);
+        assert!(err.message().contains("bad key!"), "{err:?}");
+
+        fn decode(bytes: &[u8]) -> Result<crate::wkt::StringValue, Status> {
+            Ok(crate::Message::decode(bytes)?)
+        }
+        let err = decode(&[0x0a, 0x05]).unwrap_err();
+        assert_eq!(err.code(), Code::Internal);
     }
 }
