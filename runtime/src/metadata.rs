@@ -228,10 +228,18 @@ impl Metadata {
     }
 }
 
+/// The entries as a map of keys to values, text quoted and bytes as
+/// bytes: `{"x-user": "alice", "trace-bin": b"\x01\x02"}`.
 impl fmt::Debug for Metadata {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn value(value: &MetadataValue) -> &dyn fmt::Debug {
+            match value {
+                MetadataValue::Ascii(text) => text,
+                MetadataValue::Binary(bytes) => bytes,
+            }
+        }
         f.debug_map()
-            .entries(self.entries.iter().map(|(k, v)| (k, v)))
+            .entries(self.entries.iter().map(|(k, v)| (k, value(v))))
             .finish()
     }
 }
@@ -273,5 +281,16 @@ mod tests {
         );
         assert!(metadata.remove("K"));
         assert!(metadata.is_empty());
+    }
+
+    #[test]
+    fn debug_shows_values_as_they_read() {
+        let mut metadata = Metadata::new();
+        metadata.insert("sent", "3").unwrap();
+        metadata.insert_bin("trace-bin", vec![1, 2]).unwrap();
+        assert_eq!(
+            format!("{metadata:?}"),
+            r#"{"sent": "3", "trace-bin": b"\x01\x02"}"#
+        );
     }
 }

@@ -298,6 +298,12 @@ impl Channel {
                 Authority::from_static("localhost"),
             ));
         }
+        if target.starts_with("https://") {
+            return Err(Status::invalid_argument(format!(
+                "invalid target {target:?}: https:// needs TLS, which this version of rgrpc \
+                 does not have; use http:// or host:port"
+            )));
+        }
         let address = target
             .strip_prefix("http://")
             .unwrap_or(target)

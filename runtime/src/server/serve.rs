@@ -1,5 +1,6 @@
 //! [`Server`]: the accept loop, and graceful shutdown.
 
+use std::fmt;
 use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -61,9 +62,12 @@ impl Server {
     /// [`Server::serve_with_shutdown`]).
     ///
     /// # Errors
-    /// When binding fails.
-    pub async fn serve(self, addr: impl ToSocketAddrs) -> std::io::Result<()> {
-        let listener = TcpListener::bind(addr).await?;
+    /// When binding fails; the error names the address.
+    pub async fn serve(self, addr: impl ToSocketAddrs + fmt::Debug) -> std::io::Result<()> {
+        let shown = format!("{addr:?}");
+        let listener = TcpListener::bind(addr).await.map_err(|err| {
+            std::io::Error::new(err.kind(), format!("cannot listen on {shown}: {err}"))
+        })?;
         self.serve_with_shutdown(listener, std::future::pending())
             .await;
         Ok(())
