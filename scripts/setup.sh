@@ -18,6 +18,8 @@
 #            the grpc.testing stubs generated from /usr/share/grpc-proto into
 #            tools/interop-python-gen/ (each redone only when its inputs change)
 #            for the Python interop peer that scripts/interop.sh runs.
+#   0. checks first that the machine has what the steps need: apt, npm,
+#            python3 with venv, cargo, and about 4 GB of free disk
 #   5. cargo-fuzz, at a pinned version, for scripts/fuzz.sh (cargo install,
 #            only when that version is not installed)
 #
@@ -53,6 +55,31 @@ die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 SUDO=()
 if [ "$(id -u)" -ne 0 ]; then
     if command -v sudo >/dev/null 2>&1; then SUDO=(sudo -n); fi
+fi
+
+# ---------------------------------------------------------------------------
+# 0. What the steps below need of the machine, checked before any of them
+# ---------------------------------------------------------------------------
+# Debian's apt (steps 1, 3), Node.js with npm (2), Python 3 with venv (4),
+# cargo (5), and room for what they install plus the build: about 4 GB.
+MIN_FREE_KB=$((4 * 1024 * 1024))
+need() { command -v "$1" >/dev/null 2>&1 || die "$1 is missing: $2"; }
+if [ "${SETUP_SKIP_APT:-0}" != 1 ] || [ "${SETUP_SKIP_GLIBC:-0}" != 1 ]; then
+    need apt-get "the test suite installs Debian packages (protoc, grpc-proto) and needs a Debian or Ubuntu machine"
+    need dpkg-query "the test suite checks Debian packages with dpkg-query"
+fi
+if [ "${SETUP_SKIP_NPM:-0}" != 1 ]; then
+    need npm "the protobuf conformance runner and buf come from the npm registry; install Node.js with npm"
+fi
+if [ "${SETUP_SKIP_PYTHON:-0}" != 1 ]; then
+    need python3 "the interop tests run a Python grpcio peer"
+    python3 -c 'import venv, ensurepip' 2>/dev/null \
+        || die "python3 cannot make virtualenvs: install python3-venv"
+fi
+need cargo "install a Rust toolchain (rustup)"
+free_kb="$(df -Pk "$ROOT" | awk 'NR == 2 {print $4}')"
+if [ -n "$free_kb" ] && [ "$free_kb" -lt "$MIN_FREE_KB" ] && [ ! -d "$ROOT/target" ]; then
+    die "about 4 GB of free disk is needed under $ROOT (the build and the tools); $((free_kb / 1024)) MB is free"
 fi
 
 # ---------------------------------------------------------------------------
