@@ -438,22 +438,24 @@ impl Channel {
 
     async fn open_connection(&self) -> Result<(SendRequest<Bytes>, Link), Status> {
         let keepalive = self.inner.keepalive;
-        let cannot = |err: io::Error| {
-            Status::unavailable(format!("cannot connect to {}: {err}", self.inner.authority))
-        };
         match &self.inner.connector {
             Connector::Tcp(address) => {
                 transport::handshake(transport::connect_tcp(address).await?, keepalive).await
             }
             #[cfg(unix)]
             Connector::Unix(path) => {
-                let socket = tokio::net::UnixStream::connect(path).await.map_err(|err| {
-                    Status::unavailable(format!("cannot connect to {}: {err}", path.display()))
-                })?;
+                let socket = tokio::net::UnixStream::connect(path)
+                    .await
+                    .map_err(|err| transport::cannot_connect(&path.display(), &err))?;
                 transport::handshake(socket, keepalive).await
             }
             Connector::Custom(connect) => {
-                transport::handshake(connect.connect().await.map_err(cannot)?, keepalive).await
+                let authority = &self.inner.authority;
+                let io = connect
+                    .connect()
+                    .await
+                    .map_err(|err| transport::cannot_connect(authority, &err))?;
+                transport::handshake(io, keepalive).await
             }
             #[cfg(feature = "server")]
             Connector::InProcess(server) => {

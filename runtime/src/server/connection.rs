@@ -279,10 +279,18 @@ struct Watch {
 
 impl Watch {
     /// Watches until the connection's end (when its loop aborts this).
-    async fn run(mut self, peer: Option<SocketAddr>) {
-        let link = self.link.clone();
-        let keepalive = self.keepalive;
-        let mut ping_pong = self.ping_pong.take();
+    async fn run(self, peer: Option<SocketAddr>) {
+        let Watch {
+            link,
+            mut stop,
+            mut ping_pong,
+            orders,
+            opened_by,
+            mut idle,
+            age,
+            grace,
+            keepalive,
+        } = self;
         let keepalive = async {
             match &mut ping_pong {
                 Some(ping_pong) => {
@@ -293,15 +301,15 @@ impl Watch {
         };
         let mut keepalive = std::pin::pin!(keepalive);
         let mut misbehaved = std::pin::pin!(link.misbehaved());
-        let mut opening = std::pin::pin!(tokio::time::sleep_until(self.opened_by.into()));
-        let mut idle_check = std::pin::pin!(tokio::time::sleep(self.idle.period()));
-        let mut aged = std::pin::pin!(sleep_for(self.age));
-        let mut grace = std::pin::pin!(sleep_for(None));
+        let mut opening = std::pin::pin!(tokio::time::sleep_until(opened_by.into()));
+        let mut idle_check = std::pin::pin!(tokio::time::sleep(idle.period()));
+        let mut aged = std::pin::pin!(sleep_for(age));
+        let mut graced = std::pin::pin!(sleep_for(None));
         let (mut opened, mut draining) = (false, false);
         loop {
             let order = tokio::select! {
                 // The sender lives in the server: this never fails.
-                Ok(()) = self.stop.changed() => match *self.stop.borrow_and_update() {
+                Ok(()) = stop.changed() => match *stop.borrow_and_update() {
                     Stop::Serving => continue,
                     Stop::Draining => Order::Drain,
                     Stop::Closing => Order::Close,
@@ -316,22 +324,22 @@ impl Watch {
                     handshake_failed(peer);
                     Order::Drop
                 }
-                () = &mut idle_check, if self.idle.limit.is_some() && !draining => {
-                    idle_check.as_mut().reset((Instant::now() + self.idle.period()).into());
-                    if !self.idle.check(link.in_flight(), link.started_calls()) {
+                () = &mut idle_check, if idle.limit.is_some() && !draining => {
+                    idle_check.as_mut().reset((Instant::now() + idle.period()).into());
+                    if !idle.check(link.in_flight(), link.started_calls()) {
                         continue;
                     }
                     Order::Drain
                 }
                 () = &mut aged, if !draining => {
-                    grace.set(sleep_for(self.grace));
+                    graced.set(sleep_for(grace));
                     Order::Drain
                 }
-                () = &mut grace => Order::Close,
+                () = &mut graced => Order::Close,
                 () = &mut keepalive => Order::Close,
             };
             draining |= order == Order::Drain;
-            self.orders.give(order);
+            orders.give(order);
         }
     }
 }

@@ -139,11 +139,14 @@ impl Server {
                 accepted = poll_fn(|cx| source.poll_accept(cx)), if open => match accepted {
                     Some(Ok((io, peer))) => {
                         backoff = None;
-                        while connections.try_join_next().is_some() {}
-                        if self.core.config.max_connections.is_some_and(|max| connections.len() >= max) {
-                            // Closed at once, rather than left waiting.
-                            drop(io);
-                            continue;
+                        if let Some(max) = self.core.config.max_connections {
+                            // Counted without the finished ones not yet reaped.
+                            while connections.try_join_next().is_some() {}
+                            if connections.len() >= max {
+                                // Closed at once, rather than left waiting.
+                                drop(io);
+                                continue;
+                            }
                         }
                         let serving = self.core.clone().serve_connection(io, peer);
                         connections.spawn(serving);

@@ -33,11 +33,17 @@ const PIPE_BUFFER: usize = 256 * 1024;
 pub(crate) async fn connect_tcp(address: &str) -> Result<tokio::net::TcpStream, Status> {
     let socket = tokio::net::TcpStream::connect(address)
         .await
-        .map_err(|err| Status::unavailable(format!("cannot connect to {address}: {err}")))?;
+        .map_err(|err| cannot_connect(&address, &err))?;
     socket
         .set_nodelay(true)
         .map_err(|err| Status::unavailable(format!("cannot configure the connection: {err}")))?;
     Ok(socket)
+}
+
+/// The status of a connection to `to` that could not be opened.
+#[cfg(feature = "client")]
+pub(crate) fn cannot_connect(to: &dyn std::fmt::Display, err: &io::Error) -> Status {
+    Status::unavailable(format!("cannot connect to {to}: {err}"))
 }
 
 /// The client's HTTP/2 handshake over `io`. The connection then runs on a

@@ -18,7 +18,7 @@ pub(crate) use connection::{Accept, accept};
 #[cfg(all(feature = "client", feature = "server"))]
 pub(crate) use connection::{ServeIo, pipe};
 #[cfg(feature = "client")]
-pub(crate) use connection::{connect_tcp, handshake};
+pub(crate) use connection::{cannot_connect, connect_tcp, handshake};
 pub(crate) use error::h2_status;
 #[cfg(feature = "server")]
 pub(crate) use frames::PingPolicy;
