@@ -35,6 +35,9 @@ for features in "" client server; do
     # The same side with tracing: what it reports compiles with that side alone.
     cargo clippy -p rgrpc --all-targets --locked --no-default-features \
         --features "tracing${features:+,$features}" -- -D warnings
+    # And with TLS: each side's half of it compiles alone.
+    cargo clippy -p rgrpc --all-targets --locked --no-default-features \
+        --features "tls${features:+,$features}" -- -D warnings
 done
 # Without features, rgrpc depends on bytes alone.
 deps="$(cargo tree -p rgrpc-features -e normal --locked --prefix none --format '{p}' \

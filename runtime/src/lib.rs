@@ -33,6 +33,7 @@
 //! | --- | --- |
 //! | `client` (default) | [`Channel`] and the client side of calls |
 //! | `server` (default) | [`Server`] and the server side of calls |
+//! | `tls` | TLS with rustls ([`tls`]): `https://` targets, mutual TLS, the client's certificates in [`CallInfo`] |
 //! | `tracing` | a `tracing` span per call on each side, and events for failures nobody else hears of |
 //!
 //! Either one brings the transport: h2 and http on tokio. Without both
@@ -93,6 +94,8 @@ pub use metadata::{InvalidMetadata, Metadata, MetadataValue};
 #[cfg(feature = "server")]
 pub use server::{Server, ServerBuilder, Service};
 pub use status::{Code, Status};
+#[cfg(all(feature = "tls", any(feature = "client", feature = "server")))]
+pub use transport::tls;
 pub use wire::{DecodeError, UnknownFields};
 
 /// Locks `mutex`. No lock in the runtime is held across a step that can

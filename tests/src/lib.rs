@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+pub mod pki;
+
 /// Everything generated for proto/, one module per package.
 pub mod pb {
     include!(concat!(env!("OUT_DIR"), "/mod.rs"));

@@ -147,13 +147,6 @@ async fn a_server_serves_any_stream_of_connections() {
     assert_eq!(answer.message().message, "piped from none");
 }
 
-#[test]
-fn an_https_target_says_why_it_is_refused() {
-    let err = Channel::builder("https://example.com:443").err().unwrap();
-    assert_eq!(err.code(), Code::InvalidArgument);
-    assert!(err.message().contains("needs TLS"), "{err:?}");
-}
-
 #[tokio::test]
 async fn an_address_in_use_is_named() {
     let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -45,12 +45,34 @@ impl CallKind {
 pub struct CallInfo {
     path: &'static str,
     kind: CallKind,
-    peer: Option<SocketAddr>,
+    /// Shared by the calls of one connection.
+    peer: Option<Arc<Peer>>,
+}
+
+/// Who is at the other end of a server's connection: its address, and over
+/// TLS the certificates it showed.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Peer {
+    pub(crate) address: Option<SocketAddr>,
+    #[cfg(feature = "tls")]
+    pub(crate) certificates: Option<Arc<[rustls_pki_types::CertificateDer<'static>]>>,
+}
+
+impl Peer {
+    /// A peer at `address`, that showed no certificate.
+    #[cfg(feature = "server")]
+    pub(crate) fn at(address: Option<SocketAddr>) -> Self {
+        Self {
+            address,
+            #[cfg(feature = "tls")]
+            certificates: None,
+        }
+    }
 }
 
 impl CallInfo {
     /// The information of a call to `path` (`/package.Service/Method`).
-    pub(crate) fn new(path: &'static str, kind: CallKind, peer: Option<SocketAddr>) -> Self {
+    pub(crate) fn new(path: &'static str, kind: CallKind, peer: Option<Arc<Peer>>) -> Self {
         Self { path, kind, peer }
     }
 
@@ -83,7 +105,16 @@ impl CallInfo {
 
     /// The address of the peer, for a call a server received over TCP.
     pub fn peer(&self) -> Option<SocketAddr> {
-        self.peer
+        self.peer.as_ref()?.address
+    }
+
+    /// The certificate chain the client showed, its own first, for a call a
+    /// server received over mutual TLS: what an interceptor authorizes on
+    /// (parse it with an X.509 crate for the subject and names). The
+    /// server's TLS verified it against its client roots.
+    #[cfg(feature = "tls")]
+    pub fn peer_certificates(&self) -> Option<&[rustls_pki_types::CertificateDer<'static>]> {
+        self.peer.as_ref()?.certificates.as_deref()
     }
 }
 

@@ -14,6 +14,8 @@ mod options;
 mod request;
 mod telemetry;
 
+#[cfg(feature = "server")]
+pub(crate) use context::Peer;
 pub use context::{CallContext, CallInfo, CallKind, Cancelled};
 #[cfg(feature = "client")]
 pub use credentials::{BearerToken, CallCredentials};

@@ -115,13 +115,14 @@ pub(crate) fn accept_failed(err: &std::io::Error, pause: std::time::Duration) {
     let _ = (err, pause);
 }
 
-/// A connection whose HTTP/2 handshake failed or took too long.
+/// A connection whose handshake (TLS, then HTTP/2) failed or took too
+/// long, and why.
 #[cfg(feature = "server")]
-pub(crate) fn handshake_failed(peer: Option<std::net::SocketAddr>) {
+pub(crate) fn handshake_failed(peer: Option<std::net::SocketAddr>, why: &dyn std::fmt::Display) {
     #[cfg(feature = "tracing")]
-    tracing::debug!(peer = ?peer, "a connection did not start HTTP/2 in time");
+    tracing::debug!(peer = ?peer, reason = %why, "a connection's handshake failed");
     #[cfg(not(feature = "tracing"))]
-    let _ = peer;
+    let _ = (peer, why);
 }
 
 /// A connection that ended with an error.

@@ -13,7 +13,6 @@ use bytes::Bytes;
 use h2::SendStream;
 use h2::client::SendRequest;
 use http::uri::Authority;
-use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::intercept::{Interceptors, StreamInterceptor, UnaryInterceptor};
 use super::receiving::Receiving;
@@ -21,7 +20,9 @@ use crate::call::{Bounds, BoxFuture, CallCredentials, push_link, remaining};
 use crate::frame::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
 #[cfg(feature = "server")]
 use crate::transport::ServeIo;
-use crate::transport::{self, Keepalive, Link};
+#[cfg(feature = "tls")]
+use crate::transport::tls::{self, ClientTls};
+use crate::transport::{self, Io, Keepalive, Link};
 use crate::{Metadata, Status, protocol};
 
 /// How a channel reaches its server.
@@ -37,19 +38,6 @@ enum Connector {
     #[cfg(feature = "server")]
     InProcess(Arc<dyn ServeIo>),
 }
-
-impl Connector {
-    /// Whether connections made this way encrypt what they carry: none of
-    /// these does, the user's own included, which rgrpc cannot vouch for.
-    fn encrypts(&self) -> bool {
-        false
-    }
-}
-
-/// A connection a [`Connect`] opened: any stream of bytes both ways.
-pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
-
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
 
 /// Opens connections for a channel that brings its own
 /// ([`Channel::with_connector`]): a proxy, a test harness, a transport of
@@ -88,6 +76,8 @@ pub struct ChannelBuilder {
     keepalive_while_idle: bool,
     connect_timeout: Duration,
     credentials: Option<Arc<dyn CallCredentials>>,
+    #[cfg(feature = "tls")]
+    tls: Option<tls::Connector>,
 }
 
 impl ChannelBuilder {
@@ -103,6 +93,8 @@ impl ChannelBuilder {
             keepalive_while_idle: false,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             credentials: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 
@@ -129,6 +121,27 @@ impl ChannelBuilder {
     pub fn max_send_message_size(mut self, bytes: usize) -> Self {
         self.max_send_message_size = bytes;
         self
+    }
+
+    /// Secures the channel's connections with TLS, as `tls` says, over any
+    /// target: TCP, a Unix socket, a connector of the user's. An `https://`
+    /// target does so by itself, trusting the system's authorities; this
+    /// replaces that. The server's certificate must name the target's host,
+    /// unless [`ClientTls::server_name`] names another.
+    ///
+    /// # Errors
+    /// When `tls` cannot be used (see [`tls::Error`]), or the channel is an
+    /// in-memory one, which has nothing to encrypt.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: ClientTls) -> Result<Self, tls::Error> {
+        #[cfg(feature = "server")]
+        if matches!(self.connector, Connector::InProcess(_)) {
+            return Err(tls::Error::new(
+                "an in-memory channel does not use TLS: its calls never leave the process",
+            ));
+        }
+        self.tls = Some(tls.connector(self.authority.host())?);
+        Ok(self)
     }
 
     /// Attaches `credentials` to every call: their metadata, asked for as
@@ -203,6 +216,8 @@ impl ChannelBuilder {
                 max_send_message_size: self.max_send_message_size,
                 connect_timeout: self.connect_timeout,
                 credentials: self.credentials,
+                #[cfg(feature = "tls")]
+                tls: self.tls,
                 keepalive: self.keepalive_time.map(|time| Keepalive {
                     time,
                     timeout: self.keepalive_timeout,
@@ -247,6 +262,8 @@ struct Inner {
     keepalive: Option<Keepalive>,
     connect_timeout: Duration,
     credentials: Option<Arc<dyn CallCredentials>>,
+    #[cfg(feature = "tls")]
+    tls: Option<tls::Connector>,
     /// None when there are none, so that calls pay nothing for them.
     interceptors: Option<Arc<Interceptors>>,
     /// The current connection and its generation, so that concurrent calls
@@ -270,12 +287,16 @@ struct Connection {
 
 impl Channel {
     /// A builder for a channel to `target`: `host:port` or
-    /// `http://host:port`, or a Unix domain socket as the gRPC naming
+    /// `http://host:port`; `https://host:port` with the `tls` feature, which
+    /// trusts the system's certificate authorities (see
+    /// [`ChannelBuilder::tls`] for others); or a Unix domain socket as the gRPC naming
     /// document writes it, `unix:path` (relative or absolute) or
     /// `unix:///absolute/path`.
     ///
     /// # Errors
-    /// INVALID_ARGUMENT when the target is not of those forms.
+    /// INVALID_ARGUMENT when the target is not of those forms; UNAVAILABLE
+    /// for an `https://` target when the system's authorities cannot be
+    /// loaded.
     pub fn builder(target: &str) -> Result<ChannelBuilder, Status> {
         #[cfg(unix)]
         if let Some(path) = target.strip_prefix("unix:") {
@@ -298,19 +319,22 @@ impl Channel {
                 Authority::from_static("localhost"),
             ));
         }
-        if target.starts_with("https://") {
+        let (https, address) = match target.strip_prefix("https://") {
+            Some(address) => (true, address),
+            None => (false, target.strip_prefix("http://").unwrap_or(target)),
+        };
+        #[cfg(not(feature = "tls"))]
+        if https {
             return Err(Status::invalid_argument(format!(
-                "invalid target {target:?}: https:// needs TLS, which this version of rgrpc \
-                 does not have; use http:// or host:port"
+                "invalid target {target:?}: https:// needs TLS, which comes with rgrpc's \
+                 `tls` feature; use http:// or host:port"
             )));
         }
-        let address = target
-            .strip_prefix("http://")
-            .unwrap_or(target)
-            .trim_end_matches('/');
+        let address = address.trim_end_matches('/');
         let invalid = || {
             Status::invalid_argument(format!(
-                "invalid target {target:?}: expected host:port or http://host:port"
+                "invalid target {target:?}: expected host:port, http://host:port or \
+                 https://host:port"
             ))
         };
         let valid = address
@@ -320,10 +344,14 @@ impl Channel {
             return Err(invalid());
         }
         let authority = address.parse().map_err(|_| invalid())?;
-        Ok(ChannelBuilder::new(
-            Connector::Tcp(address.to_owned()),
-            authority,
-        ))
+        let builder = ChannelBuilder::new(Connector::Tcp(address.to_owned()), authority);
+        #[cfg(feature = "tls")]
+        if https {
+            return builder
+                .tls(ClientTls::new())
+                .map_err(|err| Status::unavailable(err.to_string()));
+        }
+        Ok(builder)
     }
 
     /// A builder for a channel whose connections `connect` opens, to a
@@ -437,17 +465,14 @@ impl Channel {
     }
 
     async fn open_connection(&self) -> Result<(SendRequest<Bytes>, Link), Status> {
-        let keepalive = self.inner.keepalive;
         match &self.inner.connector {
-            Connector::Tcp(address) => {
-                transport::handshake(transport::connect_tcp(address).await?, keepalive).await
-            }
+            Connector::Tcp(address) => self.handshake(transport::connect_tcp(address).await?).await,
             #[cfg(unix)]
             Connector::Unix(path) => {
                 let socket = tokio::net::UnixStream::connect(path)
                     .await
                     .map_err(|err| transport::cannot_connect(&path.display(), &err))?;
-                transport::handshake(socket, keepalive).await
+                self.handshake(socket).await
             }
             Connector::Custom(connect) => {
                 let authority = &self.inner.authority;
@@ -455,15 +480,38 @@ impl Channel {
                     .connect()
                     .await
                     .map_err(|err| transport::cannot_connect(authority, &err))?;
-                transport::handshake(io, keepalive).await
+                self.handshake(io).await
             }
             #[cfg(feature = "server")]
             Connector::InProcess(server) => {
                 let (client, server_side) = transport::pipe();
                 server.serve_io(server_side);
-                transport::handshake(client, keepalive).await
+                self.handshake(client).await
             }
         }
+    }
+
+    /// The handshakes over a new connection `io`: TLS if the channel has
+    /// it, then HTTP/2.
+    async fn handshake(&self, io: impl Io) -> Result<(SendRequest<Bytes>, Link), Status> {
+        let keepalive = self.inner.keepalive;
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.inner.tls {
+            // Boxed: the HTTP/2 connection's code is not made again for
+            // each kind of socket under TLS.
+            let io: Box<dyn Io> = Box::new(tls.connect(io).await?);
+            return transport::handshake(io, keepalive).await;
+        }
+        transport::handshake(io, keepalive).await
+    }
+
+    /// Whether the channel's connections encrypt what they carry: only
+    /// with TLS, since rgrpc cannot vouch for a connector of the user's.
+    fn encrypts(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.inner.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
     }
 
     /// Opens a stream for a call to `path` and sends the request headers
@@ -486,6 +534,7 @@ impl Channel {
             None => None,
         };
         let mut request = protocol::request(
+            self.encrypts(),
             &self.inner.authority,
             path,
             metadata,
@@ -511,7 +560,7 @@ impl Channel {
         credentials: &Arc<dyn CallCredentials>,
         path: &'static str,
     ) -> Result<Metadata, Status> {
-        if credentials.require_secure() && !self.inner.connector.encrypts() {
+        if credentials.require_secure() && !self.encrypts() {
             return Err(Status::unauthenticated(
                 "these credentials require a connection that encrypts, and this one does not",
             ));

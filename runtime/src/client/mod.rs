@@ -18,9 +18,10 @@ mod receiving;
 mod sending;
 
 pub use crate::call::{BearerToken, CallCredentials, CallOptions};
+pub use crate::transport::Io;
 pub use call::{BidiStreaming, Call, ClientStreaming, ServerStreaming, Shape, Unary};
 pub use channel::{
-    Channel, ChannelBuilder, Connect, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE_TIMEOUT, Io,
+    Channel, ChannelBuilder, Connect, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE_TIMEOUT,
 };
 pub use handles::{BidiStreamingCall, ClientStreamingCall, RequestSink, ResponseStream};
 pub use intercept::{

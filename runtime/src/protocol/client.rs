@@ -14,12 +14,13 @@ use crate::{Code, Metadata, Status};
 /// What rgrpc calls itself in `user-agent`.
 const USER_AGENT: &str = concat!("rgrpc/", env!("CARGO_PKG_VERSION"));
 
-/// The headers of a call to `path` on `authority`, carrying the entries of
-/// both `metadata` and the time the call has left.
+/// The headers of a call to `path` on `authority`, over `https` or not,
+/// carrying the entries of both `metadata` and the time the call has left.
 ///
 /// # Errors
 /// INTERNAL when `path` cannot be a request path.
 pub(crate) fn request(
+    https: bool,
     authority: &Authority,
     path: &'static str,
     metadata: [&Metadata; 2],
@@ -30,7 +31,7 @@ pub(crate) fn request(
     };
     // The URI is put together from parts that need no parsing or copying.
     let uri = Uri::builder()
-        .scheme(Scheme::HTTP)
+        .scheme(if https { Scheme::HTTPS } else { Scheme::HTTP })
         .authority(authority.clone())
         .path_and_query(
             PathAndQuery::from_maybe_shared(Bytes::from_static(path.as_bytes()))

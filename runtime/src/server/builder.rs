@@ -8,6 +8,8 @@ use super::router::Routes;
 use super::{Server, Service};
 use crate::call::push_link;
 use crate::frame::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
+#[cfg(feature = "tls")]
+use crate::transport::tls::{self, Acceptor, ServerTls};
 use crate::transport::{Accept, Keepalive, LinkLimits, PingPolicy};
 
 /// Server settings.
@@ -26,6 +28,9 @@ pub(crate) struct Config {
     /// Connections served at once; more are closed as they come.
     pub(crate) max_connections: Option<usize>,
     pub(crate) keepalive: Keepalive,
+    /// TLS on every connection accepted, in-memory ones excepted.
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<Acceptor>,
 }
 
 /// How long a new connection may take to start HTTP/2, as grpc-go's default.
@@ -109,6 +114,8 @@ impl ServerBuilder {
                     timeout: DEFAULT_KEEPALIVE_TIMEOUT,
                     while_idle: true,
                 },
+                #[cfg(feature = "tls")]
+                tls: None,
             },
             interceptors: Interceptors::default(),
         }
@@ -135,9 +142,23 @@ impl ServerBuilder {
         self
     }
 
-    /// How long a new connection may take to start HTTP/2 (the server's
-    /// settings sent, the client's preface received) before it is closed,
-    /// 120 seconds by default.
+    /// Serves TLS, as `tls` says, on every connection the server accepts:
+    /// from [`Server::serve`], a listener, or any stream of connections.
+    /// Clients must agree on HTTP/2 by ALPN or send none. A client whose
+    /// handshake fails is disconnected, and the server goes on. In-memory
+    /// channels skip TLS: their calls never leave the process.
+    ///
+    /// # Errors
+    /// When `tls` cannot be used (see [`tls::Error`]).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: ServerTls) -> Result<Self, tls::Error> {
+        self.config.tls = Some(tls.acceptor()?);
+        Ok(self)
+    }
+
+    /// How long a new connection may take to start HTTP/2 (the TLS
+    /// handshake if any, the server's settings sent, the client's preface
+    /// received) before it is closed, 120 seconds by default.
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
         self.config.accept.timeout = timeout;
         self

@@ -21,7 +21,7 @@ use super::driver::{self, Shared};
 use super::handler::Call;
 use super::intercept::Interceptors;
 use super::router::Routes;
-use crate::call::{CallSpan, connection_failed, handshake_failed};
+use crate::call::{CallSpan, Peer, connection_failed, handshake_failed};
 use crate::transport::{Keepalive, Link};
 use crate::{CallContext, CallInfo, protocol, transport};
 
@@ -69,30 +69,86 @@ impl Core {
         }
     }
 
-    /// Serves one connection, from `peer`, until the peer closes it, the
-    /// server shuts down (see [`Core::shut_down`]), or the connection's
-    /// limits end it: a client that does not send its SETTINGS within the
-    /// handshake timeout, idleness, age, a silent peer, too many cancelled
-    /// calls.
-    pub(crate) async fn serve_connection<IO>(self: Arc<Self>, io: IO, peer: Option<SocketAddr>)
+    /// Serves one connection accepted from `address`: TLS first if the
+    /// server has it, then HTTP/2 (see [`Core::serve_http2`]).
+    pub(crate) async fn serve_connection<IO>(self: Arc<Self>, io: IO, address: Option<SocketAddr>)
     where
         IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        let mut stop = self.stop.subscribe();
-        if *stop.borrow_and_update() != Stop::Serving {
+        let Some((stop, opened_by)) = self.admit() else {
             return;
+        };
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.config.tls {
+            let mut stop = stop;
+            let handshake = tokio::time::timeout_at(opened_by.into(), tls.accept(io));
+            let (io, certificates) = tokio::select! {
+                handshake = handshake => match handshake {
+                    Ok(Ok(secured)) => secured,
+                    Ok(Err(err)) => return handshake_failed(address, &format_args!("TLS: {err}")),
+                    Err(_) => return handshake_failed(address, &"TLS took too long"),
+                },
+                _ = stop.changed() => return,
+            };
+            let peer = Peer {
+                address,
+                certificates,
+            };
+            // Boxed: the HTTP/2 connection's code is not made again for
+            // each kind of socket under TLS.
+            let io: Box<dyn transport::Io> = Box::new(io);
+            return self.serve_http2(io, peer, stop, opened_by).await;
         }
+        self.serve_http2(io, Peer::at(address), stop, opened_by)
+            .await;
+    }
+
+    /// Serves an in-memory connection: HTTP/2 with no TLS, from no address.
+    #[cfg(feature = "client")]
+    pub(crate) async fn serve_in_memory<IO>(self: Arc<Self>, io: IO)
+    where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        if let Some((stop, opened_by)) = self.admit() {
+            self.serve_http2(io, Peer::at(None), stop, opened_by).await;
+        }
+    }
+
+    /// Admits a new connection, unless the server is stopping: the receiver
+    /// it follows the server's stop by, and when its handshakes must be
+    /// over.
+    fn admit(&self) -> Option<(watch::Receiver<Stop>, Instant)> {
+        let opened_by = Instant::now() + self.config.accept.timeout;
+        let mut stop = self.stop.subscribe();
+        let serving = *stop.borrow_and_update() == Stop::Serving;
+        serving.then_some((stop, opened_by))
+    }
+
+    /// Serves HTTP/2 over `io`, from `peer`, until the peer closes it, the
+    /// server shuts down (see [`Core::shut_down`]), or the connection's
+    /// limits end it: a client that does not send its SETTINGS by
+    /// `opened_by`, idleness, age, a silent peer, too many cancelled calls.
+    async fn serve_http2<IO>(
+        self: Arc<Self>,
+        io: IO,
+        peer: Peer,
+        mut stop: watch::Receiver<Stop>,
+        opened_by: Instant,
+    ) where
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let config = &self.config;
-        let opened_by = Instant::now() + config.accept.timeout;
-        let handshake = transport::accept(io, &config.accept);
+        let handshake = transport::accept(io, &config.accept, opened_by);
         let connection = tokio::select! {
             connection = handshake => connection,
             _ = stop.changed() => return,
         };
+        let address = peer.address;
         let Some((mut connection, link)) = connection else {
-            handshake_failed(peer);
+            handshake_failed(address, &"HTTP/2 did not start in time");
             return;
         };
+        let peer = Arc::new(peer);
         // The timers and signals that end a connection are watched on a
         // task of their own, so that this loop, woken for every call, polls
         // nothing but the connection and the orders.
@@ -108,7 +164,7 @@ impl Core {
             grace: config.max_connection_age_grace,
             keepalive: config.keepalive,
         };
-        let _watching = AbortOnDrop(tokio::spawn(watch.run(peer)));
+        let _watching = AbortOnDrop(tokio::spawn(watch.run(address)));
         let mut obeyed = Order::None;
         // Why the connection is cut off, if it is.
         let reason = loop {
@@ -123,6 +179,7 @@ impl Core {
                         // does the I/O of every call on the connection.
                         let core = self.clone();
                         let link = link.clone();
+                        let peer = peer.clone();
                         tokio::spawn(driver::started_by(move || core.start_call(request, respond, peer, link)));
                     }
                     Some(Err(err)) => {
@@ -158,7 +215,7 @@ impl Core {
         &self,
         request: http::Request<RecvStream>,
         mut respond: SendResponse<Bytes>,
-        peer: Option<SocketAddr>,
+        peer: Arc<Peer>,
         link: Link,
     ) -> Option<impl Future<Output = ()> + Send + use<>> {
         let (parts, body) = request.into_parts();
@@ -183,7 +240,7 @@ impl Core {
             }
         };
         let deadline = head.timeout.map(|timeout| Instant::now() + timeout);
-        let info = CallInfo::new(path, method.kind, peer);
+        let info = CallInfo::new(path, method.kind, Some(peer));
         let span = CallSpan::server(&info);
         let context = CallContext::new(info, deadline);
         let shared = Shared::new(self.config.max_send_message_size);
@@ -321,7 +378,7 @@ impl Watch {
                     if link.opened() {
                         continue;
                     }
-                    handshake_failed(peer);
+                    handshake_failed(peer, &"no HTTP/2 SETTINGS from the client in time");
                     Order::Drop
                 }
                 () = &mut idle_check, if idle.limit.is_some() && !draining => {

@@ -228,7 +228,7 @@ where
 impl ServeIo for Server {
     fn serve_io(&self, io: tokio::io::DuplexStream) {
         let core = self.core.clone();
-        tokio::spawn(core.serve_connection(io, None));
+        tokio::spawn(core.serve_in_memory(io));
     }
 }
 

@@ -20,6 +20,14 @@ use super::{CONNECTION_WINDOW, MAX_FRAME_SIZE, STREAM_WINDOW};
 #[cfg(feature = "client")]
 use crate::Status;
 
+/// A connection: any stream of bytes both ways, such as one that a
+/// [`Connect`](crate::client::Connect) opened.
+#[cfg(any(feature = "client", feature = "tls"))]
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+
+#[cfg(any(feature = "client", feature = "tls"))]
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
+
 /// The buffer of each direction of an in-process pipe.
 #[cfg(all(feature = "client", feature = "server"))]
 const PIPE_BUFFER: usize = 256 * 1024;
@@ -93,7 +101,7 @@ where
 #[cfg(feature = "server")]
 #[derive(Debug, Clone)]
 pub(crate) struct Accept {
-    /// How long the HTTP/2 handshake may take.
+    /// How long the handshakes (TLS if any, then HTTP/2) may take.
     pub(crate) timeout: Duration,
     /// SETTINGS_MAX_CONCURRENT_STREAMS: streams past it are refused.
     pub(crate) max_concurrent_streams: u32,
@@ -104,12 +112,13 @@ pub(crate) struct Accept {
 }
 
 /// The server's HTTP/2 handshake over `io`, with `settings`: `None` when it
-/// fails or takes too long. The connection's calls share the [`Link`]
+/// fails or is not over by `by`. The connection's calls share the [`Link`]
 /// returned.
 #[cfg(feature = "server")]
 pub(crate) async fn accept<IO>(
     io: IO,
     settings: &Accept,
+    by: std::time::Instant,
 ) -> Option<(h2::server::Connection<Watched<IO>, Bytes>, Link)>
 where
     IO: AsyncRead + AsyncWrite + Unpin,
@@ -122,7 +131,7 @@ where
         .max_concurrent_streams(settings.max_concurrent_streams)
         .max_header_list_size(settings.max_header_list_size)
         .handshake::<_, Bytes>(io);
-    let connection = tokio::time::timeout(settings.timeout, handshake)
+    let connection = tokio::time::timeout_at(by.into(), handshake)
         .await
         .ok()?
         .ok()?;
@@ -135,6 +144,8 @@ where
 pub(crate) struct Watched<IO> {
     io: IO,
     link: Link,
+    /// A client's, until the server's first bytes are in.
+    awaiting_server: bool,
     #[cfg(feature = "server")]
     guard: Option<Guard>,
 }
@@ -146,6 +157,7 @@ impl<IO> Watched<IO> {
         let link = Link::new(limits);
         let watched = Self {
             io,
+            awaiting_server: limits.is_none(),
             #[cfg(feature = "server")]
             guard: limits.map(|limits| Guard::new(limits.pings)),
             link: link.clone(),
@@ -155,6 +167,13 @@ impl<IO> Watched<IO> {
 
     /// Takes note of `bytes`, just read.
     fn read(&mut self, bytes: &[u8]) {
+        if std::mem::take(&mut self.awaiting_server) && speaks_tls(bytes) {
+            self.link.ended(|| {
+                "the server speaks TLS, and this channel does not: use an https:// target \
+                 or ChannelBuilder::tls"
+                    .into()
+            });
+        }
         self.link.count_read();
         #[cfg(feature = "server")]
         if let Some(guard) = &mut self.guard {
@@ -188,10 +207,19 @@ impl<IO> Watched<IO> {
 
     fn watch<T>(&self, result: io::Result<T>) -> io::Result<T> {
         if let Err(err) = &result {
+            #[cfg(all(feature = "tls", feature = "client"))]
+            self.link.ended(|| super::tls::explain(err));
+            #[cfg(not(all(feature = "tls", feature = "client")))]
             self.link.ended(|| err.to_string());
         }
         result
     }
+}
+
+/// Whether a server's first bytes are a TLS record: an alert or a
+/// handshake, of TLS 1.x, where HTTP/2 would send its SETTINGS.
+fn speaks_tls(first: &[u8]) -> bool {
+    matches!(first, [0x15 | 0x16, 0x03, ..])
 }
 
 impl<IO: AsyncWrite + Unpin> Watched<IO> {

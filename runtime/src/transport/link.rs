@@ -173,10 +173,13 @@ impl Link {
         }
     }
 
-    /// The status of a call on the connection that failed with `err`.
+    /// The status of a call on the connection that failed with `err`: why
+    /// the connection ended, as its socket saw it, when that explains the
+    /// failure (the socket failed, or what came in made no sense).
     pub(crate) fn status(&self, err: &h2::Error) -> Status {
+        let explains = err.is_io() || (err.is_go_away() && !err.is_remote());
         match self.0.as_ref().and_then(|shared| shared.end.get()) {
-            Some(why) if err.is_io() => Status::unavailable(format!("connection lost: {why}")),
+            Some(why) if explains => Status::unavailable(format!("connection lost: {why}")),
             _ => h2_status(err),
         }
     }

@@ -1,5 +1,6 @@
 //! The transport: gRPC calls as HTTP/2 streams, with h2 on tokio. It opens
-//! connections (TCP, or an in-process pipe) and runs the HTTP/2 handshake
+//! connections (TCP, Unix sockets, an in-process pipe, the user's own),
+//! secures them with TLS, and runs the HTTP/2 handshake
 //! with rgrpc's settings; it sends frames under flow control and receives
 //! them as message payloads; it maps h2's errors to statuses. It knows
 //! nothing of handlers, channels or message types.
@@ -12,7 +13,11 @@ mod keepalive;
 mod link;
 mod recv;
 mod send;
+#[cfg(feature = "tls")]
+pub mod tls;
 
+#[cfg(any(feature = "client", feature = "tls"))]
+pub use connection::Io;
 #[cfg(feature = "server")]
 pub(crate) use connection::{Accept, accept};
 #[cfg(all(feature = "client", feature = "server"))]

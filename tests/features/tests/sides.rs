@@ -72,6 +72,17 @@ async fn the_client_side_calls_and_reports_an_unreachable_server() {
     assert_eq!(err.code(), rgrpc::Code::Unavailable);
 }
 
+/// Without the `tls` feature, an `https://` target says what it needs.
+#[cfg(feature = "client")]
+#[test]
+fn an_https_target_without_tls_says_why_it_is_refused() {
+    let err = rgrpc::Channel::builder("https://example.com:443")
+        .err()
+        .expect("no TLS, no https://");
+    assert_eq!(err.code(), rgrpc::Code::InvalidArgument);
+    assert!(err.message().contains("`tls` feature"), "{err:?}");
+}
+
 #[test]
 fn generated_code_has_exactly_the_sides_built() {
     let generated = std::fs::read_to_string(concat!(env!("OUT_DIR"), "/echo/echo.rs"))
