@@ -33,6 +33,8 @@
 //! | --- | --- |
 //! | `client` (default) | [`Channel`] and the client side of calls |
 //! | `server` (default) | [`Server`] and the server side of calls |
+//! | `gzip` (default) | gzip [`Compression`] of messages, sent when asked for, received always |
+//! | `deflate` | deflate (zlib) [`Compression`] as well |
 //! | `tls` | TLS with rustls ([`tls`]): `https://` targets, mutual TLS, the client's certificates in [`CallInfo`] |
 //! | `tracing` | a `tracing` span per call on each side, and events for failures nobody else hears of |
 //!
@@ -88,7 +90,7 @@ pub use call::{
 pub use client::{Channel, ChannelBuilder};
 pub use enumeration::Enumeration;
 #[cfg(any(feature = "client", feature = "server"))]
-pub use frame::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
+pub use frame::{Compression, DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
 pub use message::{DynMessage, Message};
 pub use metadata::{InvalidMetadata, Metadata, MetadataValue};
 #[cfg(feature = "server")]

@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
+pub mod counting;
 pub mod pki;
+pub mod raw;
 
 /// Everything generated for proto/, one module per package.
 pub mod pb {

@@ -4,52 +4,18 @@
 //! `rgrpc::wire::MEMORY_PER_INPUT_BYTE` per input byte, measured here by an
 //! allocator that counts.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use rgrpc::Message;
 use rgrpc::wire::{DecodeErrorKind, MEMORY_ALLOWANCE, MEMORY_PER_INPUT_BYTE};
+use rgrpc_tests::counting::{self, Counting};
 use rgrpc_tests::pb::coverage::v3::Composite;
-
-/// The system allocator, counting the bytes allocated now and at the peak.
-/// (An allocator is unsafe to implement; this one only forwards.)
-struct Counting;
-
-static NOW: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let now = NOW.fetch_add(layout.size(), Ordering::SeqCst) + layout.size();
-        PEAK.fetch_max(now, Ordering::SeqCst);
-        // SAFETY: the caller's obligations are passed on unchanged.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        NOW.fetch_sub(layout.size(), Ordering::SeqCst);
-        // SAFETY: as for `alloc`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-/// One measurement at a time: the counts are the whole process's.
-static MEASURING: Mutex<()> = Mutex::new(());
-
 /// Decodes `input` as a `Composite`; returns the outcome and the most the
 /// decoding had allocated at once.
 fn measure(input: &[u8]) -> (Result<Composite, DecodeErrorKind>, usize) {
-    let _alone = MEASURING.lock().unwrap();
-    let before = NOW.load(Ordering::SeqCst);
-    PEAK.store(before, Ordering::SeqCst);
-    let decoded = Composite::decode(input).map_err(|err| err.kind());
-    let peak = PEAK.load(Ordering::SeqCst) - before;
-    (decoded, peak)
+    counting::peak_of(|| Composite::decode(input).map_err(|err| err.kind()))
 }
 
 fn varint(mut value: u64, out: &mut Vec<u8>) {

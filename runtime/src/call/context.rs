@@ -5,12 +5,14 @@ use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
+
+use crate::frame::{Accepted, Compression};
 use tokio::sync::futures::OwnedNotified;
 
 /// The shape of a call: whether the client, the server or both send a
@@ -152,6 +154,13 @@ pub struct CallContext {
 struct Inner {
     info: CallInfo,
     deadline: Option<Instant>,
+    /// What the client accepts compressed responses in.
+    accepted: Accepted,
+    /// What the responses are to be compressed with
+    /// ([`Compression::to_u8`]).
+    compression: AtomicU8,
+    /// The last request message received came compressed.
+    request_compressed: AtomicBool,
     cancelled: AtomicBool,
     /// Made by the first task that waits for the cancellation.
     notify: OnceLock<Arc<Notify>>,
@@ -163,13 +172,23 @@ tokio::task_local! {
 }
 
 impl CallContext {
-    /// The context of a call the server is handling.
+    /// The context of a call the server is handling, whose client accepts
+    /// `accepted` compressions; the responses are compressed with
+    /// `compression` unless the handler says otherwise.
     #[cfg(any(feature = "server", test))]
-    pub(crate) fn new(info: CallInfo, deadline: Option<Instant>) -> Self {
+    pub(crate) fn new(
+        info: CallInfo,
+        deadline: Option<Instant>,
+        accepted: Accepted,
+        compression: Option<Compression>,
+    ) -> Self {
         Self {
             inner: Some(Arc::new(Inner {
                 info,
                 deadline,
+                accepted,
+                compression: AtomicU8::new(Compression::to_u8(compression)),
+                request_compressed: AtomicBool::new(false),
                 cancelled: AtomicBool::new(false),
                 notify: OnceLock::new(),
             })),
@@ -206,6 +225,53 @@ impl CallContext {
     pub fn remaining(&self) -> Option<Duration> {
         self.deadline()
             .map(|deadline| deadline.saturating_duration_since(Instant::now()))
+    }
+
+    /// Compresses the call's response messages with `compression`, or
+    /// with none, instead of the server's choice
+    /// ([`ServerBuilder::send_compressed`](crate::ServerBuilder::send_compressed)),
+    /// as grpc-go's `SetSendCompressor` does. It holds for the whole call
+    /// once the first response message or the headers are on their way, so
+    /// it is set before. Returns false, and changes nothing, when the client
+    /// does not accept `compression` (its `grpc-accept-encoding` does not
+    /// name it) or outside a call.
+    pub fn set_compression(&self, compression: Option<Compression>) -> bool {
+        let Some(inner) = &self.inner else {
+            return false;
+        };
+        if compression.is_some_and(|compression| !inner.accepted.has(compression)) {
+            return false;
+        }
+        inner
+            .compression
+            .store(Compression::to_u8(compression), Ordering::Relaxed);
+        true
+    }
+
+    /// Whether the last request message the handler received came
+    /// compressed: a server that must check what its clients send (such
+    /// as gRPC's interoperability tests) can. False outside a call.
+    pub fn request_compressed(&self) -> bool {
+        self.inner
+            .as_ref()
+            .is_some_and(|inner| inner.request_compressed.load(Ordering::Relaxed))
+    }
+
+    /// Records whether the request message just received came compressed.
+    #[cfg(feature = "server")]
+    pub(crate) fn received(&self, compressed: bool) {
+        if let Some(inner) = &self.inner {
+            inner
+                .request_compressed
+                .store(compressed, Ordering::Relaxed);
+        }
+    }
+
+    /// What the responses are to be compressed with.
+    #[cfg(feature = "server")]
+    pub(crate) fn compression(&self) -> Option<Compression> {
+        let inner = self.inner.as_ref()?;
+        Compression::from_u8(inner.compression.load(Ordering::Relaxed))
     }
 
     /// Whether the call is over (it ended, its deadline passed or its client
@@ -304,6 +370,8 @@ mod tests {
         CallContext::new(
             CallInfo::new("/echo.Echo/EchoMessage", CallKind::Unary, None),
             deadline,
+            Accepted::default(),
+            None,
         )
     }
 

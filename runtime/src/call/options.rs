@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use super::{Bounds, CallContext};
 use crate::Metadata;
+use crate::frame::Compression;
 
 /// How a client makes one call: its deadline, extra metadata, message size
 /// limits, and the call it is made for.
@@ -25,8 +26,12 @@ pub struct CallOptions {
     metadata: Metadata,
     deadline: Option<Deadline>,
     parent: Parent,
-    max_receive_message_size: Option<usize>,
-    max_send_message_size: Option<usize>,
+    /// The limits, kept in 32 bits (a message frame's length is), so that
+    /// every call's future is the smaller.
+    max_receive_message_size: Option<u32>,
+    max_send_message_size: Option<u32>,
+    /// What to compress the requests with, if not the channel's choice.
+    compression: Option<Option<Compression>>,
 }
 
 /// A deadline as given: a timeout counts from the call's start.
@@ -98,7 +103,7 @@ impl CallOptions {
     /// Limits the response messages of this call, instead of the channel's
     /// limit; larger ones fail the call with RESOURCE_EXHAUSTED.
     pub fn max_receive_message_size(mut self, bytes: usize) -> Self {
-        self.max_receive_message_size = Some(bytes);
+        self.max_receive_message_size = Some(u32::try_from(bytes).unwrap_or(u32::MAX));
         self
     }
 
@@ -106,23 +111,38 @@ impl CallOptions {
     /// limit; a larger one is not sent, and the call ends with
     /// RESOURCE_EXHAUSTED.
     pub fn max_send_message_size(mut self, bytes: usize) -> Self {
-        self.max_send_message_size = Some(bytes);
+        self.max_send_message_size = Some(u32::try_from(bytes).unwrap_or(u32::MAX));
         self
     }
 
     /// The metadata sent with the request headers.
+    /// Compresses the call's request messages with `compression`, or with
+    /// none, instead of the channel's choice
+    /// ([`ChannelBuilder::send_compressed`](crate::ChannelBuilder::send_compressed)).
+    /// A server that does not have it refuses the call with UNIMPLEMENTED.
+    pub fn compression(mut self, compression: Option<Compression>) -> Self {
+        self.compression = Some(compression);
+        self
+    }
+
+    /// What the call's requests are compressed with, given the channel's
+    /// choice `default`.
+    pub(crate) fn compression_or(&self, default: Option<Compression>) -> Option<Compression> {
+        self.compression.unwrap_or(default)
+    }
+
     pub(crate) fn request_metadata(&self) -> &Metadata {
         &self.metadata
     }
 
     /// The receive limit set for this call, if any.
     pub(crate) fn receive_limit(&self) -> Option<usize> {
-        self.max_receive_message_size
+        self.max_receive_message_size.map(|bytes| bytes as usize)
     }
 
     /// The send limit set for this call, if any.
     pub(crate) fn send_limit(&self) -> Option<usize> {
-        self.max_send_message_size
+        self.max_send_message_size.map(|bytes| bytes as usize)
     }
 
     /// The bounds of a call starting now: its deadline (its own, or the
@@ -156,6 +176,8 @@ mod tests {
         CallContext::new(
             CallInfo::new("/echo.Echo/EchoMessage", CallKind::Unary, None),
             Some(deadline),
+            crate::frame::Accepted::default(),
+            None,
         )
     }
 

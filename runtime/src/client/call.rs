@@ -407,10 +407,11 @@ impl Channel {
         bounds: &Bounds,
     ) -> Result<Receiving, Status> {
         let limit = options.send_limit().unwrap_or(self.max_send_message_size());
-        let frame = Frame::measure(request.message(), limit)?.encode();
+        let compression = self.compression(options);
+        let frame = Frame::measure(request.message(), limit)?.encode_with(compression)?;
         let metadata = [request.metadata(), options.request_metadata()];
         let (mut stream, mut receiving) = self
-            .start(path, metadata, bounds, options.receive_limit())
+            .start(path, metadata, bounds, options.receive_limit(), compression)
             .await?;
         // One message, whole, with END_STREAM: h2 buffers it until the window allows.
         if let Err(err) = stream.send_data(frame, true) {
@@ -431,12 +432,20 @@ impl Channel {
     ) -> Result<(Sending, Receiving), Status> {
         let bounds = options.bounds();
         let metadata = [options.request_metadata(), &NO_METADATA];
+        let compression = self.compression(options);
         let (stream, mut receiving) = bounds
-            .bound(self.start(path, metadata, &bounds, options.receive_limit()))
+            .bound(self.start(
+                path,
+                metadata,
+                &bounds,
+                options.receive_limit(),
+                compression,
+            ))
             .await?;
         let limit = options.send_limit().unwrap_or(self.max_send_message_size());
         let aborted = receiving.aborted();
-        let sending = Sending::new(stream, receiving.link(), bounds, limit, aborted);
+        let mut sending = Sending::new(stream, receiving.link(), bounds, limit, aborted);
+        sending.set_compression(compression);
         Ok((sending, receiving))
     }
 }

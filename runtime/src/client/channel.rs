@@ -16,8 +16,8 @@ use http::uri::Authority;
 
 use super::intercept::{Interceptors, StreamInterceptor, UnaryInterceptor};
 use super::receiving::Receiving;
-use crate::call::{Bounds, BoxFuture, CallCredentials, push_link, remaining};
-use crate::frame::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
+use crate::call::{Bounds, BoxFuture, CallCredentials, CallOptions, push_link, remaining};
+use crate::frame::{Compression, DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
 #[cfg(feature = "server")]
 use crate::transport::ServeIo;
 #[cfg(feature = "tls")]
@@ -76,8 +76,20 @@ pub struct ChannelBuilder {
     keepalive_while_idle: bool,
     connect_timeout: Duration,
     credentials: Option<Arc<dyn CallCredentials>>,
+    send_compression: Option<Compression>,
     #[cfg(feature = "tls")]
-    tls: Option<tls::Connector>,
+    tls: Option<Tls>,
+}
+
+/// A channel's TLS.
+#[cfg(feature = "tls")]
+#[derive(Clone)]
+enum Tls {
+    /// As the user set it.
+    Given(tls::Connector),
+    /// An `https://` target's: the system's roots, loaded at the first
+    /// connection, so that a machine without them can still be given others.
+    System(Arc<std::sync::OnceLock<Result<tls::Connector, Status>>>),
 }
 
 impl ChannelBuilder {
@@ -93,6 +105,7 @@ impl ChannelBuilder {
             keepalive_while_idle: false,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             credentials: None,
+            send_compression: None,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -140,8 +153,19 @@ impl ChannelBuilder {
                 "an in-memory channel does not use TLS: its calls never leave the process",
             ));
         }
-        self.tls = Some(tls.connector(self.authority.host())?);
+        self.tls = Some(Tls::Given(tls.connector(self.authority.host())?));
         Ok(self)
+    }
+
+    /// Compresses every call's request messages with `compression`
+    /// (`grpc-encoding`), unless the call says otherwise
+    /// ([`CallOptions::compression`](crate::client::CallOptions::compression)).
+    /// A server that does not have it refuses the calls with
+    /// UNIMPLEMENTED. Compressed responses are accepted in every compression
+    /// this build has, whatever this says.
+    pub fn send_compressed(mut self, compression: Compression) -> Self {
+        self.send_compression = Some(compression);
+        self
     }
 
     /// Attaches `credentials` to every call: their metadata, asked for as
@@ -216,6 +240,7 @@ impl ChannelBuilder {
                 max_send_message_size: self.max_send_message_size,
                 connect_timeout: self.connect_timeout,
                 credentials: self.credentials,
+                send_compression: self.send_compression,
                 #[cfg(feature = "tls")]
                 tls: self.tls,
                 keepalive: self.keepalive_time.map(|time| Keepalive {
@@ -262,8 +287,9 @@ struct Inner {
     keepalive: Option<Keepalive>,
     connect_timeout: Duration,
     credentials: Option<Arc<dyn CallCredentials>>,
+    send_compression: Option<Compression>,
     #[cfg(feature = "tls")]
-    tls: Option<tls::Connector>,
+    tls: Option<Tls>,
     /// None when there are none, so that calls pay nothing for them.
     interceptors: Option<Arc<Interceptors>>,
     /// The current connection and its generation, so that concurrent calls
@@ -294,9 +320,9 @@ impl Channel {
     /// `unix:///absolute/path`.
     ///
     /// # Errors
-    /// INVALID_ARGUMENT when the target is not of those forms; UNAVAILABLE
-    /// for an `https://` target when the system's authorities cannot be
-    /// loaded.
+    /// INVALID_ARGUMENT when the target is not of those forms. (An
+    /// `https://` target's calls fail with UNAVAILABLE when the system's
+    /// authorities cannot be loaded.)
     pub fn builder(target: &str) -> Result<ChannelBuilder, Status> {
         #[cfg(unix)]
         if let Some(path) = target.strip_prefix("unix:") {
@@ -346,11 +372,10 @@ impl Channel {
         let authority = address.parse().map_err(|_| invalid())?;
         let builder = ChannelBuilder::new(Connector::Tcp(address.to_owned()), authority);
         #[cfg(feature = "tls")]
-        if https {
-            return builder
-                .tls(ClientTls::new())
-                .map_err(|err| Status::unavailable(err.to_string()));
-        }
+        let builder = ChannelBuilder {
+            tls: https.then(|| Tls::System(Arc::default())),
+            ..builder
+        };
         Ok(builder)
     }
 
@@ -392,6 +417,11 @@ impl Channel {
             .as_ref()
             .filter(|interceptors| wanted(interceptors))
             .cloned()
+    }
+
+    /// What the requests of a call with `options` are compressed with.
+    pub(crate) fn compression(&self, options: &CallOptions) -> Option<Compression> {
+        options.compression_or(self.inner.send_compression)
     }
 
     /// The limit on request messages of a call, unless the call sets its own.
@@ -497,6 +527,17 @@ impl Channel {
         let keepalive = self.inner.keepalive;
         #[cfg(feature = "tls")]
         if let Some(tls) = &self.inner.tls {
+            let tls = match tls {
+                Tls::Given(tls) => tls,
+                Tls::System(loaded) => loaded
+                    .get_or_init(|| {
+                        ClientTls::new()
+                            .connector(self.inner.authority.host())
+                            .map_err(|err| Status::unavailable(err.to_string()))
+                    })
+                    .as_ref()
+                    .map_err(Clone::clone)?,
+            };
             // Boxed: the HTTP/2 connection's code is not made again for
             // each kind of socket under TLS.
             let io: Box<dyn Io> = Box::new(tls.connect(io).await?);
@@ -515,7 +556,8 @@ impl Channel {
     }
 
     /// Opens a stream for a call to `path` and sends the request headers
-    /// with `metadata`; response messages are limited to
+    /// with `metadata`, saying that the requests are compressed with
+    /// `compression`; response messages are limited to
     /// `max_receive_message_size`, or the channel's limit.
     pub(crate) async fn start(
         &self,
@@ -523,6 +565,7 @@ impl Channel {
         metadata: [&Metadata; 2],
         bounds: &Bounds,
         max_receive_message_size: Option<usize>,
+        compression: Option<Compression>,
     ) -> Result<(SendStream<Bytes>, Receiving), Status> {
         // Ready first: the request is built after the waits, so the
         // future does not hold it while waiting.
@@ -539,6 +582,7 @@ impl Channel {
             path,
             metadata,
             bounds.deadline().map(remaining),
+            compression,
         )?;
         if let Some(credentials) = &credentials {
             protocol::write_metadata(credentials, request.headers_mut());

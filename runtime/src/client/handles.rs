@@ -48,13 +48,20 @@ impl<T: Message> RequestSink<T> {
     /// receiving side (`recv`, `close_and_recv`).
     pub async fn send(&mut self, message: &T) -> Result<(), Status> {
         self.sending.check_open()?;
+        let compression = self.sending.next_compression();
         let frame = self
             .layers
             .sent(message)
             .and_then(|()| Frame::measure(message, self.sending.max_message_size()))
-            .map_err(|status| self.sending.abort(status))?
-            .encode();
+            .and_then(|frame| frame.encode_with(compression))
+            .map_err(|status| self.sending.abort(status))?;
         self.sending.send(frame).await
+    }
+
+    /// Sends the next message uncompressed, whatever the call's
+    /// compression.
+    pub fn disable_next_message_compression(&mut self) {
+        self.sending.skip_compression();
     }
 
     /// Sends every message of `messages`, in order, until it ends; an
@@ -253,6 +260,12 @@ impl<Req: Message, Resp: Message> ClientStreamingCall<Req, Resp> {
         self.requests.send_all(messages).await
     }
 
+    /// Sends the next request message uncompressed: see
+    /// [`RequestSink::disable_next_message_compression`].
+    pub fn disable_next_message_compression(&mut self) {
+        self.requests.disable_next_message_compression();
+    }
+
     /// Closes the request stream and waits for the response.
     ///
     /// # Errors
@@ -310,6 +323,12 @@ impl<Req: Message, Resp: Message> BidiStreamingCall<Req, Resp> {
         S: Stream<Item = Result<Req, Status>>,
     {
         self.requests.send_all(messages).await
+    }
+
+    /// Sends the next request message uncompressed: see
+    /// [`RequestSink::disable_next_message_compression`].
+    pub fn disable_next_message_compression(&mut self) {
+        self.requests.disable_next_message_compression();
     }
 
     /// Closes the request stream (half-close); responses keep coming.

@@ -109,8 +109,15 @@ impl Receiving {
             // Trailers-only: the status is in the headers.
             self.received_status(&parts.headers);
         } else {
-            self.headers = protocol::metadata_from_headers(&parts.headers);
-            self.state = State::Body(Incoming::new(body, end, self.max_message_size));
+            match protocol::response_compression(&parts.headers) {
+                Ok(compression) => {
+                    self.headers = protocol::metadata_from_headers(&parts.headers);
+                    let mut incoming = Incoming::new(body, end, self.max_message_size);
+                    incoming.set_compression(compression);
+                    self.state = State::Body(incoming);
+                }
+                Err(status) => self.state = State::Ended(Err(status)),
+            }
         }
     }
 

@@ -7,6 +7,7 @@ use h2::SendStream;
 use super::receiving::{Aborted, cancelled};
 use crate::Status;
 use crate::call::Bounds;
+use crate::frame::Compression;
 use crate::transport::{Link, Unsent};
 
 /// Where the request stream stands.
@@ -35,6 +36,10 @@ pub(crate) struct Sending {
     max_message_size: usize,
     /// The status this side ends the call with, for the receiving side.
     aborted: Aborted,
+    /// What the messages are compressed with.
+    compression: Option<Compression>,
+    /// The next message goes uncompressed.
+    skip_compression: bool,
 }
 
 impl Sending {
@@ -55,7 +60,26 @@ impl Sending {
             unsent: Unsent::default(),
             max_message_size,
             aborted,
+            compression: None,
+            skip_compression: false,
         }
+    }
+
+    /// Compresses the messages with `compression`, as the request headers
+    /// said.
+    pub(crate) fn set_compression(&mut self, compression: Option<Compression>) {
+        self.compression = compression;
+    }
+
+    /// Sends the next message uncompressed.
+    pub(crate) fn skip_compression(&mut self) {
+        self.skip_compression = true;
+    }
+
+    /// What the next message is compressed with.
+    pub(crate) fn next_compression(&mut self) -> Option<Compression> {
+        let skip = std::mem::take(&mut self.skip_compression);
+        self.compression.filter(|_| !skip)
     }
 
     /// The limit on request messages.

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use super::HEADER_LEN;
+use super::{Compression, HEADER_LEN};
 use crate::message::decode_prefix;
 use crate::wire::DecodeErrorKind;
 use crate::{Message, Status};
@@ -30,6 +30,10 @@ pub(crate) struct FrameDecoder {
     /// cannot be trusted to start a frame.
     failed: Option<Status>,
     max_size: usize,
+    /// The compression the peer said its compressed messages use.
+    compression: Option<Compression>,
+    /// Whether the last message taken was compressed.
+    last_compressed: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -37,10 +41,12 @@ enum State {
     Header,
     Body {
         len: usize,
+        compressed: bool,
     },
     /// The message of `len` bytes is buffered, for `decode` to take.
     Ready {
         len: usize,
+        compressed: bool,
     },
 }
 
@@ -54,7 +60,21 @@ impl FrameDecoder {
             state: State::Header,
             failed: None,
             max_size,
+            compression: None,
+            last_compressed: false,
         }
+    }
+
+    /// Takes compressed messages to be in `compression`, as the peer's
+    /// `grpc-encoding` says.
+    pub(crate) fn set_compression(&mut self, compression: Option<Compression>) {
+        self.compression = compression;
+    }
+
+    /// Whether the last message decoded came compressed.
+    #[cfg(feature = "server")]
+    pub(crate) fn last_compressed(&self) -> bool {
+        self.last_compressed
     }
 
     /// Adds a DATA chunk.
@@ -168,10 +188,14 @@ impl FrameDecoder {
     /// [`FrameDecoder::ready`]'s errors do, or when no message is ready.
     #[inline]
     pub(crate) fn decode<T: Message>(&mut self, what: &str) -> Result<T, Status> {
-        let State::Ready { len } = self.state else {
+        let State::Ready { len, compressed } = self.state else {
             return Err(Status::internal(format!("no {what} message is ready")));
         };
         self.state = State::Header;
+        self.last_compressed = compressed;
+        if compressed {
+            return self.decode_compressed(len, what);
+        }
         let decoded = match self.front_holding(len) {
             Some(front) => {
                 let decoded = decode_prefix(front, len);
@@ -180,13 +204,31 @@ impl FrameDecoder {
             }
             None => T::decode_bytes(&self.take(len)),
         };
-        decoded.map_err(|err| {
-            let message = format!("could not decode the {what}: {err}");
-            // Too large in memory is the input's size, not its form.
-            self.fail(match err.kind() {
-                DecodeErrorKind::MemoryLimit => Status::resource_exhausted(message),
-                _ => Status::internal(message),
-            })
+        decoded.map_err(|err| self.undecodable(&err, what))
+    }
+
+    /// Decompresses the message of `len` bytes that is ready, then decodes it.
+    #[cold]
+    fn decode_compressed<T: Message>(&mut self, len: usize, what: &str) -> Result<T, Status> {
+        let compressed = self.take(len);
+        // A compressed frame is only ready with a compression agreed.
+        let Some(compression) = self.compression else {
+            return Err(self.fail(Status::internal("no compression agreed")));
+        };
+        let message = compression
+            .decompress(&compressed, self.max_size)
+            .map_err(|status| self.fail(status))?;
+        T::decode_bytes(&Bytes::from(message)).map_err(|err| self.undecodable(&err, what))
+    }
+
+    /// Ends the stream for a message that did not decode.
+    #[cold]
+    fn undecodable(&mut self, err: &crate::DecodeError, what: &str) -> Status {
+        let message = format!("could not decode the {what}: {err}");
+        // Too large in memory is the input's size, not its form.
+        self.fail(match err.kind() {
+            DecodeErrorKind::MemoryLimit => Status::resource_exhausted(message),
+            _ => Status::internal(message),
         })
     }
 
@@ -225,6 +267,7 @@ impl FrameDecoder {
                     let (flag, len) = self.header();
                     match flag {
                         0 => {}
+                        1 if self.compression.is_some() => {}
                         // PROTOCOL-HTTP2.md: a Compressed-Flag of 1 without a
                         // Message-Encoding is a protocol error: INTERNAL.
                         1 => {
@@ -245,13 +288,16 @@ impl FrameDecoder {
                             self.max_size
                         )));
                     }
-                    self.state = State::Body { len };
+                    self.state = State::Body {
+                        len,
+                        compressed: flag == 1,
+                    };
                 }
-                State::Body { len } => {
+                State::Body { len, compressed } => {
                     if self.buffered < len {
                         return Ok(false);
                     }
-                    self.state = State::Ready { len };
+                    self.state = State::Ready { len, compressed };
                     return Ok(true);
                 }
                 State::Ready { .. } => return Ok(true),

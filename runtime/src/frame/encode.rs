@@ -5,7 +5,7 @@ use std::cell::RefCell;
 
 use bytes::{Bytes, BytesMut};
 
-use super::HEADER_LEN;
+use super::{Compression, HEADER_LEN};
 use crate::message::Measured;
 use crate::{Message, Status};
 
@@ -91,6 +91,68 @@ impl<'a, M: Message> Frame<'a, M> {
         let mut buf = Vec::with_capacity(len);
         self.write(&mut buf);
         buf.into()
+    }
+
+    /// The frame in a buffer of its own, its message compressed with
+    /// `compression` if there is one.
+    ///
+    /// # Errors
+    /// As [`Frame::write_compressed`].
+    #[inline]
+    pub(crate) fn encode_with(&self, compression: Option<Compression>) -> Result<Bytes, Status> {
+        let Some(compression) = compression else {
+            return Ok(self.encode());
+        };
+        let mut buf = Vec::new();
+        self.write_compressed(&mut buf, compression)?;
+        Ok(buf.into())
+    }
+
+    /// Appends the frame to `buf`, its message compressed with
+    /// `compression` if there is one.
+    ///
+    /// # Errors
+    /// As [`Frame::write_compressed`].
+    #[cfg(feature = "server")]
+    #[inline]
+    pub(crate) fn write_with(
+        &self,
+        buf: &mut Vec<u8>,
+        compression: Option<Compression>,
+    ) -> Result<(), Status> {
+        match compression {
+            None => {
+                self.write(buf);
+                Ok(())
+            }
+            Some(compression) => self.write_compressed(buf, compression),
+        }
+    }
+
+    /// Appends the frame to `buf`, its message compressed with
+    /// `compression`.
+    ///
+    /// # Errors
+    /// RESOURCE_EXHAUSTED in the unlikely case that compressing makes the
+    /// message too large for a frame; nothing is appended then.
+    #[cold]
+    fn write_compressed(&self, buf: &mut Vec<u8>, compression: Compression) -> Result<(), Status> {
+        let mut plain = Vec::with_capacity(self.0.len());
+        self.0.write(&mut plain);
+        let start = buf.len();
+        buf.extend_from_slice(&[1, 0, 0, 0, 0]);
+        compression.compress(&plain, buf);
+        let len = buf.len() - start - HEADER_LEN;
+        if len > SEND_MAX {
+            buf.truncate(start);
+            return Err(Status::resource_exhausted(format!(
+                "{} message to send too large for a frame once compressed ({len} bytes)",
+                M::NAME
+            )));
+        }
+        // Within `SEND_MAX`, checked above.
+        buf[start + 1..start + HEADER_LEN].copy_from_slice(&(len as u32).to_be_bytes());
+        Ok(())
     }
 
     /// Appends the frame to `buf`.

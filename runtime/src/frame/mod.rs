@@ -2,12 +2,16 @@
 //! the encoded message (PROTOCOL-HTTP2.md, "Length-Prefixed-Message").
 //! Bytes in, bytes out: no I/O here.
 //!
-//! [`Frame`] measures and encodes one message for sending; [`FrameDecoder`]
-//! splits received DATA chunks into messages and decodes each where it lies.
+//! [`Frame`] measures and encodes one message for sending, compressed or
+//! not; [`FrameDecoder`] splits received DATA chunks into messages,
+//! decompresses those that are, and decodes each where it lies.
 
+mod compression;
 mod decode;
 mod encode;
 
+pub use compression::Compression;
+pub(crate) use compression::{ACCEPTED, Accepted};
 pub(crate) use decode::FrameDecoder;
 pub(crate) use encode::Frame;
 

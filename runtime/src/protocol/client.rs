@@ -7,15 +7,20 @@ use bytes::Bytes;
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 
-use super::headers::{CONTENT_TYPE, decode_binary, is_grpc, metadata_from_headers, write_metadata};
+use super::headers::{
+    CONTENT_TYPE, decode_binary, is_grpc, metadata_from_headers, read_encoding, write_encoding,
+    write_metadata,
+};
 use super::timeout;
+use crate::frame::Compression;
 use crate::{Code, Metadata, Status};
 
 /// What rgrpc calls itself in `user-agent`.
 const USER_AGENT: &str = concat!("rgrpc/", env!("CARGO_PKG_VERSION"));
 
 /// The headers of a call to `path` on `authority`, over `https` or not,
-/// carrying the entries of both `metadata` and the time the call has left.
+/// carrying the entries of both `metadata` and the time the call has left,
+/// its compressed messages in `compression`.
 ///
 /// # Errors
 /// INTERNAL when `path` cannot be a request path.
@@ -25,6 +30,7 @@ pub(crate) fn request(
     path: &'static str,
     metadata: [&Metadata; 2],
     timeout: Option<Duration>,
+    compression: Option<Compression>,
 ) -> Result<http::Request<()>, Status> {
     let invalid = |err: &dyn std::fmt::Display| {
         Status::internal(format!("invalid request for {path}: {err}"))
@@ -61,6 +67,7 @@ pub(crate) fn request(
             HeaderValue::from_str(&value).map_err(|err| invalid(&err))?,
         );
     }
+    write_encoding(compression, headers);
     for metadata in metadata {
         write_metadata(metadata, headers);
     }
@@ -88,6 +95,19 @@ pub(crate) fn read_response(parts: &http::response::Parts) -> Result<(), Status>
         )));
     }
     Ok(())
+}
+
+/// What the compressed messages of a response with `headers` are
+/// compressed with.
+///
+/// # Errors
+/// INTERNAL for a message encoding this build does not have.
+pub(crate) fn response_compression(headers: &HeaderMap) -> Result<Option<Compression>, Status> {
+    read_encoding(headers).map_err(|name| {
+        Status::internal(format!(
+            "the server compressed its messages with {name:?}, which this client does not have"
+        ))
+    })
 }
 
 /// The status in trailers (or in a trailers-only response's headers): the

@@ -1,10 +1,12 @@
-//! What both sides share: the content type, and metadata as headers.
+//! What both sides share: the content type, metadata as headers, and the
+//! compression of messages.
 
 use base64::Engine as _;
 use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
+use crate::frame::{ACCEPTED, Compression};
 use crate::metadata::is_reserved;
 use crate::{Metadata, MetadataValue};
 
@@ -86,6 +88,42 @@ pub(crate) fn write_metadata(metadata: &Metadata, headers: &mut HeaderMap) {
             continue;
         };
         headers.append(name, value);
+    }
+}
+
+/// The compression a peer's messages come in, from its `grpc-encoding`:
+/// none without one or for `identity`.
+///
+/// # Errors
+/// The encoding named, when this build does not have it.
+pub(crate) fn read_encoding(headers: &HeaderMap) -> Result<Option<Compression>, String> {
+    let Some(value) = headers.get("grpc-encoding") else {
+        return Ok(None);
+    };
+    match value.to_str() {
+        Ok("identity") => Ok(None),
+        Ok(name) => Compression::from_name(name)
+            .map(Some)
+            .ok_or_else(|| name.to_owned()),
+        Err(_) => Err(format!("{value:?}")),
+    }
+}
+
+/// Writes `grpc-encoding` for the messages' `compression`, if any, and
+/// `grpc-accept-encoding` with every compression this build has, if it has
+/// any.
+pub(crate) fn write_encoding(compression: Option<Compression>, headers: &mut HeaderMap) {
+    if ACCEPTED != "identity" {
+        headers.insert(
+            HeaderName::from_static("grpc-accept-encoding"),
+            HeaderValue::from_static(ACCEPTED),
+        );
+    }
+    if let Some(compression) = compression {
+        headers.insert(
+            HeaderName::from_static("grpc-encoding"),
+            HeaderValue::from_static(compression.name()),
+        );
     }
 }
 

@@ -14,7 +14,7 @@ mod server;
 mod timeout;
 
 #[cfg(feature = "client")]
-pub(crate) use client::{read_response, read_status, request};
+pub(crate) use client::{read_response, read_status, request, response_compression};
 #[cfg(feature = "client")]
 pub(crate) use headers::{metadata_from_headers, write_metadata};
 #[cfg(feature = "server")]

@@ -5,8 +5,12 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
-use super::headers::{CONTENT_TYPE, encode_binary, is_grpc, metadata_from_headers, write_metadata};
+use super::headers::{
+    CONTENT_TYPE, encode_binary, is_grpc, metadata_from_headers, read_encoding, write_encoding,
+    write_metadata,
+};
 use super::timeout;
+use crate::frame::{ACCEPTED, Accepted, Compression};
 use crate::{Code, Metadata, Status};
 
 /// Checks that a request is a gRPC call at all.
@@ -30,22 +34,30 @@ pub(crate) struct RequestHead {
     pub(crate) metadata: Metadata,
     /// The time the client gave the call, from `grpc-timeout`.
     pub(crate) timeout: Option<Duration>,
+    /// What the client's compressed messages are compressed with.
+    pub(crate) compression: Option<Compression>,
+    /// What the client accepts compressed responses in.
+    pub(crate) accepted: Accepted,
 }
 
 /// Reads the headers of a request that passed [`check_request`].
 ///
 /// # Errors
-/// UNIMPLEMENTED for a message encoding other than `identity`, INTERNAL for
-/// a malformed `grpc-timeout`, DEADLINE_EXCEEDED for a zero one: the call's
+/// UNIMPLEMENTED for a message encoding this build does not have (the
+/// response's `grpc-accept-encoding` lists those it has), INTERNAL for a
+/// malformed `grpc-timeout`, DEADLINE_EXCEEDED for a zero one: the call's
 /// time is up before it starts, and its handler must not run.
 pub(crate) fn read_request(headers: &HeaderMap) -> Result<RequestHead, Status> {
-    if let Some(encoding) = headers.get("grpc-encoding")
-        && encoding != "identity"
-    {
-        return Err(Status::unimplemented(format!(
-            "message encoding {encoding:?} is not supported"
-        )));
-    }
+    let compression = read_encoding(headers).map_err(|name| {
+        Status::unimplemented(format!(
+            "message encoding {name:?} is not supported; supported: {ACCEPTED}"
+        ))
+    })?;
+    let accepted = headers
+        .get("grpc-accept-encoding")
+        .and_then(|value| value.to_str().ok())
+        .map(Accepted::parse)
+        .unwrap_or_default();
     let timeout = match headers.get("grpc-timeout") {
         Some(value) => Some(
             timeout::decode(value.as_bytes())
@@ -61,17 +73,24 @@ pub(crate) fn read_request(headers: &HeaderMap) -> Result<RequestHead, Status> {
     Ok(RequestHead {
         metadata: metadata_from_headers(headers),
         timeout,
+        compression,
+        accepted,
     })
 }
 
-/// The headers of a response carrying `metadata`.
-pub(crate) fn response(metadata: &Metadata) -> http::Response<()> {
+/// The headers of a response carrying `metadata`, its compressed messages
+/// in `compression`.
+pub(crate) fn response(
+    metadata: &Metadata,
+    compression: Option<Compression>,
+) -> http::Response<()> {
     let mut response = http::Response::new(());
     let headers = response.headers_mut();
     headers.insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static(CONTENT_TYPE),
     );
+    write_encoding(compression, headers);
     write_metadata(metadata, headers);
     response
 }

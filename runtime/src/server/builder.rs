@@ -7,7 +7,7 @@ use super::intercept::{Interceptors, StreamInterceptor, UnaryInterceptor};
 use super::router::Routes;
 use super::{Server, Service};
 use crate::call::push_link;
-use crate::frame::{DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
+use crate::frame::{Compression, DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
 #[cfg(feature = "tls")]
 use crate::transport::tls::{self, Acceptor, ServerTls};
 use crate::transport::{Accept, Keepalive, LinkLimits, PingPolicy};
@@ -28,6 +28,8 @@ pub(crate) struct Config {
     /// Connections served at once; more are closed as they come.
     pub(crate) max_connections: Option<usize>,
     pub(crate) keepalive: Keepalive,
+    /// What responses are compressed with, when the client accepts it.
+    pub(crate) send_compression: Option<Compression>,
     /// TLS on every connection accepted, in-memory ones excepted.
     #[cfg(feature = "tls")]
     pub(crate) tls: Option<Acceptor>,
@@ -114,6 +116,7 @@ impl ServerBuilder {
                     timeout: DEFAULT_KEEPALIVE_TIMEOUT,
                     while_idle: true,
                 },
+                send_compression: None,
                 #[cfg(feature = "tls")]
                 tls: None,
             },
@@ -154,6 +157,19 @@ impl ServerBuilder {
     pub fn tls(mut self, tls: ServerTls) -> Result<Self, tls::Error> {
         self.config.tls = Some(tls.acceptor()?);
         Ok(self)
+    }
+
+    /// Compresses response messages with `compression` whenever the
+    /// client accepts it (its `grpc-accept-encoding` names it); otherwise
+    /// they go uncompressed. A handler can choose otherwise for its call
+    /// ([`CallContext::set_compression`](crate::CallContext::set_compression)),
+    /// and a streaming one for a message
+    /// ([`ResponseSink::disable_next_message_compression`](super::ResponseSink::disable_next_message_compression)).
+    /// Requests are decompressed in every compression this build has,
+    /// whatever this says; one in another is refused with UNIMPLEMENTED.
+    pub fn send_compressed(mut self, compression: Compression) -> Self {
+        self.config.send_compression = Some(compression);
+        self
     }
 
     /// How long a new connection may take to start HTTP/2 (the TLS

@@ -242,16 +242,19 @@ impl Core {
         let deadline = head.timeout.map(|timeout| Instant::now() + timeout);
         let info = CallInfo::new(path, method.kind, Some(peer));
         let span = CallSpan::server(&info);
-        let context = CallContext::new(info, deadline);
-        let shared = Shared::new(self.config.max_send_message_size);
+        // Responses are compressed as the server prefers, if the client
+        // accepts it.
+        let compression =
+            (self.config.send_compression).filter(|compression| head.accepted.has(*compression));
+        let context = CallContext::new(info, deadline, head.accepted, compression);
+        let shared = Shared::new(self.config.max_send_message_size, context.clone());
+        let mut incoming =
+            transport::Incoming::new(body, link.clone(), self.config.max_receive_message_size);
+        incoming.set_compression(head.compression);
         let call = Call {
             metadata: head.metadata,
             context: context.clone(),
-            incoming: transport::Incoming::new(
-                body,
-                link.clone(),
-                self.config.max_receive_message_size,
-            ),
+            incoming,
             sink: shared.clone(),
             interceptors: self.interceptors.clone(),
         };

@@ -21,6 +21,7 @@ use h2::server::SendResponse;
 use http::HeaderMap;
 
 use crate::call::CallSpan;
+use crate::frame::Compression;
 use crate::transport::Link;
 use crate::{CallContext, Code, Metadata, Status, protocol, transport};
 
@@ -75,16 +76,24 @@ struct State {
     failed: Option<Status>,
     /// The call has ended: the sink can send nothing more.
     closed: bool,
+    /// What the response messages are compressed with, once the first of
+    /// them or the headers are on their way; fixed from then on.
+    compression: Option<Option<Compression>>,
+    /// The next message goes uncompressed.
+    skip_compression: bool,
 }
 
 /// The buffer of framed messages, locked for one more; the driver is woken
 /// when it is let go.
-pub(crate) struct Room<'a>(MutexGuard<'a, State>);
+pub(crate) struct Room<'a>(MutexGuard<'a, State>, &'a CallContext);
 
 impl Room<'_> {
-    /// Where the frame goes.
-    pub(crate) fn buffer(&mut self) -> &mut Vec<u8> {
-        &mut self.0.outgoing
+    /// Where the frame goes, and what to compress its message with.
+    pub(crate) fn buffer(&mut self) -> (&mut Vec<u8>, Option<Compression>) {
+        let state = &mut *self.0;
+        let compression = state.committed(self.1);
+        let skip = std::mem::take(&mut state.skip_compression);
+        (&mut state.outgoing, compression.filter(|_| !skip))
     }
 }
 
@@ -104,16 +113,30 @@ struct SharedState {
     state: Mutex<State>,
     /// The limit on response messages.
     max_message_size: usize,
+    /// The call's context, which says what to compress responses with.
+    context: CallContext,
 }
 
 impl Shared {
-    /// The state of a new call whose response messages are limited to
-    /// `max_message_size` bytes.
-    pub(crate) fn new(max_message_size: usize) -> Self {
+    /// The state of a new call, of `context`, whose response messages are
+    /// limited to `max_message_size` bytes.
+    pub(crate) fn new(max_message_size: usize, context: CallContext) -> Self {
         Self(Arc::new(SharedState {
             state: Mutex::default(),
             max_message_size,
+            context,
         }))
+    }
+
+    /// What the one response message of a unary or client-streaming call is
+    /// compressed with; fixed from now on.
+    pub(crate) fn reply_compression(&self) -> Option<Compression> {
+        self.lock().committed(&self.0.context)
+    }
+
+    /// Sends the next message uncompressed.
+    pub(crate) fn skip_compression(&self) {
+        self.lock().skip_compression = true;
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -141,7 +164,7 @@ impl Shared {
             let batch = state.last_batch.min(2 * HIGH_WATER);
             state.outgoing.reserve(batch);
         }
-        Poll::Ready(Ok(Room(state)))
+        Poll::Ready(Ok(Room(state, &self.0.context)))
     }
 
     /// Asks for the response headers to go now.
@@ -151,6 +174,7 @@ impl Shared {
             return Err(Status::cancelled("the call has ended"));
         }
         state.send_headers = true;
+        state.committed(&self.0.context);
         if let Some(driver) = state.driver.take() {
             driver.wake();
         }
@@ -219,6 +243,14 @@ impl Shared {
 }
 
 impl State {
+    /// What the response messages are compressed with: `context`'s choice,
+    /// fixed from the first time this is asked.
+    fn committed(&mut self, context: &CallContext) -> Option<Compression> {
+        *self
+            .compression
+            .get_or_insert_with(|| context.compression())
+    }
+
     /// What the sink has queued, if anything.
     fn take_outgoing(&mut self) -> Option<Outgoing> {
         if self.outgoing.is_empty() && !self.send_headers && self.failed.is_none() {
@@ -234,7 +266,10 @@ impl State {
             sink.wake();
         }
         Some(Outgoing {
-            headers: open.then(|| std::mem::take(&mut self.headers)),
+            headers: open.then(|| Head {
+                metadata: std::mem::take(&mut self.headers),
+                compression: self.compression.flatten(),
+            }),
             data: (!data.is_empty()).then(|| data.into()),
             failed: self.failed.take(),
         })
@@ -252,7 +287,7 @@ impl State {
 /// What the driver takes from the sink in one go.
 struct Outgoing {
     /// The headers, when they are to go now.
-    headers: Option<Metadata>,
+    headers: Option<Head>,
     data: Option<Bytes>,
     /// The status a failed send ends the call with.
     failed: Option<Status>,
@@ -270,6 +305,14 @@ enum Out {
     Closed,
 }
 
+/// The response headers: the handler's metadata, and what the messages
+/// are compressed with.
+#[derive(Default)]
+struct Head {
+    metadata: Metadata,
+    compression: Option<Compression>,
+}
+
 enum Event {
     Gone,
     Capacity(usize),
@@ -277,9 +320,10 @@ enum Event {
 
 impl Out {
     /// Sends the response headers if they have not been sent.
-    fn open(&mut self, metadata: &Metadata) -> bool {
+    fn open(&mut self, head: &Head) -> bool {
         if let Out::Pending(respond) = self {
-            match respond.send_response(protocol::response(metadata), false) {
+            let response = protocol::response(&head.metadata, head.compression);
+            match respond.send_response(response, false) {
                 Ok(stream) => {
                     *self = Out::Open {
                         stream,
@@ -317,8 +361,8 @@ impl Out {
     /// Opens the response if needed and sends `data`, or asks for capacity
     /// for it and returns it to send when capacity comes. The first data goes
     /// to h2 at once (see `transport::start_sending`).
-    fn queue(&mut self, data: Bytes, headers: &Metadata) -> Option<Bytes> {
-        if !self.open(headers) {
+    fn queue(&mut self, data: Bytes, head: &Head) -> Option<Bytes> {
+        if !self.open(head) {
             return None;
         }
         let Out::Open { stream, sent_data } = self else {
@@ -329,7 +373,7 @@ impl Out {
     }
 
     /// Sends what the sink queued; returns data left waiting for capacity.
-    fn apply(&mut self, headers: Option<Metadata>, data: Option<Bytes>) -> Option<Bytes> {
+    fn apply(&mut self, headers: Option<Head>, data: Option<Bytes>) -> Option<Bytes> {
         match (data, headers) {
             (Some(data), headers) => self.queue(data, &headers.unwrap_or_default()),
             (None, Some(headers)) => {
@@ -360,7 +404,7 @@ impl Out {
     fn finish(&mut self, status: &Status, headers: &Metadata) {
         match std::mem::replace(self, Out::Closed) {
             Out::Pending(mut respond) => {
-                let mut response = protocol::response(headers);
+                let mut response = protocol::response(headers, None);
                 protocol::write_status(status, response.headers_mut());
                 let _ = respond.send_response(response, true);
             }
@@ -484,7 +528,11 @@ async fn run(
                         trailers,
                     }) => {
                         headers.extend(shared.take_headers());
-                        pending = out.queue(frame, &headers);
+                        let head = Head {
+                            metadata: headers,
+                            compression: shared.lock().compression.flatten(),
+                        };
+                        pending = out.queue(frame, &head);
                         finished = Some(Ok(Finish {
                             headers: Metadata::new(),
                             message: None,
@@ -594,12 +642,12 @@ mod tests {
         let frame = Frame::measure(&message, usize::MAX).expect("small");
         shared
             .poll_room(&mut Context::from_waker(Waker::noop()))
-            .map_ok(|mut room| frame.write(room.buffer()))
+            .map_ok(|mut room| frame.write(room.buffer().0))
     }
 
     #[test]
     fn messages_queue_up_to_the_high_water_mark_and_go_out_as_one_batch() {
-        let shared = Shared::new(usize::MAX);
+        let shared = Shared::new(usize::MAX, CallContext::default());
         let text = "x".repeat(1000);
         let mut queued = 0;
         while push(&shared, &text).is_ready() {
@@ -618,7 +666,7 @@ mod tests {
 
     #[test]
     fn after_the_call_ends_sends_fail_and_a_failure_ends_the_call_once() {
-        let shared = Shared::new(usize::MAX);
+        let shared = Shared::new(usize::MAX, CallContext::default());
         assert!(push(&shared, "a").is_ready());
         let failure = shared.fail(Status::resource_exhausted("too big"));
         assert_eq!(failure.code(), Code::ResourceExhausted);
@@ -640,7 +688,7 @@ mod tests {
 
     #[test]
     fn headers_can_go_alone_and_trailers_are_kept_for_the_end() {
-        let shared = Shared::new(usize::MAX);
+        let shared = Shared::new(usize::MAX, CallContext::default());
         let mut headers = Metadata::new();
         headers.insert("x-h", "1").unwrap();
         shared.add_headers(headers);
@@ -654,10 +702,49 @@ mod tests {
         shared.send_headers().unwrap();
         let outgoing = shared.take_outgoing(false).expect("the headers");
         assert_eq!(
-            outgoing.headers.as_ref().and_then(|h| h.get("x-h")),
+            outgoing
+                .headers
+                .as_ref()
+                .and_then(|h| h.metadata.get("x-h")),
             Some("1")
         );
         assert!(outgoing.data.is_none());
         assert_eq!(shared.take_trailers().get("x-t"), Some("2"));
+    }
+
+    #[cfg(feature = "gzip")]
+    #[test]
+    fn the_compression_is_fixed_by_the_first_message_and_skipped_for_one() {
+        use crate::call::{CallInfo, CallKind};
+        use crate::frame::Accepted;
+
+        let context = CallContext::new(
+            CallInfo::new("/echo.Echo/EchoMessage", CallKind::ServerStreaming, None),
+            None,
+            Accepted::parse("identity,gzip"),
+            None,
+        );
+        let shared = Shared::new(usize::MAX, context.clone());
+        let compression = || {
+            let Poll::Ready(Ok(mut room)) =
+                shared.poll_room(&mut Context::from_waker(Waker::noop()))
+            else {
+                panic!("room in an empty buffer");
+            };
+            let (buffer, compression) = room.buffer();
+            buffer.push(0);
+            compression
+        };
+        assert!(context.set_compression(Some(Compression::Gzip)));
+        assert_eq!(compression(), Some(Compression::Gzip));
+        shared.skip_compression();
+        assert_eq!(compression(), None, "the one message skipped");
+        assert_eq!(compression(), Some(Compression::Gzip));
+        // Too late: the first message fixed it.
+        assert!(context.set_compression(None));
+        assert_eq!(compression(), Some(Compression::Gzip));
+        let outgoing = shared.take_outgoing(false).expect("the headers");
+        let head = outgoing.headers.expect("headers with the first message");
+        assert_eq!(head.compression, Some(Compression::Gzip));
     }
 }

@@ -61,6 +61,7 @@ impl<T: Message> RequestStream<T> {
             return Poll::Ready(Ok(None));
         }
         let mut message: T = self.incoming.decode("request")?;
+        self.context.received(self.incoming.last_compressed());
         if let Err(status) = self.layers.received(&mut message) {
             return Poll::Ready(Err(self.incoming.fail(status)));
         }
@@ -159,8 +160,18 @@ impl<T: Message> ResponseSink<T> {
         let frame = Frame::measure(message, self.shared.max_message_size())
             .map_err(|status| self.shared.fail(status))?;
         let mut room = poll_fn(|cx| self.shared.poll_room(cx)).await?;
-        frame.write(room.buffer());
-        Ok(())
+        let (buffer, compression) = room.buffer();
+        let written = frame.write_with(buffer, compression);
+        drop(room);
+        written.map_err(|status| self.shared.fail(status))
+    }
+
+    /// Sends the next message uncompressed, whatever the call's
+    /// compression (as grpcio's `disable_next_message_compression`): for a
+    /// message that would not shrink, or must not be compressed alongside
+    /// secrets.
+    pub fn disable_next_message_compression(&mut self) {
+        self.shared.skip_compression();
     }
 
     /// Sends every message of `messages`, in order, until it ends; an

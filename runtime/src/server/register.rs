@@ -78,7 +78,8 @@ pub fn unary<S, F, Fut, Req, Resp>(
                 }
             };
             let (message, headers, trailers) = response.into_parts();
-            let frame = Frame::measure(&message, sink.max_message_size())?.encode();
+            let frame = Frame::measure(&message, sink.max_message_size())?
+                .encode_with(sink.reply_compression())?;
             Ok(Finish::reply(frame, headers, trailers))
         },
     );

@@ -89,6 +89,18 @@ impl Incoming {
         self.decoder.next(what)
     }
 
+    /// Takes compressed messages to be in `compression`, as the peer's
+    /// `grpc-encoding` says.
+    pub(crate) fn set_compression(&mut self, compression: Option<crate::Compression>) {
+        self.decoder.set_compression(compression);
+    }
+
+    /// Whether the last message decoded came compressed.
+    #[cfg(feature = "server")]
+    pub(crate) fn last_compressed(&self) -> bool {
+        self.decoder.last_compressed()
+    }
+
     /// Ends the stream with `status`, which every later read returns; returns it.
     #[cfg(feature = "server")]
     pub(crate) fn fail(&mut self, status: Status) -> Status {
