@@ -109,3 +109,22 @@ fn interceptors_authenticate_log_count_tag_and_time_out() {
         );
     }
 }
+
+#[test]
+fn tls_echo_answers_over_tls_and_refuses_a_stranger_s_client() {
+    let output = run(env!("CARGO_BIN_EXE_tls_echo"));
+    assert_lines(
+        &output,
+        &[
+            "response: \"hello over TLS\"",
+            "received: \"tick #3\"",
+            "server stopped",
+        ],
+    );
+    assert!(
+        output
+            .lines()
+            .any(|line| line.starts_with("refused: UNAVAILABLE: TLS handshake failed")),
+        "{output}"
+    );
+}
