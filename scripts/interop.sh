@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# gRPC interop matrix between rgrpc and grpcio (Python), both directions:
+# gRPC interop matrix between rgrpc and grpcio (Python), both directions,
+# in plaintext and over TLS:
 #
 #   python-client->rust-server   tests/interop/python/interop_client.py against
 #                                target/debug/interop-server --port P
 #   rust-client->python-server   target/debug/interop-client --server_host 127.0.0.1
 #                                --server_port P --test_case X --use_tls=false
 #                                against tests/interop/python/interop_server.py
+#   tls python-client->rust-server, tls rust-client->python-server
+#                                the same with --use_tls=true: the servers get
+#                                --tls_cert_file and --tls_key_file, the clients
+#                                --ca_file and --server_host_override
+#                                foo.test.google.fr, from a certificate authority
+#                                and a server certificate that openssl makes for
+#                                the run (removed with it)
 #
 #   scripts/interop.sh [TEST_CASE...]     (default: every case in TEST_CASES)
 #
@@ -46,6 +54,10 @@ TEST_CASES=(
     custom_metadata
     unimplemented_method
     unimplemented_service
+    client_compressed_unary
+    server_compressed_unary
+    client_compressed_streaming
+    server_compressed_streaming
 )
 [ "$#" -gt 0 ] && TEST_CASES=("$@")
 
@@ -106,11 +118,32 @@ port_open() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# start_server NAME EXECUTABLE: runs it on a free port (SERVER_PORT) with its
-# output in SERVER_LOG; returns 1, with the reason in $WORK/start-error, if it
-# does not accept connections in time.
+# make_certificates DIR: a certificate authority (DIR/ca.pem) and a server
+# certificate it signs (DIR/server.pem, key DIR/server.key) for
+# *.test.google.fr, the name the interop tests override the host with, and for
+# localhost and 127.0.0.1; valid for a day.
+make_certificates() {
+    local dir="$1"
+    mkdir -p "$dir"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+        -subj "/CN=rgrpc interop test CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" \
+        -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+        -subj "/CN=*.test.google.fr" -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
+    printf '%s\n' "subjectAltName=DNS:*.test.google.fr,DNS:localhost,IP:127.0.0.1" \
+        "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature" \
+        "extendedKeyUsage=serverAuth" >"$dir/server.ext"
+    openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+        -CAcreateserial -days 1 -extfile "$dir/server.ext" -out "$dir/server.pem" 2>/dev/null
+}
+
+# start_server NAME EXECUTABLE [FLAG...]: runs it on a free port (SERVER_PORT),
+# with the flags, and its output in SERVER_LOG; returns 1, with the reason in
+# $WORK/start-error, if it does not accept connections in time.
 start_server() {
     local name="$1" exe="$2" status
+    shift 2
     SERVER_LOG="$WORK/$name.log"
     : >"$WORK/start-error"
     if [ ! -x "$exe" ]; then
@@ -118,8 +151,8 @@ start_server() {
         return 1
     fi
     SERVER_PORT="$(free_port)"
-    echo "--- $exe --port $SERVER_PORT" >>"$SERVER_LOG"
-    "$exe" --port "$SERVER_PORT" </dev/null >>"$SERVER_LOG" 2>&1 &
+    echo "--- $exe --port $SERVER_PORT $*" >>"$SERVER_LOG"
+    "$exe" --port "$SERVER_PORT" "$@" </dev/null >>"$SERVER_LOG" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq $((START_TIMEOUT * 10))); do
         if ! kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -153,7 +186,8 @@ report() {
     return 0
 }
 
-# run_direction DIRECTION SERVER_EXE CLIENT_EXE
+# run_direction DIRECTION SERVER_EXE CLIENT_EXE: every test case, with the
+# flags of SERVER_FLAGS and CLIENT_FLAGS (arrays).
 run_direction() {
     local direction="$1" server="$2" client="$3" case out status log_from details
     for case in "${TEST_CASES[@]}"; do
@@ -163,7 +197,7 @@ run_direction() {
                 SERVER_PID=""
                 echo "note: the server of $direction died; restarting it" >&2
             fi
-            if ! start_server "${direction//[^a-z]/_}" "$server"; then
+            if ! start_server "${direction//[^a-z]/_}" "$server" "${SERVER_FLAGS[@]}"; then
                 report FAIL "$direction" "$case" "$(cat "$WORK/start-error")"
                 continue
             fi
@@ -172,7 +206,7 @@ run_direction() {
         log_from=$(($(wc -c <"$SERVER_LOG") + 1))
         status=0
         timeout --kill-after=5 "$TEST_TIMEOUT" "$client" --server_host 127.0.0.1 --server_port "$SERVER_PORT" \
-            --test_case "$case" --use_tls=false </dev/null >"$out" 2>&1 || status=$?
+            --test_case "$case" "${CLIENT_FLAGS[@]}" </dev/null >"$out" 2>&1 || status=$?
         if [ "$status" -eq 0 ]; then
             report PASS "$direction" "$case"
             continue
@@ -194,8 +228,17 @@ run_direction() {
     stop_server
 }
 
+SERVER_FLAGS=()
+CLIENT_FLAGS=(--use_tls=false)
 run_direction "python-client->rust-server" "$RUST_SERVER" "$PY_CLIENT"
 run_direction "rust-client->python-server" "$PY_SERVER" "$RUST_CLIENT"
+
+CERTS="$WORK/tls"
+make_certificates "$CERTS" || die "openssl could not make the test certificates"
+SERVER_FLAGS=(--use_tls=true --tls_cert_file "$CERTS/server.pem" --tls_key_file "$CERTS/server.key")
+CLIENT_FLAGS=(--use_tls=true --ca_file "$CERTS/ca.pem" --server_host_override foo.test.google.fr)
+run_direction "tls python-client->rust-server" "$RUST_SERVER" "$PY_CLIENT"
+run_direction "tls rust-client->python-server" "$PY_SERVER" "$RUST_CLIENT"
 
 echo "interop: $PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

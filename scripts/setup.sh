@@ -5,7 +5,8 @@
 # Safe to run repeatedly; a second run is a fast no-op. Works as root on a
 # fresh Debian 12 (bookworm) machine, non-interactively (CI=true, no stdin).
 #
-#   1. apt:  protobuf-compiler, libprotobuf-dev (the well-known .proto files), grpc-proto (apt-get update only if one is missing)
+#   1. apt:  protobuf-compiler, libprotobuf-dev (the well-known .proto files), grpc-proto,
+#            openssl (the interop tests' certificates) (apt-get update only if one is missing)
 #   2. npm:  tools/node_modules from tools/package-lock.json (npm ci, only when
 #            node_modules is missing or older than the lock file)
 #   3. glibc: Debian 13 (trixie) libc6, libstdc++6, libgcc-s1 unpacked into
@@ -44,7 +45,7 @@ PY_GEN_STAMP="$PY_GEN/.setup-stamp"
 GRPC_PROTO_ROOT=/usr/share/grpc-proto
 GRPC_TESTING_PROTOS=(grpc/testing/test.proto grpc/testing/messages.proto grpc/testing/empty.proto)
 
-APT_PACKAGES=(protobuf-compiler libprotobuf-dev grpc-proto)
+APT_PACKAGES=(protobuf-compiler libprotobuf-dev grpc-proto openssl)
 TRIXIE_PACKAGES=(libc6 libstdc++6 libgcc-s1)
 
 export DEBIAN_FRONTEND=noninteractive

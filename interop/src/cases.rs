@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use rgrpc::client::CallOptions;
-use rgrpc::{Channel, Code, Metadata, Request, Status};
+use rgrpc::{Channel, Code, Compression, Metadata, Request, Status};
 
 use crate::pb::grpc::testing::{
-    EchoStatus, Empty, ResponseParameters, SimpleRequest, StreamingInputCallRequest,
+    BoolValue, EchoStatus, Empty, ResponseParameters, SimpleRequest, StreamingInputCallRequest,
     StreamingOutputCallRequest, TestServiceClient, UnimplementedServiceClient,
 };
 use crate::{ECHO_INITIAL, ECHO_TRAILING, zeros};
@@ -28,6 +28,10 @@ pub const ALL: &[&str] = &[
     "custom_metadata",
     "unimplemented_method",
     "unimplemented_service",
+    "client_compressed_unary",
+    "server_compressed_unary",
+    "client_compressed_streaming",
+    "server_compressed_streaming",
 ];
 
 type Outcome = Result<(), String>;
@@ -103,6 +107,10 @@ pub async fn run(case: &str, channel: Channel) -> Outcome {
             )
             .map(drop)
         }
+        "client_compressed_unary" => client_compressed_unary(&client).await,
+        "server_compressed_unary" => server_compressed_unary(&client).await,
+        "client_compressed_streaming" => client_compressed_streaming(&client).await,
+        "server_compressed_streaming" => server_compressed_streaming(&client).await,
         other => Err(format!(
             "unknown test case {other:?}; supported: {}",
             ALL.join(", ")
@@ -331,4 +339,122 @@ async fn custom_metadata(client: &TestServiceClient) -> Outcome {
     while call.recv().await.map_err(failed)?.is_some() {}
     let headers = call.headers().await.map_err(failed)?.clone();
     check_echo(&headers, call.trailers())
+}
+
+/// A nullable bool of `value`.
+fn boolean(value: bool) -> Option<BoolValue> {
+    Some(BoolValue {
+        value,
+        ..Default::default()
+    })
+}
+
+/// Options that compress the call's requests with gzip, or not.
+fn gzip(compressed: bool) -> CallOptions {
+    CallOptions::new().compression(compressed.then_some(Compression::Gzip))
+}
+
+async fn client_compressed_unary(client: &TestServiceClient) -> Outcome {
+    let request = |expect_compressed| SimpleRequest {
+        expect_compressed: boolean(expect_compressed),
+        ..large_request()
+    };
+    // The probe: a server that checks must refuse an uncompressed request
+    // that says it is compressed.
+    let probe = client
+        .unary_call(request(true))
+        .with_options(gzip(false))
+        .await;
+    expect_code(probe, Code::InvalidArgument)?;
+    for compressed in [true, false] {
+        let response = client
+            .unary_call(request(compressed))
+            .with_options(gzip(compressed))
+            .await
+            .map_err(failed)?;
+        let size = body_len(response.message().payload.as_ref());
+        check(size == 314_159, || {
+            format!("compressed={compressed}: response payload is {size} bytes")
+        })?;
+    }
+    Ok(())
+}
+
+async fn server_compressed_unary(client: &TestServiceClient) -> Outcome {
+    for compressed in [true, false] {
+        let request = SimpleRequest {
+            response_compressed: boolean(compressed),
+            ..large_request()
+        };
+        let response = client.unary_call(request).await.map_err(failed)?;
+        let size = body_len(response.message().payload.as_ref());
+        check(size == 314_159, || {
+            format!("compressed={compressed}: response payload is {size} bytes")
+        })?;
+    }
+    Ok(())
+}
+
+/// A client-streaming request of `size` bytes that says whether it is
+/// compressed.
+fn input_request(size: i32, expect_compressed: bool) -> StreamingInputCallRequest {
+    StreamingInputCallRequest {
+        payload: Some(zeros(size)),
+        expect_compressed: boolean(expect_compressed),
+        ..Default::default()
+    }
+}
+
+async fn client_compressed_streaming(client: &TestServiceClient) -> Outcome {
+    // The probe, as in client_compressed_unary.
+    let mut probe = client
+        .streaming_input_call()
+        .with_options(gzip(false))
+        .await
+        .map_err(failed)?;
+    // A failed send means the server has answered: the close says how.
+    let _ = probe.send(&input_request(27_182, true)).await;
+    expect_code(probe.close_and_recv().await, Code::InvalidArgument)?;
+    let mut call = client
+        .streaming_input_call()
+        .with_options(gzip(true))
+        .await
+        .map_err(failed)?;
+    call.send(&input_request(27_182, true))
+        .await
+        .map_err(failed)?;
+    call.disable_next_message_compression();
+    call.send(&input_request(45_904, false))
+        .await
+        .map_err(failed)?;
+    let response = call.close_and_recv().await.map_err(failed)?;
+    let size = response.message().aggregated_payload_size;
+    check(size == 73_086, || {
+        format!("aggregated_payload_size is {size}")
+    })
+}
+
+async fn server_compressed_streaming(client: &TestServiceClient) -> Outcome {
+    let request = StreamingOutputCallRequest {
+        response_parameters: [(31_415, true), (92_653, false)]
+            .into_iter()
+            .map(|(size, compressed)| ResponseParameters {
+                size,
+                compressed: boolean(compressed),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let mut stream = client
+        .streaming_output_call(request)
+        .await
+        .map_err(failed)?;
+    let mut received = Vec::new();
+    while let Some(response) = stream.recv().await.map_err(failed)? {
+        received.push(body_len(response.payload.as_ref()));
+    }
+    check(received == [31_415, 92_653], || {
+        format!("received payload sizes {received:?}")
+    })
 }

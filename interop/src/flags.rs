@@ -39,10 +39,22 @@ impl Flags {
             }
             flags.insert(name, value);
         }
-        if flags.get("use_tls").is_some_and(|v| v != "false") {
-            return Err("--use_tls=true is not supported yet; use --use_tls=false".into());
+        let flags = Flags(flags);
+        flags.enabled("use_tls")?;
+        Ok(flags)
+    }
+
+    /// Whether the boolean flag `name` is on: `true` or `false`, off when
+    /// missing.
+    ///
+    /// # Errors
+    /// When it is neither.
+    pub fn enabled(&self, name: &str) -> Result<bool, String> {
+        match self.0.get(name).map(String::as_str) {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(other) => Err(format!("--{name}={other}: expected true or false")),
         }
-        Ok(Flags(flags))
     }
 
     /// The value of `name`, or `default`.
@@ -89,7 +101,9 @@ mod tests {
     fn bad_flags_are_named() {
         let err = Flags::parse(args(&["--colour=red"]), &["port"]).unwrap_err();
         assert_eq!(err, "unknown flag --colour; flags: --port");
-        assert!(Flags::parse(args(&["--use_tls=true"]), &["use_tls"]).is_err());
+        assert!(Flags::parse(args(&["--use_tls=yes"]), &["use_tls"]).is_err());
+        let tls = Flags::parse(args(&["--use_tls=true"]), &["use_tls"]).unwrap();
+        assert_eq!(tls.enabled("use_tls"), Ok(true));
         assert!(Flags::parse(args(&["--port"]), &["port"]).is_err());
         let flags = Flags::parse(args(&["--port=x"]), &["port"]).unwrap();
         assert!(flags.port("port").is_err());

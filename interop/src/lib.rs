@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use rgrpc::server::{RequestStream, ResponseSink};
-use rgrpc::{Bytes, Code, Metadata, Request, Response, Status};
+use rgrpc::{Bytes, CallContext, Code, Compression, Metadata, Request, Response, Status};
 
 /// The generated `grpc.testing` package.
 pub mod pb {
@@ -17,7 +17,7 @@ pub mod cases;
 pub mod flags;
 
 use pb::grpc::testing::{
-    EchoStatus, Empty, Payload, ResponseParameters, SimpleRequest, SimpleResponse,
+    BoolValue, EchoStatus, Empty, Payload, ResponseParameters, SimpleRequest, SimpleResponse,
     StreamingInputCallRequest, StreamingInputCallResponse, StreamingOutputCallRequest,
     StreamingOutputCallResponse, TestService,
 };
@@ -66,12 +66,41 @@ fn requested_status(status: Option<&EchoStatus>, trailing: &Metadata) -> Result<
     }
 }
 
-/// Sends one response per parameter, waiting `interval_us` before each.
+/// Whether a nullable bool is there and true.
+fn is_true(value: Option<&BoolValue>) -> bool {
+    value.is_some_and(|value| value.value)
+}
+
+/// Compressed Request: a request that says it was compressed must have
+/// been (INVALID_ARGUMENT otherwise).
+fn check_compressed(expected: Option<&BoolValue>, context: &CallContext) -> Result<(), Status> {
+    if is_true(expected) && !context.request_compressed() {
+        return Err(Status::invalid_argument(
+            "the request was expected to be compressed, and was not",
+        ));
+    }
+    Ok(())
+}
+
+/// Compressed Response: gzip when `compressed` (and the client accepts
+/// it), none otherwise.
+fn compress_response(compressed: bool, context: &CallContext) {
+    context.set_compression(compressed.then_some(Compression::Gzip));
+}
+
+/// Sends one response per parameter, waiting `interval_us` before each,
+/// each compressed or not as its parameter asks.
 async fn respond(
     parameters: &[ResponseParameters],
     responses: &mut ResponseSink<StreamingOutputCallResponse>,
+    context: &CallContext,
 ) -> Result<(), Status> {
+    let compressed = |parameter: &ResponseParameters| is_true(parameter.compressed.as_ref());
+    compress_response(parameters.iter().any(compressed), context);
     for parameter in parameters {
+        if !compressed(parameter) {
+            responses.disable_next_message_compression();
+        }
         if parameter.interval_us > 0 {
             tokio::time::sleep(Duration::from_micros(
                 u64::try_from(parameter.interval_us).unwrap_or(0),
@@ -99,6 +128,11 @@ impl TestService for InteropService {
         let (initial, trailing) = echoed(request.metadata())?;
         let message = request.message();
         requested_status(message.response_status.as_ref(), &trailing)?;
+        check_compressed(message.expect_compressed.as_ref(), request.context())?;
+        compress_response(
+            is_true(message.response_compressed.as_ref()),
+            request.context(),
+        );
         let mut response = Response::new(SimpleResponse {
             payload: Some(zeros(message.response_size)),
             ..Default::default()
@@ -117,7 +151,12 @@ impl TestService for InteropService {
         responses.set_header(initial);
         responses.set_trailer(trailing.clone());
         let message = request.message();
-        respond(&message.response_parameters, &mut responses).await?;
+        respond(
+            &message.response_parameters,
+            &mut responses,
+            request.context(),
+        )
+        .await?;
         requested_status(message.response_status.as_ref(), &trailing)
     }
 
@@ -127,6 +166,7 @@ impl TestService for InteropService {
     ) -> Result<Response<StreamingInputCallResponse>, Status> {
         let mut size = 0;
         while let Some(request) = requests.recv().await? {
+            check_compressed(request.expect_compressed.as_ref(), requests.context())?;
             size += request.payload.map_or(0, |p| p.body.len());
         }
         let aggregated_payload_size =
@@ -147,7 +187,8 @@ impl TestService for InteropService {
         responses.set_trailer(trailing.clone());
         while let Some(request) = requests.recv().await? {
             requested_status(request.response_status.as_ref(), &trailing)?;
-            respond(&request.response_parameters, &mut responses).await?;
+            let context = requests.context();
+            respond(&request.response_parameters, &mut responses, context).await?;
         }
         Ok(())
     }
@@ -161,8 +202,9 @@ impl TestService for InteropService {
         while let Some(request) = requests.recv().await? {
             buffered.push(request);
         }
+        let context = requests.context();
         for request in buffered {
-            respond(&request.response_parameters, &mut responses).await?;
+            respond(&request.response_parameters, &mut responses, context).await?;
         }
         Ok(())
     }

@@ -71,8 +71,3 @@ def add_bool_flag(parser, name, default, help_text):
     parser.add_argument(
         "--" + name, type=parse_bool, nargs="?", const=True, default=default, metavar="BOOL", help=help_text
     )
-
-
-def reject_tls(use_tls):
-    if use_tls:
-        _fatal("--use_tls=true is not supported by this peer (plaintext only); pass --use_tls=false")

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """gRPC interop test client on grpcio: runs one test case against a TestService.
 
-    interop_client.py --server_host HOST --server_port PORT --test_case NAME [--use_tls=false]
+    interop_client.py --server_host HOST --server_port PORT --test_case NAME
+        [--use_tls=true [--ca_file F] [--server_host_override NAME]]
 
 Exit status: 0 when the test case passes; 1 when it fails (the reason is on
 stderr); 2 for a usage error, such as an unknown test case (the supported ones
@@ -318,6 +319,70 @@ def unimplemented_service(stub, channel):
     )
 
 
+def _bool(value):
+    return messages_pb2.BoolValue(value=value)
+
+
+def client_compressed_unary(stub, channel):
+    def request(expect_compressed):
+        return messages_pb2.SimpleRequest(
+            response_type=messages_pb2.COMPRESSABLE,
+            response_size=314159,
+            payload=payload(271828),
+            expect_compressed=_bool(expect_compressed),
+        )
+
+    # The probe: an uncompressed request that says it is compressed.
+    expect_rpc_error("probe", lambda: stub.UnaryCall(request(True)), grpc.StatusCode.INVALID_ARGUMENT)
+    for compressed in (True, False):
+        compression = grpc.Compression.Gzip if compressed else grpc.Compression.NoCompression
+        response = stub.UnaryCall(request(compressed), compression=compression)
+        check_payload(response.payload, 314159, "compressed=%s" % compressed)
+
+
+def server_compressed_unary(stub, channel):
+    for compressed in (True, False):
+        request = messages_pb2.SimpleRequest(
+            response_type=messages_pb2.COMPRESSABLE,
+            response_size=314159,
+            payload=payload(271828),
+            response_compressed=_bool(compressed),
+        )
+        check_payload(stub.UnaryCall(request).payload, 314159, "compressed=%s" % compressed)
+
+
+def client_compressed_streaming(stub, channel):
+    def request(size, expect_compressed):
+        return messages_pb2.StreamingInputCallRequest(payload=payload(size), expect_compressed=_bool(expect_compressed))
+
+    expect_rpc_error(
+        "probe",
+        lambda: stub.StreamingInputCall(iter([request(27182, True)])),
+        grpc.StatusCode.INVALID_ARGUMENT,
+    )
+    # grpcio compresses a whole call or none of it: the second message,
+    # which does not say it is compressed, is compressed too, and passes.
+    response = stub.StreamingInputCall(
+        iter([request(27182, True), request(45904, False)]), compression=grpc.Compression.Gzip
+    )
+    check(
+        response.aggregated_payload_size == 73086,
+        "aggregated_payload_size is %d, expected 73086" % response.aggregated_payload_size,
+    )
+
+
+def server_compressed_streaming(stub, channel):
+    request = messages_pb2.StreamingOutputCallRequest(
+        response_type=messages_pb2.COMPRESSABLE,
+        response_parameters=[
+            messages_pb2.ResponseParameters(size=31415, compressed=_bool(True)),
+            messages_pb2.ResponseParameters(size=92653, compressed=_bool(False)),
+        ],
+    )
+    sizes = [len(response.payload.body) for response in stub.StreamingOutputCall(request)]
+    check(sizes == [31415, 92653], "received payload sizes %r" % sizes)
+
+
 TEST_CASES = {
     fn.__name__: fn
     for fn in (
@@ -335,6 +400,10 @@ TEST_CASES = {
         custom_metadata,
         unimplemented_method,
         unimplemented_service,
+        client_compressed_unary,
+        server_compressed_unary,
+        client_compressed_streaming,
+        server_compressed_streaming,
     )
 }
 
@@ -342,13 +411,16 @@ TEST_CASES = {
 def main():
     parser = argparse.ArgumentParser(description="gRPC interop test client (Python grpcio)")
     parser.add_argument("--server_host", default="localhost", help="server host (default: localhost)")
-    parser.add_argument("--server_host_override", default="", help="authority to claim (default: HOST:PORT)")
+    parser.add_argument(
+        "--server_host_override",
+        default="",
+        help="authority to claim, and the name the server's certificate must carry (default: HOST:PORT)",
+    )
     parser.add_argument("--server_port", type=int, required=True, help="server port")
     parser.add_argument("--test_case", default="large_unary", help="test case to run (default: large_unary)")
-    _common.add_bool_flag(parser, "use_tls", False, "must be false: this client is plaintext only")
-    _common.add_bool_flag(parser, "use_test_ca", False, "accepted for compatibility; ignored without TLS")
+    _common.add_bool_flag(parser, "use_tls", False, "connect over TLS (default: false)")
+    parser.add_argument("--ca_file", default="", help="the authorities to trust, PEM (with --use_tls; default: the system's)")
     args = parser.parse_args()
-    _common.reject_tls(args.use_tls)
 
     test = TEST_CASES.get(args.test_case)
     if test is None:
@@ -365,11 +437,23 @@ def main():
     options = []
     if args.server_host_override:
         options.append(("grpc.default_authority", args.server_host_override))
+        options.append(("grpc.ssl_target_name_override", args.server_host_override))
+    credentials = None
+    if args.use_tls:
+        roots = None
+        if args.ca_file:
+            with open(args.ca_file, "rb") as ca:
+                roots = ca.read()
+        credentials = grpc.ssl_channel_credentials(root_certificates=roots)
 
     name = args.test_case
     started = time.monotonic()
     try:
-        with grpc.insecure_channel(target, options=options) as channel:
+        if credentials is None:
+            channel = grpc.insecure_channel(target, options=options)
+        else:
+            channel = grpc.secure_channel(target, credentials, options=options)
+        with channel:
             try:
                 grpc.channel_ready_future(channel).result(timeout=CONNECT_TIMEOUT_S)
             except grpc.FutureTimeoutError:
