@@ -2,15 +2,20 @@
 //! with canned responses) serving the same echo.proto over loopback, in one
 //! run, in one process.
 //!
-//! `cargo bench -p rgrpc-bench --bench transport [unary|streaming|interceptors]`.
-//! Samples of the three alternate; each figure is the median of `RGRPC_BENCH_SAMPLES` samples
-//! (default 3) of `RGRPC_BENCH_SECONDS` seconds (default 1).
+//! `cargo bench -p rgrpc-bench --bench transport [unary|streaming|interceptors|gzip]`.
+//! Samples of the implementations alternate; each figure is the median of
+//! `RGRPC_BENCH_SAMPLES` samples (default 3) of `RGRPC_BENCH_SECONDS` seconds (default 1).
 //!
 //! - unary echo, 32 B and 4 KiB payloads, 1, 16 and 64 calls in flight:
 //!   requests/s, p50 and p99 latency;
 //! - server streaming of 64 B and 16 KiB messages: messages/s and MB/s;
 //! - `interceptors`: rgrpc unary calls behind three no-op interceptors on
-//!   each side against none, 32 B at 1 and 16 calls in flight.
+//!   each side against none, 32 B at 1 and 16 calls in flight;
+//! - `gzip`: rgrpc and tonic each with gzip both ways (the client compresses
+//!   its requests, the server its responses), without a ceiling: unary echo
+//!   of 4 KiB at 1, 16 and 64 calls in flight, and server streaming of
+//!   16 KiB messages. The payloads are one letter repeated, which gzip
+//!   shrinks to a few dozen bytes.
 //!
 //! With `--features mimalloc` all three allocate with mimalloc rather than the
 //! system allocator: glibc's arenas make a buffer freed on another thread
@@ -28,6 +33,7 @@ use rgrpc::server::ResponseSink;
 use rgrpc_bench::median;
 use rgrpc_bench::rgrpc_types::echo as r;
 use rgrpc_bench::tonic_echo as t;
+use tonic::codec::CompressionEncoding;
 
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
@@ -38,6 +44,13 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 /// Messages per server-streaming call.
 const STREAM_LENGTH: usize = 1000;
 
+/// Calls in flight in the unary cases.
+const IN_FLIGHT: [usize; 3] = [1, 16, 64];
+
+/// How long each target runs before a case's samples: connections and buffers.
+const WARM_UP: Duration = Duration::from_millis(100);
+
+/// The text of every message: `size` bytes of one letter.
 fn payload(size: usize) -> String {
     "x".repeat(size)
 }
@@ -128,6 +141,28 @@ impl t::echo_server::Echo for TonicEcho {
     ) -> Result<tonic::Response<Self::EchoBidirectionalStreamingStream>, tonic::Status> {
         Err(tonic::Status::unimplemented("not benchmarked"))
     }
+}
+
+/// Serves `service` with tonic on `listener`.
+async fn serve_tonic(
+    listener: tokio::net::TcpListener,
+    service: t::echo_server::EchoServer<TonicEcho>,
+) -> Result<(), tonic::transport::Error> {
+    tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .add_service(service)
+        // The builder's tcp_nodelay applies to sockets it accepts itself;
+        // these are accepted here, so set it on each.
+        .serve_with_incoming(tokio_stream::StreamExt::map(
+            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            |socket| {
+                if let Ok(socket) = &socket {
+                    socket.set_nodelay(true).ok();
+                }
+                socket
+            },
+        ))
+        .await
 }
 
 fn frame(message: &impl rgrpc::Message) -> Bytes {
@@ -283,6 +318,19 @@ impl Target for TonicTarget {
     }
 }
 
+/// A tonic client of one connection to `address`.
+async fn tonic_client(
+    address: SocketAddr,
+) -> t::echo_client::EchoClient<tonic::transport::Channel> {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+        .unwrap()
+        .tcp_nodelay(true)
+        .connect()
+        .await
+        .expect("tonic connect");
+    t::echo_client::EchoClient::new(channel)
+}
+
 /// The ceiling's client: raw h2, sending prepared request bytes.
 struct RawTarget {
     sender: h2::client::SendRequest<Bytes>,
@@ -389,6 +437,37 @@ async fn unary_run(
     }
 }
 
+/// What a unary row shows of one target: medians of its samples, latencies
+/// in whole microseconds, truncated as `Duration::as_micros` does.
+struct UnaryMedians {
+    per_second: f64,
+    p50: u128,
+    p99: u128,
+}
+
+impl UnaryMedians {
+    /// The medians of `runs`.
+    fn of(runs: Vec<UnaryRun>) -> Self {
+        let micros = |latency: fn(&UnaryRun) -> Duration| {
+            median(
+                runs.iter()
+                    .map(|r| latency(r).as_secs_f64() * 1e6)
+                    .collect(),
+            ) as u128
+        };
+        UnaryMedians {
+            per_second: median(runs.iter().map(|r| r.per_second).collect()),
+            p50: micros(|r| r.p50),
+            p99: micros(|r| r.p99),
+        }
+    }
+
+    /// The latency column: p50/p99 in microseconds.
+    fn latencies(&self) -> String {
+        format!("{:>8}/{:<8}", self.p50, self.p99)
+    }
+}
+
 /// Messages per second of one streaming call after another.
 async fn stream_run(target: Arc<dyn Target>, size: usize, seconds: Duration) -> f64 {
     let started = Instant::now();
@@ -397,6 +476,31 @@ async fn stream_run(target: Arc<dyn Target>, size: usize, seconds: Duration) -> 
         messages += target.stream(STREAM_LENGTH, size).await;
     }
     messages as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Runs one case: `run` warms each of `targets` up, then takes `samples`
+/// samples of `seconds` from each in turn, so that a change in the
+/// machine's load falls on all of them alike. Returns each target's
+/// samples, in the order of `targets`.
+async fn alternate<const N: usize, Sample, Run>(
+    targets: [&Arc<dyn Target>; N],
+    samples: usize,
+    seconds: Duration,
+    run: impl Fn(Arc<dyn Target>, Duration) -> Run,
+) -> [Vec<Sample>; N]
+where
+    Run: Future<Output = Sample>,
+{
+    for target in targets {
+        run(target.clone(), WARM_UP).await;
+    }
+    let mut taken = std::array::from_fn(|_| Vec::with_capacity(samples));
+    for _ in 0..samples {
+        for (target, taken) in targets.iter().zip(&mut taken) {
+            taken.push(run((*target).clone(), seconds).await);
+        }
+    }
+    taken
 }
 
 async fn bind() -> (tokio::net::TcpListener, SocketAddr) {
@@ -418,20 +522,24 @@ fn main() {
             .and_then(|s| s.parse().ok())
             .unwrap_or(1.0),
     );
-    // `unary` or `streaming` runs only that part.
+    // Naming parts (`unary`, `streaming`, `interceptors`, `gzip`) runs only those.
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
     let wanted = |part: &str| args.is_empty() || args.iter().any(|a| a == part);
-    let (unary, streaming, intercepted) =
-        (wanted("unary"), wanted("streaming"), wanted("interceptors"));
+    let (unary, streaming, intercepted, gzip) = (
+        wanted("unary"),
+        wanted("streaming"),
+        wanted("interceptors"),
+        wanted("gzip"),
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
     runtime.block_on(async move {
-        // The three servers.
+        // The three servers, and variants of the first two.
         let (listener, rgrpc_address) = bind().await;
         let server = rgrpc::Server::builder().add_service(r::EchoServer::new(RgrpcEcho)).build();
         tokio::spawn(server.serve_with_shutdown(listener, std::future::pending()));
@@ -442,24 +550,25 @@ fn main() {
             builder = builder.unary_interceptor(|request: rgrpc::AnyRequest, next: rgrpc::server::UnaryNext| next.run(request));
         }
         tokio::spawn(builder.build().serve_with_shutdown(listener, std::future::pending()));
+        // The same answering in gzip: rgrpc's clients always accept it.
+        let (listener, rgrpc_gzip_address) = bind().await;
+        let server = rgrpc::Server::builder()
+            .send_compressed(rgrpc::Compression::Gzip)
+            .add_service(r::EchoServer::new(RgrpcEcho))
+            .build();
+        tokio::spawn(server.serve_with_shutdown(listener, std::future::pending()));
 
         let (listener, tonic_address) = bind().await;
-        tokio::spawn(
-            tonic::transport::Server::builder()
-                .tcp_nodelay(true)
-                .add_service(t::echo_server::EchoServer::new(TonicEcho))
-                // The builder's tcp_nodelay applies to sockets it accepts itself;
-                // these are accepted here, so set it on each.
-                .serve_with_incoming(tokio_stream::StreamExt::map(
-                    tokio_stream::wrappers::TcpListenerStream::new(listener),
-                    |socket| {
-                        if let Ok(socket) = &socket {
-                            socket.set_nodelay(true).ok();
-                        }
-                        socket
-                    },
-                )),
-        );
+        tokio::spawn(serve_tonic(listener, t::echo_server::EchoServer::new(TonicEcho)));
+        // tonic's own gzip server, which takes gzip and answers in it to a
+        // client that accepts it.
+        let (listener, tonic_gzip_address) = bind().await;
+        tokio::spawn(serve_tonic(
+            listener,
+            t::echo_server::EchoServer::new(TonicEcho)
+                .accept_compressed(CompressionEncoding::Gzip)
+                .send_compressed(CompressionEncoding::Gzip),
+        ));
 
         let (listener, raw_address) = bind().await;
         let canned = |size: usize| frame(&r::EchoResponse { message: payload(size), ..Default::default() });
@@ -489,13 +598,21 @@ fn main() {
         }
         let layered_channel = layered_channel.connect().await.expect("rgrpc connect");
         let layered: Arc<dyn Target> = Arc::new(RgrpcTarget(r::EchoClient::new(layered_channel)));
-        let tonic_channel = tonic::transport::Endpoint::from_shared(format!("http://{tonic_address}"))
+        let rgrpc_gzip_channel = rgrpc::Channel::builder(&rgrpc_gzip_address.to_string())
             .unwrap()
-            .tcp_nodelay(true)
+            .send_compressed(rgrpc::Compression::Gzip)
             .connect()
             .await
-            .expect("tonic connect");
-        let tonic: Arc<dyn Target> = Arc::new(TonicTarget(t::echo_client::EchoClient::new(tonic_channel)));
+            .expect("rgrpc connect");
+        let rgrpc_gzip: Arc<dyn Target> =
+            Arc::new(RgrpcTarget(r::EchoClient::new(rgrpc_gzip_channel)));
+        let tonic: Arc<dyn Target> = Arc::new(TonicTarget(tonic_client(tonic_address).await));
+        let tonic_gzip: Arc<dyn Target> = Arc::new(TonicTarget(
+            tonic_client(tonic_gzip_address)
+                .await
+                .send_compressed(CompressionEncoding::Gzip)
+                .accept_compressed(CompressionEncoding::Gzip),
+        ));
         let raw_target = |address: SocketAddr| async move {
             let socket = tokio::net::TcpStream::connect(address).await.expect("raw connect");
             socket.set_nodelay(true).ok();
@@ -520,38 +637,24 @@ fn main() {
             "unary", "rgrpc req/s", "tonic req/s", "raw req/s", "vs tonic", "vs raw", "rgrpc p50/p99 µs", "tonic p50/p99 µs"
         );
         for size in [32, 4096].into_iter().filter(|_| unary) {
-            for in_flight in [1, 16, 64] {
+            for in_flight in IN_FLIGHT {
                 let raw = if size == 32 { &raw_small } else { &raw_large };
-                // Warm-up: connections and buffers.
-                for target in [&rgrpc, &tonic, raw] {
-                    unary_run(target.clone(), size, in_flight, Duration::from_millis(100)).await;
-                }
-                let (mut runs_r, mut runs_t, mut runs_raw) = (Vec::new(), Vec::new(), Vec::new());
-                for _ in 0..samples {
-                    runs_r.push(unary_run(rgrpc.clone(), size, in_flight, seconds).await);
-                    runs_t.push(unary_run(tonic.clone(), size, in_flight, seconds).await);
-                    runs_raw.push(unary_run(raw.clone(), size, in_flight, seconds).await);
-                }
-                let rate = |runs: &[UnaryRun]| median(runs.iter().map(|r| r.per_second).collect());
-                // Whole microseconds, truncated as `Duration::as_micros` does.
-                let micros = |runs: &[UnaryRun], latency: fn(&UnaryRun) -> Duration| {
-                    median(runs.iter().map(|r| latency(r).as_secs_f64() * 1e6).collect()) as u128
-                };
-                let p50 = |runs: &[UnaryRun]| micros(runs, |r| r.p50);
-                let p99 = |runs: &[UnaryRun]| micros(runs, |r| r.p99);
-                let (r_rate, t_rate, raw_rate) = (rate(&runs_r), rate(&runs_t), rate(&runs_raw));
+                let targets = [&rgrpc, &tonic, raw];
+                let [r, t, raw] = alternate(targets, samples, seconds, |target, time| {
+                    unary_run(target, size, in_flight, time)
+                })
+                .await
+                .map(UnaryMedians::of);
                 println!(
-                    "{:<24} {:>12.0} {:>12.0} {:>12.0} {:>7.2}x {:>7.2}x   {:>8}/{:<8} {:>8}/{:<8}",
+                    "{:<24} {:>12.0} {:>12.0} {:>12.0} {:>7.2}x {:>7.2}x   {} {}",
                     format!("{size} B, {in_flight} in flight"),
-                    r_rate,
-                    t_rate,
-                    raw_rate,
-                    r_rate / t_rate,
-                    r_rate / raw_rate,
-                    p50(&runs_r),
-                    p99(&runs_r),
-                    p50(&runs_t),
-                    p99(&runs_t),
+                    r.per_second,
+                    t.per_second,
+                    raw.per_second,
+                    r.per_second / t.per_second,
+                    r.per_second / raw.per_second,
+                    r.latencies(),
+                    t.latencies(),
                 );
             }
         }
@@ -561,16 +664,12 @@ fn main() {
             "server streaming", "rgrpc msg/s", "tonic msg/s", "raw msg/s", "vs tonic", "vs raw", "rgrpc MB/s", "tonic MB/s"
         );
         for size in [64, 16 * 1024].into_iter().filter(|_| streaming) {
-            for target in [&rgrpc, &tonic, &raw_small] {
-                stream_run(target.clone(), size, Duration::from_millis(100)).await;
-            }
-            let (mut r_rates, mut t_rates, mut raw_rates) = (Vec::new(), Vec::new(), Vec::new());
-            for _ in 0..samples {
-                r_rates.push(stream_run(rgrpc.clone(), size, seconds).await);
-                t_rates.push(stream_run(tonic.clone(), size, seconds).await);
-                raw_rates.push(stream_run(raw_small.clone(), size, seconds).await);
-            }
-            let (r_rate, t_rate, raw_rate) = (median(r_rates), median(t_rates), median(raw_rates));
+            let [r_rate, t_rate, raw_rate] =
+                alternate([&rgrpc, &tonic, &raw_small], samples, seconds, |target, time| {
+                    stream_run(target, size, time)
+                })
+                .await
+                .map(median);
             let mb = |rate: f64| rate * size as f64 / 1e6;
             println!(
                 "{:<24} {:>12.0} {:>12.0} {:>12.0} {:>7.2}x {:>7.2}x   {:>10.1} {:>10.1}",
@@ -590,21 +689,65 @@ fn main() {
             "interceptors", "none req/s", "3+3 req/s", "3+3/none"
         );
         for in_flight in [1, 16].into_iter().filter(|_| intercepted) {
-            for target in [&rgrpc, &layered] {
-                unary_run(target.clone(), 32, in_flight, Duration::from_millis(100)).await;
-            }
-            let (mut plain, mut chained) = (Vec::new(), Vec::new());
-            for _ in 0..samples {
-                plain.push(unary_run(rgrpc.clone(), 32, in_flight, seconds).await.per_second);
-                chained.push(unary_run(layered.clone(), 32, in_flight, seconds).await.per_second);
-            }
-            let (plain, chained) = (median(plain), median(chained));
+            let [plain, chained] = alternate([&rgrpc, &layered], samples, seconds, |target, time| {
+                unary_run(target, 32, in_flight, time)
+            })
+            .await
+            .map(|runs| UnaryMedians::of(runs).per_second);
             println!(
                 "{:<24} {:>12.0} {:>12.0} {:>7.2}x",
                 format!("32 B, {in_flight} in flight"),
                 plain,
                 chained,
                 chained / plain,
+            );
+        }
+
+        // No ceiling here: the raw server's canned answers are not compressed.
+        println!(
+            "\n{:<24} {:>12} {:>12} {:>8}   {:>17} {:>17}",
+            "unary, gzip both ways", "rgrpc req/s", "tonic req/s", "vs tonic",
+            "rgrpc p50/p99 µs", "tonic p50/p99 µs"
+        );
+        for in_flight in IN_FLIGHT.into_iter().filter(|_| gzip) {
+            let [r, t] = alternate([&rgrpc_gzip, &tonic_gzip], samples, seconds, |target, time| {
+                unary_run(target, 4096, in_flight, time)
+            })
+            .await
+            .map(UnaryMedians::of);
+            println!(
+                "{:<24} {:>12.0} {:>12.0} {:>7.2}x   {} {}",
+                format!("4096 B, {in_flight} in flight"),
+                r.per_second,
+                t.per_second,
+                r.per_second / t.per_second,
+                r.latencies(),
+                t.latencies(),
+            );
+        }
+
+        println!(
+            "\n{:<24} {:>12} {:>12} {:>8}   {:>10} {:>10}",
+            "server streaming, gzip", "rgrpc msg/s", "tonic msg/s", "vs tonic", "rgrpc MB/s", "tonic MB/s"
+        );
+        if gzip {
+            let size = 16 * 1024;
+            let [r_rate, t_rate] =
+                alternate([&rgrpc_gzip, &tonic_gzip], samples, seconds, |target, time| {
+                    stream_run(target, size, time)
+                })
+                .await
+                .map(median);
+            // Megabytes of messages as sent, before compression.
+            let mb = |rate: f64| rate * size as f64 / 1e6;
+            println!(
+                "{:<24} {:>12.0} {:>12.0} {:>7.2}x   {:>10.1} {:>10.1}",
+                format!("{size} B messages"),
+                r_rate,
+                t_rate,
+                r_rate / t_rate,
+                mb(r_rate),
+                mb(t_rate),
             );
         }
     });
