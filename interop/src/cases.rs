@@ -310,11 +310,11 @@ fn echo_metadata() -> Result<Metadata, String> {
     Ok(metadata)
 }
 
-fn check_echo(headers: &Metadata, trailers: Option<&Metadata>) -> Outcome {
+fn check_echo(headers: &Metadata, trailers: &Metadata) -> Outcome {
     check(headers.get(ECHO_INITIAL) == Some(INITIAL_VALUE), || {
         format!("initial metadata {headers:?}")
     })?;
-    let trailing = trailers.and_then(|t| t.get_bin(ECHO_TRAILING));
+    let trailing = trailers.get_bin(ECHO_TRAILING);
     check(trailing.is_some_and(|v| v[..] == TRAILING_VALUE), || {
         format!("trailing metadata {trailers:?}")
     })
@@ -324,7 +324,7 @@ async fn custom_metadata(client: &TestServiceClient) -> Outcome {
     let mut request = Request::new(large_request());
     *request.metadata_mut() = echo_metadata()?;
     let response = client.unary_call(request).await.map_err(failed)?;
-    check_echo(response.headers(), Some(response.trailers()))?;
+    check_echo(response.headers(), response.trailers())?;
 
     let options = CallOptions::new().metadata(echo_metadata()?);
     let mut call = client

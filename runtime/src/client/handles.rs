@@ -185,8 +185,10 @@ impl<T: Message> ResponseStream<T> {
         self.receiving.headers().await
     }
 
-    /// The trailers, once the stream has ended.
-    pub fn trailers(&self) -> Option<&Metadata> {
+    /// The trailers the server sent with its status, once the stream has
+    /// ended (`recv` gave `None` or an error); empty before, as in grpc-go.
+    /// The same type as a unary [`Response::trailers`].
+    pub fn trailers(&self) -> &Metadata {
         self.receiving.trailers()
     }
 
@@ -355,8 +357,9 @@ impl<Req: Message, Resp: Message> BidiStreamingCall<Req, Resp> {
         self.responses.headers().await
     }
 
-    /// The trailers, once the response stream has ended.
-    pub fn trailers(&self) -> Option<&Metadata> {
+    /// The trailers, once the response stream has ended; empty before
+    /// (see [`ResponseStream::trailers`]).
+    pub fn trailers(&self) -> &Metadata {
         self.responses.trailers()
     }
 

@@ -252,9 +252,10 @@ impl Receiving {
         }
     }
 
-    /// The trailers, once the call has ended.
-    pub(crate) fn trailers(&self) -> Option<&Metadata> {
-        self.trailers.as_ref()
+    /// The trailers, once the call has ended; empty before.
+    pub(crate) fn trailers(&self) -> &Metadata {
+        static NONE: Metadata = Metadata::new();
+        self.trailers.as_ref().unwrap_or(&NONE)
     }
 
     /// Waits for the only message of a unary or client-streaming response,

@@ -81,6 +81,9 @@ struct State {
     compression: Option<Option<Compression>>,
     /// The next message goes uncompressed.
     skip_compression: bool,
+    /// The typed sinks alive: a streaming call whose handler returned OK
+    /// goes on until the last is dropped.
+    sinks: usize,
 }
 
 /// The buffer of framed messages, locked for one more; the driver is woken
@@ -137,6 +140,28 @@ impl Shared {
     /// Sends the next message uncompressed.
     pub(crate) fn skip_compression(&self) {
         self.lock().skip_compression = true;
+    }
+
+    /// Counts a typed sink made over this state.
+    pub(crate) fn sink_made(&self) {
+        self.lock().sinks += 1;
+    }
+
+    /// Counts a typed sink dropped; the last wakes the driver, which may
+    /// be waiting for it to end the call.
+    pub(crate) fn sink_dropped(&self) {
+        let mut state = self.lock();
+        state.sinks -= 1;
+        if state.sinks == 0
+            && let Some(driver) = state.driver.take()
+        {
+            driver.wake();
+        }
+    }
+
+    /// Whether a typed sink is still alive.
+    fn sinks_alive(&self) -> bool {
+        self.lock().sinks > 0
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -210,13 +235,17 @@ impl Shared {
         state.take_outgoing()
     }
 
-    /// Waits for the sink to queue something.
-    fn poll_outgoing(&self, cx: &mut Context<'_>) -> Poll<Outgoing> {
+    /// Waits for the sink to queue something, or, `until_no_sinks`, for
+    /// the last typed sink to go (then with nothing).
+    fn poll_outgoing(&self, cx: &mut Context<'_>, until_no_sinks: bool) -> Poll<Outgoing> {
         // Checked and registered under one lock: a send in between would
         // find no waker to wake.
         let mut state = self.lock();
         if let Some(outgoing) = state.take_outgoing() {
             return Poll::Ready(outgoing);
+        }
+        if until_no_sinks && state.sinks == 0 {
+            return Poll::Ready(Outgoing::default());
         }
         state.driver = Some(cx.waker().clone());
         Poll::Pending
@@ -285,6 +314,7 @@ impl State {
 }
 
 /// What the driver takes from the sink in one go.
+#[derive(Default)]
 struct Outgoing {
     /// The headers, when they are to go now.
     headers: Option<Head>,
@@ -514,13 +544,20 @@ async fn run(
             // the handler returns): the handler goes.
             handler.set(None);
         }
+        // A streaming handler that returned OK may have left its sink to a
+        // task of its own: the call ends when that lets go of it.
+        let sinks_out =
+            matches!(finished, Some(Ok(Finish { message: None, .. }))) && shared.sinks_alive();
         if pending.is_none() {
             // What the sink queued goes out before the handler's result.
-            if let Some(outgoing) = shared.take_outgoing(finished.is_some()) {
+            let last = finished.is_some() && !sinks_out;
+            if let Some(outgoing) = shared.take_outgoing(last) {
                 pending = take_over(out, outgoing, &mut finished);
                 continue;
             }
-            if let Some(result) = finished.take() {
+            if sinks_out {
+                // Nothing to send yet: wait below for more, or for the end.
+            } else if let Some(result) = finished.take() {
                 match result {
                     Ok(Finish {
                         mut headers,
@@ -561,7 +598,7 @@ async fn run(
             }
         }
         let want_capacity = pending.is_some();
-        let accepting = pending.is_none() && handler.is_some();
+        let accepting = pending.is_none() && (handler.is_some() || sinks_out);
         // The handler is polled before the stream's reset and capacity: a
         // unary handler is usually done on its first poll, and then nothing
         // is registered with h2, each registration being a lock on the state
@@ -592,7 +629,7 @@ async fn run(
                     }
                 }
             },
-            outgoing = poll_fn(|cx| shared.poll_outgoing(cx)), if accepting => {
+            outgoing = poll_fn(|cx| shared.poll_outgoing(cx, sinks_out)), if accepting => {
                 pending = take_over(out, outgoing, &mut finished);
             }
         }

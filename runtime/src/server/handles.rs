@@ -101,6 +101,12 @@ impl<T: Message> RequestStream<T> {
     }
 }
 
+impl<T> Drop for ResponseSink<T> {
+    fn drop(&mut self) {
+        self.shared.sink_dropped();
+    }
+}
+
 impl<T: Message> Stream for RequestStream<T> {
     type Item = Result<T, Status>;
 
@@ -116,8 +122,13 @@ impl<T: Message> Stream for RequestStream<T> {
 }
 
 /// The server's side for sending response messages of a server- or
-/// bidirectional-streaming call. It can be moved to another task; once the
-/// handler has returned, sending fails.
+/// bidirectional-streaming call.
+///
+/// It can be moved to another task, as a handler that feeds it from a
+/// channel does: the call ends when the handler has returned **and** the
+/// sink is dropped, with the handler's OK. A handler that returns an error
+/// ends the call at once, with that error, and sending fails from then on,
+/// as it does once the client has gone or the deadline has passed.
 pub struct ResponseSink<T> {
     shared: Shared,
     /// What stream interceptors put between the call and its messages.
@@ -127,6 +138,7 @@ pub struct ResponseSink<T> {
 
 impl<T: Message> ResponseSink<T> {
     pub(crate) fn new(shared: Shared, layers: Layers) -> Self {
+        shared.sink_made();
         Self {
             shared,
             layers,
