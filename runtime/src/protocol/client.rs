@@ -8,8 +8,8 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 
 use super::headers::{
-    CONTENT_TYPE, decode_binary, is_grpc, metadata_from_headers, read_encoding, write_encoding,
-    write_metadata,
+    CONTENT_TYPE, GRPC_MESSAGE, GRPC_STATUS, GRPC_STATUS_DETAILS, GRPC_TIMEOUT, decode_binary,
+    is_grpc, metadata_from_headers, read_encoding, write_accepted, write_encoding, write_metadata,
 };
 use super::timeout;
 use crate::frame::Compression;
@@ -63,11 +63,12 @@ pub(crate) fn request(
     if let Some(timeout) = timeout {
         let value = timeout::encode(timeout);
         headers.insert(
-            "grpc-timeout",
+            GRPC_TIMEOUT,
             HeaderValue::from_str(&value).map_err(|err| invalid(&err))?,
         );
     }
     write_encoding(compression, headers);
+    write_accepted(headers);
     for metadata in metadata {
         write_metadata(metadata, headers);
     }
@@ -119,7 +120,7 @@ pub(crate) fn response_compression(headers: &HeaderMap) -> Result<Option<Compres
 /// `grpc-status`, INTERNAL when it or `grpc-status-details-bin` is
 /// malformed.
 pub(crate) fn read_status(headers: &HeaderMap) -> Result<Metadata, Status> {
-    let Some(code) = headers.get("grpc-status") else {
+    let Some(code) = headers.get(GRPC_STATUS) else {
         return Err(Status::unknown("the response ended without a grpc-status"));
     };
     let code = match code.as_bytes() {
@@ -133,11 +134,11 @@ pub(crate) fn read_status(headers: &HeaderMap) -> Result<Metadata, Status> {
         },
     };
     let message = headers
-        .get("grpc-message")
+        .get(GRPC_MESSAGE)
         .map(|m| decode_message(m.as_bytes()))
         .unwrap_or_default();
     let mut status = Status::new(code, message);
-    if let Some(details) = headers.get("grpc-status-details-bin") {
+    if let Some(details) = headers.get(GRPC_STATUS_DETAILS) {
         match decode_binary(details.as_bytes()) {
             Some(details) => status = status.with_details_bin(details),
             None => {

@@ -13,6 +13,16 @@ use crate::{Metadata, MetadataValue};
 /// The content type of gRPC requests and responses.
 pub(super) const CONTENT_TYPE: &str = "application/grpc";
 
+// gRPC's own headers, made once at compile time: a name given as a `&str`
+// is parsed and checked at every use.
+pub(super) const GRPC_ENCODING: HeaderName = HeaderName::from_static("grpc-encoding");
+pub(super) const GRPC_ACCEPT_ENCODING: HeaderName = HeaderName::from_static("grpc-accept-encoding");
+pub(super) const GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
+pub(super) const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+pub(super) const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
+pub(super) const GRPC_STATUS_DETAILS: HeaderName =
+    HeaderName::from_static("grpc-status-details-bin");
+
 /// Binary values are sent unpadded and accepted with or without padding
 /// (PROTOCOL-HTTP2.md: "implementations MUST accept padded and un-padded values").
 const BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -97,7 +107,7 @@ pub(crate) fn write_metadata(metadata: &Metadata, headers: &mut HeaderMap) {
 /// # Errors
 /// The encoding named, when this build does not have it.
 pub(crate) fn read_encoding(headers: &HeaderMap) -> Result<Option<Compression>, String> {
-    let Some(value) = headers.get("grpc-encoding") else {
+    let Some(value) = headers.get(GRPC_ENCODING) else {
         return Ok(None);
     };
     match value.to_str() {
@@ -109,21 +119,18 @@ pub(crate) fn read_encoding(headers: &HeaderMap) -> Result<Option<Compression>, 
     }
 }
 
-/// Writes `grpc-encoding` for the messages' `compression`, if any, and
-/// `grpc-accept-encoding` with every compression this build has, if it has
-/// any.
+/// Writes `grpc-encoding` for the messages' `compression`, if any.
 pub(crate) fn write_encoding(compression: Option<Compression>, headers: &mut HeaderMap) {
-    if ACCEPTED != "identity" {
-        headers.insert(
-            HeaderName::from_static("grpc-accept-encoding"),
-            HeaderValue::from_static(ACCEPTED),
-        );
-    }
     if let Some(compression) = compression {
-        headers.insert(
-            HeaderName::from_static("grpc-encoding"),
-            HeaderValue::from_static(compression.name()),
-        );
+        headers.insert(GRPC_ENCODING, HeaderValue::from_static(compression.name()));
+    }
+}
+
+/// Writes `grpc-accept-encoding` with every compression this build has, if
+/// it has any.
+pub(crate) fn write_accepted(headers: &mut HeaderMap) {
+    if ACCEPTED != "identity" {
+        headers.insert(GRPC_ACCEPT_ENCODING, HeaderValue::from_static(ACCEPTED));
     }
 }
 

@@ -18,7 +18,9 @@ pub(crate) use client::{read_response, read_status, request, response_compressio
 #[cfg(feature = "client")]
 pub(crate) use headers::{metadata_from_headers, write_metadata};
 #[cfg(feature = "server")]
-pub(crate) use server::{check_request, plain_response, read_request, response, write_status};
+pub(crate) use server::{
+    check_request, plain_response, read_request, response, trailers_only, write_status,
+};
 
 /// Both sides together: what one writes, the other reads back.
 #[cfg(all(test, feature = "client", feature = "server"))]

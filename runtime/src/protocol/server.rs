@@ -3,11 +3,12 @@
 
 use std::time::Duration;
 
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
 use super::headers::{
-    CONTENT_TYPE, encode_binary, is_grpc, metadata_from_headers, read_encoding, write_encoding,
-    write_metadata,
+    CONTENT_TYPE, GRPC_ACCEPT_ENCODING, GRPC_MESSAGE, GRPC_STATUS, GRPC_STATUS_DETAILS,
+    GRPC_TIMEOUT, encode_binary, is_grpc, metadata_from_headers, read_encoding, write_accepted,
+    write_encoding, write_metadata,
 };
 use super::timeout;
 use crate::frame::{ACCEPTED, Accepted, Compression};
@@ -54,11 +55,11 @@ pub(crate) fn read_request(headers: &HeaderMap) -> Result<RequestHead, Status> {
         ))
     })?;
     let accepted = headers
-        .get("grpc-accept-encoding")
+        .get(GRPC_ACCEPT_ENCODING)
         .and_then(|value| value.to_str().ok())
         .map(Accepted::parse)
         .unwrap_or_default();
-    let timeout = match headers.get("grpc-timeout") {
+    let timeout = match headers.get(GRPC_TIMEOUT) {
         Some(value) => Some(
             timeout::decode(value.as_bytes())
                 .ok_or_else(|| Status::internal(format!("malformed grpc-timeout {value:?}")))?,
@@ -111,22 +112,30 @@ fn code_value(code: Code) -> HeaderValue {
     HeaderValue::from_static(NUMBERS[code.as_i32() as usize])
 }
 
+/// A trailers-only response, carrying `metadata` and `status`, and listing
+/// the compressions the server accepts: the answer to a request in one it
+/// does not (UNIMPLEMENTED) must, and an error costs little more for it.
+pub(crate) fn trailers_only(metadata: &Metadata, status: &Status) -> http::Response<()> {
+    let mut response = response(metadata, None);
+    let headers = response.headers_mut();
+    write_accepted(headers);
+    write_status(status, headers);
+    response
+}
+
 /// The status as trailers (or in a trailers-only response's headers).
 pub(crate) fn write_status(status: &Status, headers: &mut HeaderMap) {
-    headers.insert(
-        HeaderName::from_static("grpc-status"),
-        code_value(status.code()),
-    );
+    headers.insert(GRPC_STATUS, code_value(status.code()));
     // Both values are printable ASCII by construction, so they always convert.
     if !status.message().is_empty()
         && let Ok(value) = HeaderValue::from_str(&encode_message(status.message()))
     {
-        headers.insert(HeaderName::from_static("grpc-message"), value);
+        headers.insert(GRPC_MESSAGE, value);
     }
     if !status.details_bin().is_empty()
         && let Ok(value) = HeaderValue::from_str(&encode_binary(status.details_bin()))
     {
-        headers.insert(HeaderName::from_static("grpc-status-details-bin"), value);
+        headers.insert(GRPC_STATUS_DETAILS, value);
     }
     write_metadata(status.metadata(), headers);
 }

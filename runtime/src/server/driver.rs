@@ -434,8 +434,7 @@ impl Out {
     fn finish(&mut self, status: &Status, headers: &Metadata) {
         match std::mem::replace(self, Out::Closed) {
             Out::Pending(mut respond) => {
-                let mut response = protocol::response(headers, None);
-                protocol::write_status(status, response.headers_mut());
+                let response = protocol::trailers_only(headers, status);
                 let _ = respond.send_response(response, true);
             }
             Out::Open { mut stream, .. } => {
