@@ -5,7 +5,8 @@
 #
 # Installs what the tests need (scripts/setup.sh, idempotent), then checks
 # formatting and lints, runs every Rust test (unit, integration, snapshots,
-# the plugin through protoc and buf, end-to-end RPC, doctests), the protobuf
+# the plugin through protoc and buf, end-to-end RPC, doctests), a crate
+# outside the workspace built with the README's dependency lines, the protobuf
 # conformance suite, the gRPC interop tests against Python grpcio in both
 # directions, and each fuzz target for a few seconds on its seed corpus.
 set -euo pipefail
@@ -52,6 +53,9 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 
 step "cargo test"
 cargo test --workspace --locked
+
+step "a crate outside the workspace, with the README's dependency lines"
+scripts/outside.sh
 
 step "protobuf conformance"
 scripts/conformance.sh

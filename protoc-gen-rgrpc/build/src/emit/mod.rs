@@ -105,9 +105,16 @@ pub fn module_tree(model: &Model) -> TokenStream {
                 format!(" The `{}` package.", child.package)
             };
             let allowance = same_name_allowance(name, child_name);
+            // Once, at the top: what a crate leaves unused of its protos is
+            // its own business, not a warning.
+            let unused = if name.is_none() {
+                quote!(#[allow(dead_code, reason = "a crate uses what it needs of its protos")])
+            } else {
+                TokenStream::new()
+            };
             let body = emit(Some(child_name), child);
             let child_name = ident(child_name);
-            quote!(#[doc = #docs] #allowance pub mod #child_name { #body })
+            quote!(#[doc = #docs] #unused #allowance pub mod #child_name { #body })
         });
         quote!(#(#includes)* #(#children)*)
     }
