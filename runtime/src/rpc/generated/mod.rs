@@ -2,6 +2,7 @@
 // source: google/rpc/status.proto
 
 /// Packages under `google`.
+#[allow(dead_code, reason = "a crate uses what it needs of its protos")]
 pub mod google {
     /// The `google.rpc` package.
     pub mod rpc {

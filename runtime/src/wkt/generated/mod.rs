@@ -2,6 +2,7 @@
 // source: google/protobuf/any.proto, google/protobuf/api.proto, google/protobuf/descriptor.proto, google/protobuf/duration.proto, google/protobuf/empty.proto, google/protobuf/field_mask.proto, google/protobuf/source_context.proto, google/protobuf/struct.proto, google/protobuf/timestamp.proto, google/protobuf/type.proto, google/protobuf/wrappers.proto
 
 /// Packages under `google`.
+#[allow(dead_code, reason = "a crate uses what it needs of its protos")]
 pub mod google {
     /// The `google.protobuf` package.
     pub mod protobuf {
