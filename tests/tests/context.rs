@@ -145,7 +145,7 @@ async fn a_handler_sees_the_method_the_shape_and_the_peer() {
     assert_eq!(info.kind(), CallKind::ClientStreaming);
     assert!(info.kind().client_streams() && !info.kind().server_streams());
     let _ = stop.send(());
-    serving.await.unwrap();
+    serving.await.unwrap().unwrap();
 }
 
 #[tokio::test]

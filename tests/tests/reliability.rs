@@ -132,10 +132,10 @@ async fn serve(
         .shutdown_grace(grace)
         .add_service(EchoServer::new(Slow { seen: seen.clone() }))
         .build();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
+    let bound = server.clone().bind("127.0.0.1:0").await.unwrap();
+    let address = bound.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
-    let serving = tokio::spawn(server.clone().serve_with_shutdown(listener, async {
+    let serving = tokio::spawn(bound.serve_with_shutdown(async {
         let _ = stopped.await;
     }));
     (address, seen, server, stop, serving)

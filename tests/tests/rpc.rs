@@ -185,10 +185,10 @@ async fn over_tcp(
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<()>,
 ) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
+    let bound = server.bind("127.0.0.1:0").await.unwrap();
+    let address = bound.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(server.serve_with_shutdown(listener, async {
+    let serving = tokio::spawn(bound.serve_with_shutdown(async {
         let _ = stopped.await;
     }));
     let channel = Channel::builder(&format!("http://{address}"))

@@ -155,3 +155,64 @@ async fn an_address_in_use_is_named() {
     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
     assert!(err.to_string().contains(&address.to_string()), "{err}");
 }
+
+#[tokio::test]
+async fn every_way_to_serve_takes_an_address_or_a_listener() {
+    // An address, bound first so that the port can be learned.
+    let bound = server().bind("127.0.0.1:0").await.unwrap();
+    let address = bound.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(bound.serve_with_shutdown(async {
+        let _ = stopped.await;
+    }));
+    let client = EchoClient::new(
+        Channel::builder(&address.to_string())
+            .unwrap()
+            .connect_lazy(),
+    );
+    let answer = client.echo_message(request("bound")).await.unwrap();
+    assert!(
+        answer
+            .message()
+            .message
+            .starts_with("bound from 127.0.0.1:")
+    );
+    stop.send(()).unwrap();
+    serving.await.unwrap();
+
+    // The same address as a String, to serve_with_shutdown, and a
+    // listener to serve.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    drop(listener);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server().serve_with_shutdown(address.to_string(), async {
+        let _ = stopped.await;
+    }));
+    let client = EchoClient::new(
+        Channel::builder(&address.to_string())
+            .unwrap()
+            .connect_lazy(),
+    );
+    // The server binds on its own task: the first calls may come too early.
+    let mut answered = false;
+    for _ in 0..100 {
+        if client.echo_message(request("by address")).await.is_ok() {
+            answered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(answered, "the server bound the address it was given");
+    stop.send(()).unwrap();
+    serving.await.unwrap().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(server().serve(listener));
+    let client = EchoClient::new(
+        Channel::builder(&address.to_string())
+            .unwrap()
+            .connect_lazy(),
+    );
+    client.echo_message(request("by listener")).await.unwrap();
+}

@@ -147,7 +147,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     sender.await??;
 
     let _ = stop.send(());
-    serving.await?;
+    serving.await??;
     println!("\nserver stopped");
     Ok(())
 }

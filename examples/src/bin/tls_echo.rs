@@ -140,7 +140,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let _ = stop.send(());
-    serving.await?;
+    serving.await??;
     println!("\nserver stopped");
     Ok(())
 }

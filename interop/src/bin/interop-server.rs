@@ -50,8 +50,13 @@ async fn main() -> ExitCode {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    server.serve_with_shutdown(listener, shutdown).await;
-    ExitCode::SUCCESS
+    match server.serve_with_shutdown(listener, shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("interop-server: {err}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// The TLS of `--tls_cert_file` and `--tls_key_file`.

@@ -32,4 +32,4 @@ pub use builder::{
 pub use handles::{RequestStream, ResponseSink};
 pub use intercept::{ServerStream, StreamInterceptor, StreamNext, UnaryInterceptor, UnaryNext};
 pub use router::Service;
-pub use serve::Server;
+pub use serve::{Bound, Listen, Server};

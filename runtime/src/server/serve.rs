@@ -58,23 +58,18 @@ impl Server {
         }
     }
 
-    /// Binds `addr` and serves for as long as the future runs (see
-    /// [`Server::serve_with_shutdown`]).
+    /// Serves on `listen` (an address to bind, or a bound listener) for as
+    /// long as the future runs (see [`Server::serve_with_shutdown`]).
     ///
     /// # Errors
     /// When binding fails; the error names the address.
-    pub async fn serve(self, addr: impl ToSocketAddrs + fmt::Debug) -> std::io::Result<()> {
-        let shown = format!("{addr:?}");
-        let listener = TcpListener::bind(addr).await.map_err(|err| {
-            std::io::Error::new(err.kind(), format!("cannot listen on {shown}: {err}"))
-        })?;
-        self.serve_with_shutdown(listener, std::future::pending())
-            .await;
+    pub async fn serve(self, listen: impl Listen) -> std::io::Result<()> {
+        self.bind(listen).await?.serve().await;
         Ok(())
     }
 
-    /// Serves connections from `listener` until `shutdown` completes, then
-    /// shuts the server down:
+    /// Serves on `listen` (an address to bind, or a bound listener) until
+    /// `shutdown` completes, then shuts the server down:
     ///
     /// - the listener is closed, so new connections are refused;
     /// - every connection, in-memory ones included, gets a GOAWAY (in the
@@ -95,12 +90,36 @@ impl Server {
     /// Runs on a tokio runtime with its time driver enabled (as with
     /// `#[tokio::main]`, or `enable_all` on a runtime builder): pauses,
     /// handshake timeouts and deadlines use it.
+    ///
+    /// # Errors
+    /// When binding fails; the error names the address.
     pub async fn serve_with_shutdown(
         self,
-        listener: TcpListener,
+        listen: impl Listen,
         shutdown: impl Future<Output = ()>,
-    ) {
-        self.serve_from(Tcp(listener), shutdown).await;
+    ) -> std::io::Result<()> {
+        self.bind(listen).await?.serve_with_shutdown(shutdown).await;
+        Ok(())
+    }
+
+    /// Binds `listen` without serving yet, so that the caller can learn
+    /// the address, such as the port of `127.0.0.1:0`, first.
+    ///
+    /// ```no_run
+    /// # async fn run(server: rgrpc::Server) -> std::io::Result<()> {
+    /// let bound = server.bind("127.0.0.1:0").await?;
+    /// println!("listening on {}", bound.local_addr()?);
+    /// bound.serve_with_shutdown(std::future::pending()).await;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// When binding fails; the error names the address.
+    pub async fn bind(self, listen: impl Listen) -> std::io::Result<Bound> {
+        Ok(Bound {
+            server: self,
+            listener: listen.listen().await?,
+        })
     }
 
     /// Serves the connections `incoming` yields, as
@@ -174,6 +193,73 @@ impl Server {
         drop(stopped);
         self.core.shut_down().await;
         while connections.join_next().await.is_some() {}
+    }
+}
+
+/// Where a server listens: a TCP listener already bound, or an address to
+/// bind (`"127.0.0.1:50051"`, a `String`, a `SocketAddr`).
+pub trait Listen: Send {
+    /// The listener, bound.
+    ///
+    /// # Errors
+    /// When binding fails; the error names the address.
+    fn listen(self) -> impl Future<Output = std::io::Result<TcpListener>> + Send;
+}
+
+impl Listen for TcpListener {
+    async fn listen(self) -> std::io::Result<TcpListener> {
+        Ok(self)
+    }
+}
+
+impl Listen for SocketAddr {
+    async fn listen(self) -> std::io::Result<TcpListener> {
+        bind(self).await
+    }
+}
+
+impl Listen for &str {
+    async fn listen(self) -> std::io::Result<TcpListener> {
+        bind(self).await
+    }
+}
+
+impl Listen for String {
+    async fn listen(self) -> std::io::Result<TcpListener> {
+        bind(self.as_str()).await
+    }
+}
+
+/// A listener bound to `addr`; an error names the address.
+async fn bind(addr: impl ToSocketAddrs + fmt::Display) -> std::io::Result<TcpListener> {
+    TcpListener::bind(&addr)
+        .await
+        .map_err(|err| std::io::Error::new(err.kind(), format!("cannot listen on {addr}: {err}")))
+}
+
+/// A server bound to its listener, not serving yet ([`Server::bind`]).
+pub struct Bound {
+    server: Server,
+    listener: TcpListener,
+}
+
+impl Bound {
+    /// The address the listener is bound to.
+    ///
+    /// # Errors
+    /// As the operating system's.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves for as long as the future runs.
+    pub async fn serve(self) {
+        self.serve_with_shutdown(std::future::pending()).await;
+    }
+
+    /// Serves until `shutdown` completes (see [`Server::serve_with_shutdown`]).
+    pub async fn serve_with_shutdown(self, shutdown: impl Future<Output = ()>) {
+        self.server.serve_from(Tcp(self.listener), shutdown).await;
     }
 }
 

@@ -51,7 +51,10 @@ fn the_server_side_serves_a_generated_service() {
             .expect("bind");
         let address = listener.local_addr().expect("address");
         let serving = tokio::spawn(server.serve_with_shutdown(listener, async {}));
-        serving.await.expect("the server stops when asked");
+        serving
+            .await
+            .expect("the server stops when asked")
+            .expect("the listener was bound");
         assert!(address.port() > 0);
     });
 }
