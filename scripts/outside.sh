@@ -3,7 +3,8 @@
 # exactly the README's path-form lines (the block after the comment that
 # names this script), with /path/to/rgrpc replaced by this checkout: the
 # chat service in its four call shapes, a sink moved to a task, a panicking
-# handler, all with warnings denied (tests/outside/). It shares the
+# handler, and a file with no package left unused, all with warnings denied
+# (tests/outside/). It shares the
 # workspace's target directory and starts from its Cargo.lock, so it builds
 # little of its own.
 #
@@ -35,8 +36,7 @@ esac
     # A workspace of its own, not a member of this one.
     printf '\n[workspace]\n'
 } >"$WORK/Cargo.toml"
-cp -r tests/outside/build.rs tests/outside/src "$WORK/"
-mkdir -p "$WORK/proto"
+cp -r tests/outside/build.rs tests/outside/src tests/outside/proto "$WORK/"
 cp proto/chat.proto "$WORK/proto/"
 cp Cargo.lock "$WORK/"
 

@@ -69,6 +69,11 @@ fn same_name_allowance(parent: Option<&str>, name: &str) -> TokenStream {
     }
 }
 
+/// The allowance that lets a crate leave generated items unused.
+fn unused_allowance() -> TokenStream {
+    quote!(#[allow(dead_code, reason = "a crate uses what it needs of its protos")])
+}
+
 /// The items of one .proto file, to be included in its package module, with
 /// the sides of its services that `services` asks for.
 pub fn file(file: &File, services: Services) -> TokenStream {
@@ -98,6 +103,25 @@ pub fn module_tree(model: &Model) -> TokenStream {
     }
     fn emit(name: Option<&str>, node: &Node) -> TokenStream {
         let includes = node.includes.iter().map(|path| quote!(include!(#path);));
+        // Files with no package belong at the root, where no attribute can
+        // reach them: they go in a module of their own, which can carry the
+        // allowance, seeing the root's names and seen through it.
+        let includes = if name.is_none() && !node.includes.is_empty() {
+            let unused = unused_allowance();
+            // Named as no proto package can be: those start with a letter.
+            quote! {
+                #unused
+                mod _no_package {
+                    #[allow(unused_imports, reason = "what the files refer to, if anything")]
+                    use super::*;
+                    #(#includes)*
+                }
+                #[allow(unused_imports, reason = "a crate uses what it needs of its protos")]
+                pub use _no_package::*;
+            }
+        } else {
+            quote!(#(#includes)*)
+        };
         let children = node.children.iter().map(|(child_name, child)| {
             let docs = if child.includes.is_empty() {
                 format!(" Packages under `{}`.", child.package)
@@ -108,7 +132,7 @@ pub fn module_tree(model: &Model) -> TokenStream {
             // Once, at the top: what a crate leaves unused of its protos is
             // its own business, not a warning.
             let unused = if name.is_none() {
-                quote!(#[allow(dead_code, reason = "a crate uses what it needs of its protos")])
+                unused_allowance()
             } else {
                 TokenStream::new()
             };
@@ -116,7 +140,7 @@ pub fn module_tree(model: &Model) -> TokenStream {
             let child_name = ident(child_name);
             quote!(#[doc = #docs] #unused #allowance pub mod #child_name { #body })
         });
-        quote!(#(#includes)* #(#children)*)
+        quote!(#includes #(#children)*)
     }
 
     let mut root = Node::default();
