@@ -109,34 +109,17 @@ impl<'a, M: Message> Frame<'a, M> {
     }
 
     /// Appends the frame to `buf`, its message compressed with
-    /// `compression` if there is one.
-    ///
-    /// # Errors
-    /// As [`Frame::write_compressed`].
-    #[cfg(feature = "server")]
-    #[inline]
-    pub(crate) fn write_with(
-        &self,
-        buf: &mut Vec<u8>,
-        compression: Option<Compression>,
-    ) -> Result<(), Status> {
-        match compression {
-            None => {
-                self.write(buf);
-                Ok(())
-            }
-            Some(compression) => self.write_compressed(buf, compression),
-        }
-    }
-
-    /// Appends the frame to `buf`, its message compressed with
     /// `compression`.
     ///
     /// # Errors
     /// RESOURCE_EXHAUSTED in the unlikely case that compressing makes the
     /// message too large for a frame; nothing is appended then.
     #[cold]
-    fn write_compressed(&self, buf: &mut Vec<u8>, compression: Compression) -> Result<(), Status> {
+    pub(crate) fn write_compressed(
+        &self,
+        buf: &mut Vec<u8>,
+        compression: Compression,
+    ) -> Result<(), Status> {
         let mut plain = Vec::with_capacity(self.0.len());
         self.0.write(&mut plain);
         let start = buf.len();

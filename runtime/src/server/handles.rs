@@ -172,10 +172,17 @@ impl<T: Message> ResponseSink<T> {
         let frame = Frame::measure(message, self.shared.max_message_size())
             .map_err(|status| self.shared.fail(status))?;
         let mut room = poll_fn(|cx| self.shared.poll_room(cx)).await?;
-        let (buffer, compression) = room.buffer();
-        let written = frame.write_with(buffer, compression);
-        drop(room);
-        written.map_err(|status| self.shared.fail(status))
+        match room.buffer() {
+            (buffer, None) => {
+                frame.write(buffer);
+                Ok(())
+            }
+            (buffer, Some(compression)) => {
+                let written = frame.write_compressed(buffer, compression);
+                drop(room);
+                written.map_err(|status| self.shared.fail(status))
+            }
+        }
     }
 
     /// Sends the next message uncompressed, whatever the call's
