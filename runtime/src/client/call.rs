@@ -444,8 +444,14 @@ impl Channel {
             .await?;
         let limit = options.send_limit().unwrap_or(self.max_send_message_size());
         let aborted = receiving.aborted();
-        let mut sending = Sending::new(stream, receiving.link(), bounds, limit, aborted);
-        sending.set_compression(compression);
+        let sending = Sending::new(
+            stream,
+            receiving.link(),
+            bounds,
+            limit,
+            aborted,
+            compression,
+        );
         Ok((sending, receiving))
     }
 }

@@ -112,8 +112,7 @@ impl Receiving {
             match protocol::response_compression(&parts.headers) {
                 Ok(compression) => {
                     self.headers = protocol::metadata_from_headers(&parts.headers);
-                    let mut incoming = Incoming::new(body, end, self.max_message_size);
-                    incoming.set_compression(compression);
+                    let incoming = Incoming::new(body, end, self.max_message_size, compression);
                     self.state = State::Body(incoming);
                 }
                 Err(status) => self.state = State::Ended(Err(status)),

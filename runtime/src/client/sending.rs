@@ -44,13 +44,15 @@ pub(crate) struct Sending {
 
 impl Sending {
     /// The sending side of a call on `stream`, of the connection
-    /// `connection` explains.
+    /// `connection` explains, its messages compressed with `compression`,
+    /// as the request headers said.
     pub(crate) fn new(
         stream: SendStream<Bytes>,
         connection: Link,
         bounds: Bounds,
         max_message_size: usize,
         aborted: Aborted,
+        compression: Option<Compression>,
     ) -> Self {
         Self {
             stream,
@@ -60,15 +62,9 @@ impl Sending {
             unsent: Unsent::default(),
             max_message_size,
             aborted,
-            compression: None,
+            compression,
             skip_compression: false,
         }
-    }
-
-    /// Compresses the messages with `compression`, as the request headers
-    /// said.
-    pub(crate) fn set_compression(&mut self, compression: Option<Compression>) {
-        self.compression = compression;
     }
 
     /// Sends the next message uncompressed.

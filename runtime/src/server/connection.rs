@@ -248,9 +248,12 @@ impl Core {
             (self.config.send_compression).filter(|compression| head.accepted.has(*compression));
         let context = CallContext::new(info, deadline, head.accepted, compression);
         let shared = Shared::new(self.config.max_send_message_size, context.clone());
-        let mut incoming =
-            transport::Incoming::new(body, link.clone(), self.config.max_receive_message_size);
-        incoming.set_compression(head.compression);
+        let incoming = transport::Incoming::new(
+            body,
+            link.clone(),
+            self.config.max_receive_message_size,
+            head.compression,
+        );
         let call = Call {
             metadata: head.metadata,
             context: context.clone(),

@@ -280,6 +280,15 @@ impl State {
             .get_or_insert_with(|| context.compression())
     }
 
+    /// The response headers not sent yet, and what the messages are
+    /// compressed with.
+    fn take_head(&mut self) -> Head {
+        Head {
+            metadata: std::mem::take(&mut self.headers),
+            compression: self.compression.flatten(),
+        }
+    }
+
     /// What the sink has queued, if anything.
     fn take_outgoing(&mut self) -> Option<Outgoing> {
         if self.outgoing.is_empty() && !self.send_headers && self.failed.is_none() {
@@ -295,10 +304,7 @@ impl State {
             sink.wake();
         }
         Some(Outgoing {
-            headers: open.then(|| Head {
-                metadata: std::mem::take(&mut self.headers),
-                compression: self.compression.flatten(),
-            }),
+            headers: open.then(|| self.take_head()),
             data: (!data.is_empty()).then(|| data.into()),
             failed: self.failed.take(),
         })
@@ -563,10 +569,14 @@ async fn run(
                         message: Some(frame),
                         trailers,
                     }) => {
-                        headers.extend(shared.take_headers());
+                        let Head {
+                            metadata,
+                            compression,
+                        } = shared.lock().take_head();
+                        headers.extend(metadata);
                         let head = Head {
                             metadata: headers,
-                            compression: shared.lock().compression.flatten(),
+                            compression,
                         };
                         pending = out.queue(frame, &head);
                         finished = Some(Ok(Finish {

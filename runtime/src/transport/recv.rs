@@ -24,11 +24,19 @@ pub(crate) struct Incoming {
 
 impl Incoming {
     /// The messages of `body`, a stream of the connection `link` stands
-    /// for, each at most `max_message_size` bytes.
-    pub(crate) fn new(body: RecvStream, link: Link, max_message_size: usize) -> Self {
+    /// for, each at most `max_message_size` bytes, those compressed in
+    /// `compression`, as the peer's `grpc-encoding` says.
+    pub(crate) fn new(
+        body: RecvStream,
+        link: Link,
+        max_message_size: usize,
+        compression: Option<crate::Compression>,
+    ) -> Self {
+        let mut decoder = FrameDecoder::new(max_message_size);
+        decoder.set_compression(compression);
         Self {
             body,
-            decoder: FrameDecoder::new(max_message_size),
+            decoder,
             ended: false,
             link,
             held: 0,
@@ -87,12 +95,6 @@ impl Incoming {
     #[inline]
     pub(crate) fn next_received<T: Message>(&mut self, what: &str) -> Result<Option<T>, Status> {
         self.decoder.next(what)
-    }
-
-    /// Takes compressed messages to be in `compression`, as the peer's
-    /// `grpc-encoding` says.
-    pub(crate) fn set_compression(&mut self, compression: Option<crate::Compression>) {
-        self.decoder.set_compression(compression);
     }
 
     /// Whether the last message decoded came compressed.
