@@ -167,6 +167,16 @@ async fn server_streaming(client: &TestServiceClient) -> Outcome {
         response_parameters: parameters(&sizes),
         ..Default::default()
     };
+    expect_payloads(client, request, &sizes).await
+}
+
+/// Makes a StreamingOutputCall of `request`, whose responses must carry
+/// payloads of `sizes`, in order.
+async fn expect_payloads(
+    client: &TestServiceClient,
+    request: StreamingOutputCallRequest,
+    sizes: &[i32],
+) -> Outcome {
     let mut stream = client
         .streaming_output_call(request)
         .await
@@ -175,7 +185,8 @@ async fn server_streaming(client: &TestServiceClient) -> Outcome {
     while let Some(response) = stream.recv().await.map_err(failed)? {
         received.push(body_len(response.payload.as_ref()));
     }
-    check(received == sizes.map(|s| s as usize), || {
+    let expected: Vec<usize> = sizes.iter().map(|&size| size as usize).collect();
+    check(received == expected, || {
         format!("received payload sizes {received:?}")
     })
 }
@@ -435,8 +446,9 @@ async fn client_compressed_streaming(client: &TestServiceClient) -> Outcome {
 }
 
 async fn server_compressed_streaming(client: &TestServiceClient) -> Outcome {
+    let sent = [(31_415, true), (92_653, false)];
     let request = StreamingOutputCallRequest {
-        response_parameters: [(31_415, true), (92_653, false)]
+        response_parameters: sent
             .into_iter()
             .map(|(size, compressed)| ResponseParameters {
                 size,
@@ -446,15 +458,5 @@ async fn server_compressed_streaming(client: &TestServiceClient) -> Outcome {
             .collect(),
         ..Default::default()
     };
-    let mut stream = client
-        .streaming_output_call(request)
-        .await
-        .map_err(failed)?;
-    let mut received = Vec::new();
-    while let Some(response) = stream.recv().await.map_err(failed)? {
-        received.push(body_len(response.payload.as_ref()));
-    }
-    check(received == [31_415, 92_653], || {
-        format!("received payload sizes {received:?}")
-    })
+    expect_payloads(client, request, &sent.map(|(size, _)| size)).await
 }
