@@ -16,24 +16,25 @@ fn main() {
     rgrpc_build::write_files(&out.join("rgrpc"), &generated)
         .unwrap_or_else(|err| panic!("rgrpc: {err}"));
 
-    let (descriptors, _) =
-        rgrpc_build::parse_protos(&files, &[&root]).unwrap_or_else(|err| panic!("parse: {err}"));
+    let set = |files: &[PathBuf]| {
+        let (encoded, _) =
+            rgrpc_build::parse_protos(files, &[&root]).unwrap_or_else(|err| panic!("parse: {err}"));
+        prost::Message::decode(encoded.as_slice()).expect("a FileDescriptorSet")
+    };
     let prost_out = out.join("prost");
     std::fs::create_dir_all(&prost_out).expect("prost output dir");
     prost_build::Config::new()
         // bytes::Bytes on both sides, so both can decode without copying.
         .bytes(["."])
         .out_dir(&prost_out)
-        .compile_fds(prost_types::FileDescriptorSet { file: descriptors })
+        .compile_fds(set(&files))
         .unwrap_or_else(|err| panic!("prost-build: {err}"));
     // tonic's messages and services for echo.proto, from the same descriptors.
-    let (echo, _) = rgrpc_build::parse_protos(&[root.join("echo.proto")], &[&root])
-        .unwrap_or_else(|err| panic!("parse: {err}"));
     let tonic_out = out.join("tonic");
     std::fs::create_dir_all(&tonic_out).expect("tonic output dir");
     tonic_prost_build::configure()
         .out_dir(&tonic_out)
-        .compile_fds(prost_types::FileDescriptorSet { file: echo })
+        .compile_fds(set(&[root.join("echo.proto")]))
         .unwrap_or_else(|err| panic!("tonic-prost-build: {err}"));
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());

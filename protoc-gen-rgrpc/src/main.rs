@@ -19,6 +19,8 @@ Options (comma-separated):
                                       ::rgrpc::wkt and ::rgrpc::rpc (default) or generated
     services=all|client|server|none   which sides of each service to generate, to match
                                       rgrpc's features (default: all; none: messages only)
+    descriptors=true|false            whether each file carries its encoded descriptor, which
+                                      server reflection serves (default: true)
 
 Flags:
     -h, --help       print this help
@@ -56,10 +58,10 @@ fn run() -> Result<(), String> {
     std::io::stdin()
         .read_to_end(&mut input)
         .map_err(|err| format!("cannot read the request from stdin: {err}"))?;
-    let request = CodeGeneratorRequest::decode(input.as_slice()).map_err(|err| {
+    CodeGeneratorRequest::decode(input.as_slice()).map_err(|err| {
         format!("stdin is not a CodeGeneratorRequest (this program is run by protoc): {err}")
     })?;
-    let response = rgrpc_build::respond(&request);
+    let response = rgrpc_build::respond(&input);
     std::io::stdout()
         .write_all(&response.encode_to_vec())
         .and_then(|()| std::io::stdout().flush())

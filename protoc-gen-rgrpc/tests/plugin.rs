@@ -288,6 +288,45 @@ fn buf_generate_with_the_repository_template() {
 }
 
 #[test]
+fn descriptors_of_imports_left_out_of_the_run_go_in_the_module_tree() {
+    let out = scratch("imported-descriptors");
+    let output = protoc(&out, None, &["coverage/annotated.proto"]);
+    assert!(
+        output.status.success(),
+        "protoc failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let file = std::fs::read_to_string(out.join("coverage/annotated/annotated.rs")).unwrap();
+    assert!(
+        file.contains("&[&super::annotations::FILE_COVERAGE_ANNOTATIONS_PROTO]"),
+        "{file}"
+    );
+    let tree = std::fs::read_to_string(out.join("mod.rs")).unwrap();
+    let module = tree
+        .split_once("pub mod annotations {")
+        .map(|(_, module)| module)
+        .unwrap_or_else(|| panic!("no annotations module: {tree}"));
+    assert!(
+        module.contains("pub static FILE_COVERAGE_ANNOTATIONS_PROTO")
+            && module.contains("&[&::rgrpc::wkt::FILE_GOOGLE_PROTOBUF_DESCRIPTOR_PROTO]"),
+        "{tree}"
+    );
+
+    // Without descriptors, neither the files nor the tree hold any.
+    let out = scratch("no-descriptors");
+    let output = protoc(
+        &out,
+        Some("descriptors=false"),
+        &["coverage/annotated.proto", "echo.proto"],
+    );
+    assert!(output.status.success());
+    for path in ["coverage/annotated/annotated.rs", "echo/echo.rs", "mod.rs"] {
+        let text = std::fs::read_to_string(out.join(path)).unwrap();
+        assert!(!text.contains("FileDescriptor"), "{path}: {text}");
+    }
+}
+
+#[test]
 fn a_type_from_a_file_left_out_of_the_run_is_an_error() {
     let out = scratch("missing-import");
     let output = protoc(&out, None, &["coverage/split_a.proto"]);
@@ -378,11 +417,12 @@ fn sample_file() -> FileDescriptorProto {
 fn respond_to_sample(change: impl FnOnce(&mut FileDescriptorProto)) -> CodeGeneratorResponse {
     let mut file = sample_file();
     change(&mut file);
-    respond(&CodeGeneratorRequest {
+    let request = CodeGeneratorRequest {
         file_to_generate: vec!["bad.proto".into()],
         proto_file: vec![file],
         ..Default::default()
-    })
+    };
+    respond(&request.encode_to_vec())
 }
 
 fn assert_input_error(response: &CodeGeneratorResponse, expected: &str) {

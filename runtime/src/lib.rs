@@ -5,6 +5,7 @@
 //! - [`wire`]: the protobuf wire format underneath.
 //! - [`wkt`]: the protobuf well-known types (`google.protobuf.*`).
 //! - [`rpc`]: `google.rpc.Status`, the rich error details a [`Status`] carries.
+//! - [`FileDescriptor`]: the descriptors of .proto files, as generated code embeds them.
 //! - [`Server`] and [`Channel`]: gRPC over HTTP/2, with [`Status`],
 //!   [`Metadata`], deadlines, the [`CallContext`] handlers get, interceptors
 //!   on both sides, and the typed stream handles of the four call shapes
@@ -18,7 +19,7 @@
 //!
 //! | layer | modules |
 //! | --- | --- |
-//! | protobuf, no I/O | `wire`, `message`, `enumeration`, `wkt`, `rpc` |
+//! | protobuf, no I/O | `wire`, `message`, `enumeration`, `descriptor`, `wkt`, `rpc` |
 //! | gRPC rules, pure | `status`, `metadata`, `frame`, `protocol` |
 //! | call context | `call` (with [`Request`] and [`Response`]) |
 //! | transport (h2 on tokio) | `transport` |
@@ -46,6 +47,7 @@
 extern crate self as rgrpc;
 
 // The protobuf layer.
+mod descriptor;
 mod enumeration;
 mod message;
 pub mod rpc;
@@ -88,6 +90,7 @@ pub use call::{
 };
 #[cfg(feature = "client")]
 pub use client::{Channel, ChannelBuilder};
+pub use descriptor::FileDescriptor;
 pub use enumeration::Enumeration;
 #[cfg(any(feature = "client", feature = "server"))]
 pub use frame::{Compression, DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};

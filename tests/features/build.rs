@@ -1,5 +1,6 @@
-//! Generates proto/echo.proto and proto/user/v1/user.proto with the sides of
-//! the services that this crate's features ask for.
+//! Generates proto/echo.proto, proto/user/v1/user.proto and
+//! proto/coverage/annotated.proto (but not the file of options it imports)
+//! with the sides of the services that this crate's features ask for.
 
 use rgrpc_build::{Options, Services};
 
@@ -16,6 +17,7 @@ fn main() {
     let files = [
         format!("{root}/echo.proto"),
         format!("{root}/user/v1/user.proto"),
+        format!("{root}/coverage/annotated.proto"),
     ];
     let options = Options {
         services,

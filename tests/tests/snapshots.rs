@@ -7,13 +7,29 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use prost::Message;
-use prost_types::FileDescriptorSet;
 use prost_types::compiler::CodeGeneratorRequest;
 use rgrpc_build::{GeneratedFile, Options, Paths, generate, generate_from_protos};
 use rgrpc_tests::{PROTO_FILES, proto_root};
 
-/// A plugin request as protoc builds it: descriptors with source info, imports included.
-fn protoc_request(parameter: &str) -> CodeGeneratorRequest {
+/// Each file of an encoded `FileDescriptorSet`, as encoded there.
+fn set_files(mut set: &[u8]) -> Vec<&[u8]> {
+    let mut files = Vec::new();
+    while !set.is_empty() {
+        let (number, wire) = prost::encoding::decode_key(&mut set).expect("a key");
+        assert_eq!(
+            (number, wire),
+            (1, prost::encoding::WireType::LengthDelimited)
+        );
+        let len = prost::encoding::decode_varint(&mut set).expect("a length") as usize;
+        files.push(&set[..len]);
+        set = &set[len..];
+    }
+    files
+}
+
+/// What protoc writes for `files` with `--descriptor_set_out`, imports
+/// included, with `extra` arguments.
+fn protoc_set(files: &[&str], extra: &[&str]) -> Vec<u8> {
     // Tests run in parallel: every call gets its own descriptor set file.
     static CALLS: AtomicUsize = AtomicUsize::new(0);
     let call = CALLS.fetch_add(1, Ordering::Relaxed);
@@ -22,21 +38,35 @@ fn protoc_request(parameter: &str) -> CodeGeneratorRequest {
     let status = Command::new("protoc")
         .arg("-I")
         .arg(proto_root())
-        .args(["--include_imports", "--include_source_info"])
+        .arg("--include_imports")
+        .args(extra)
         .arg(format!("--descriptor_set_out={}", out.display()))
-        .args(PROTO_FILES)
+        .args(files)
         .status()
         .expect("protoc runs (scripts/setup.sh installs protobuf-compiler)");
     assert!(status.success(), "protoc failed");
-    let set = FileDescriptorSet::decode(std::fs::read(&out).expect("descriptor set").as_slice())
-        .expect("decode");
+    let set = std::fs::read(&out).expect("descriptor set");
     std::fs::remove_file(&out).ok();
-    CodeGeneratorRequest {
+    set
+}
+
+/// A plugin request as protoc builds it, encoded: descriptors with source
+/// info, imports included, each as protoc encoded it.
+fn protoc_request(parameter: &str) -> Vec<u8> {
+    let set = protoc_set(PROTO_FILES, &["--include_source_info"]);
+    let mut request = CodeGeneratorRequest {
         file_to_generate: PROTO_FILES.iter().map(|f| f.to_string()).collect(),
         parameter: Some(parameter.to_owned()),
-        proto_file: set.file,
         ..Default::default()
     }
+    .encode_to_vec();
+    // The set's files (field 1) become the request's (field 15), unchanged.
+    for file in set_files(&set) {
+        prost::encoding::encode_key(15, prost::encoding::WireType::LengthDelimited, &mut request);
+        prost::encoding::encode_varint(file.len() as u64, &mut request);
+        request.extend_from_slice(file);
+    }
+    request
 }
 
 fn snapshot(file: &GeneratedFile, name: &str) {
@@ -102,4 +132,79 @@ fn the_embedded_parser_generates_the_same_code_as_protoc() {
     let embedded = generate_from_protos(PROTO_FILES, &[proto_root()], &relative).expect("embedded");
     let from_protoc = generate(&protoc_request("paths=source_relative")).expect("generate");
     assert_eq!(from_protoc, embedded);
+}
+
+/// Every file's descriptor that the compiled code holds, by name: the
+/// files of proto/, and the runtime's.
+fn compiled_descriptors() -> Vec<&'static rgrpc::FileDescriptor> {
+    use rgrpc_tests::pb;
+    let mut files = vec![
+        &pb::FILE_COVERAGE_NO_PACKAGE_PROTO,
+        &pb::bench::v1::FILE_BENCH_V1_BENCH_PROTO,
+        &pb::chat::FILE_CHAT_PROTO,
+        &pb::coverage::annotated::FILE_COVERAGE_ANNOTATED_PROTO,
+        &pb::coverage::annotations::FILE_COVERAGE_ANNOTATIONS_PROTO,
+        &pb::coverage::edge::FILE_COVERAGE_EDGE_CASES_PROTO,
+        &pb::coverage::outcome::FILE_COVERAGE_OUTCOME_PROTO,
+        &pb::coverage::v2::FILE_COVERAGE_PROTO2_PROTO,
+        &pb::coverage::v3::FILE_COVERAGE_PROTO3_PROTO,
+        &pb::coverage::split::FILE_COVERAGE_SPLIT_A_PROTO,
+        &pb::coverage::split::FILE_COVERAGE_SPLIT_B_PROTO,
+        &pb::coverage::twice::twice::FILE_COVERAGE_TWICE_PROTO,
+        &pb::echo::FILE_ECHO_PROTO,
+        &pb::google::rpc::FILE_GOOGLE_RPC_STATUS_PROTO,
+        &pb::user::v1::FILE_USER_V1_USER_PROTO,
+    ];
+    // With each file, everything it imports: the runtime's files included.
+    let mut all: Vec<&'static rgrpc::FileDescriptor> = Vec::new();
+    for file in files.drain(..) {
+        for file in file.with_dependencies() {
+            if !all.iter().any(|seen| std::ptr::eq(*seen, file)) {
+                all.push(file);
+            }
+        }
+    }
+    all
+}
+
+#[test]
+fn compiled_descriptors_are_what_protoc_writes_without_source_info() {
+    let set = protoc_set(PROTO_FILES, &[]);
+    let from_protoc: Vec<(String, &[u8])> = set_files(&set)
+        .into_iter()
+        .map(|file| {
+            let name = prost_types::FileDescriptorProto::decode(file)
+                .expect("a file")
+                .name()
+                .to_owned();
+            (name, file)
+        })
+        .collect();
+    let compiled = compiled_descriptors();
+    for name in PROTO_FILES {
+        assert!(
+            compiled.iter().any(|file| file.name() == *name),
+            "{name}: no compiled descriptor"
+        );
+    }
+    // Custom options survive: the decoder of the request knows nothing of them.
+    let annotated = compiled
+        .iter()
+        .find(|file| file.name() == "coverage/annotated.proto")
+        .expect("annotated.proto");
+    assert!(
+        annotated.encoded().windows(8).any(|w| w == b"/v1/ping"),
+        "the method's custom option is lost"
+    );
+    for file in compiled {
+        let expected = from_protoc
+            .iter()
+            .find(|(name, _)| name == file.name())
+            .unwrap_or_else(|| panic!("protoc wrote no {}", file.name()));
+        assert!(
+            file.encoded() == expected.1,
+            "{}: the compiled descriptor differs from protoc's",
+            file.name()
+        );
+    }
 }

@@ -20,6 +20,7 @@
 //! ```
 
 mod emit;
+mod encoded;
 mod error;
 mod model;
 mod names;
@@ -28,9 +29,10 @@ mod render;
 
 use std::path::Path;
 
-use prost_types::FileDescriptorProto;
+use prost::Message;
 use prost_types::compiler::code_generator_response::{Feature, File as ResponseFile};
 use prost_types::compiler::{CodeGeneratorRequest, CodeGeneratorResponse};
+use prost_types::{FileDescriptorProto, FileDescriptorSet};
 
 pub use error::Error;
 pub use options::{Options, Paths, Services, WellKnownTypes};
@@ -47,26 +49,57 @@ pub struct GeneratedFile {
     pub content: String,
 }
 
-/// Generates the files a plugin request asks for, with the options in its parameter.
+/// Generates the files that a plugin request, encoded as protoc sends it,
+/// asks for, with the options in its parameter.
 ///
 /// # Errors
-/// An [`Error`] when an option is invalid or the input cannot be generated.
-pub fn generate(request: &CodeGeneratorRequest) -> Result<Vec<GeneratedFile>, Error> {
-    let options: Options = request.parameter().parse()?;
-    generate_files(&request.proto_file, &request.file_to_generate, &options)
+/// An [`Error`] when the request cannot be decoded, an option is invalid or
+/// the input cannot be generated.
+pub fn generate(request: &[u8]) -> Result<Vec<GeneratedFile>, Error> {
+    let decoded = CodeGeneratorRequest::decode(request)
+        .map_err(|err| Error::Input(format!("the input is not a CodeGeneratorRequest: {err}")))?;
+    let options: Options = decoded.parameter().parse()?;
+    let encoded = encoded::files(request, encoded::REQUEST_FILES, "the CodeGeneratorRequest")?;
+    generate_decoded(
+        &decoded.proto_file,
+        &encoded,
+        &decoded.file_to_generate,
+        &options,
+    )
 }
 
 /// Generates `files_to_generate`, whose descriptors (and those of everything
-/// they import) are in `files`, plus the module tree [`MODULE_TREE`].
+/// they import) are in `descriptor_set`, an encoded `FileDescriptorSet` (as
+/// `protoc --include_imports --descriptor_set_out` or `buf build` write
+/// one), plus the module tree [`MODULE_TREE`]. With source info in the set,
+/// the .proto comments become doc comments.
 ///
 /// # Errors
-/// An [`Error`] when the input cannot be generated.
+/// An [`Error`] when the set cannot be decoded or the input cannot be generated.
 pub fn generate_files(
-    files: &[FileDescriptorProto],
+    descriptor_set: &[u8],
     files_to_generate: &[String],
     options: &Options,
 ) -> Result<Vec<GeneratedFile>, Error> {
-    let model = model::Model::build(files, files_to_generate, options)?;
+    let decoded = FileDescriptorSet::decode(descriptor_set)
+        .map_err(|err| Error::Input(format!("the input is not a FileDescriptorSet: {err}")))?;
+    let encoded = encoded::files(descriptor_set, encoded::SET_FILES, "the FileDescriptorSet")?;
+    generate_decoded(&decoded.file, &encoded, files_to_generate, options)
+}
+
+/// Generates `files_to_generate` from `files`, each of which is decoded
+/// from the bytes at the same place in `encoded`.
+fn generate_decoded(
+    files: &[FileDescriptorProto],
+    encoded: &[&[u8]],
+    files_to_generate: &[String],
+    options: &Options,
+) -> Result<Vec<GeneratedFile>, Error> {
+    let encoded = encoded
+        .iter()
+        .map(|file| encoded::without_source_info(file))
+        .collect::<Result<Vec<_>, _>>()?;
+    let model = model::Model::build(files, &encoded, files_to_generate, options)?;
     let mut generated = Vec::with_capacity(model.files.len() + 1);
     for file in &model.files {
         if file.output_path == MODULE_TREE {
@@ -88,9 +121,10 @@ pub fn generate_files(
     Ok(generated)
 }
 
-/// Answers a plugin request as plugin.proto specifies: problems with the input
-/// or the options go in `error`, never in a panic.
-pub fn respond(request: &CodeGeneratorRequest) -> CodeGeneratorResponse {
+/// Answers a plugin request, encoded as protoc sends it, as plugin.proto
+/// specifies: problems with the input or the options go in `error`, never
+/// in a panic.
+pub fn respond(request: &[u8]) -> CodeGeneratorResponse {
     let mut response = CodeGeneratorResponse {
         supported_features: Some(Feature::Proto3Optional as u64),
         ..Default::default()
@@ -112,16 +146,16 @@ pub fn respond(request: &CodeGeneratorRequest) -> CodeGeneratorResponse {
 }
 
 /// Parses .proto files with the embedded parser: the descriptors of `files`
-/// and of everything they import (source info included, as
-/// `protoc --include_source_info --include_imports` gives), and the names of
-/// `files` as protoc would report them.
+/// and of everything they import, as an encoded `FileDescriptorSet` (source
+/// info included, as `protoc --include_source_info --include_imports`
+/// writes), and the names of `files` as protoc would report them.
 ///
 /// # Errors
 /// [`Error::Parse`] when a file cannot be found or parsed.
 pub fn parse_protos(
     files: &[impl AsRef<Path>],
     includes: &[impl AsRef<Path>],
-) -> Result<(Vec<FileDescriptorProto>, Vec<String>), Error> {
+) -> Result<(Vec<u8>, Vec<String>), Error> {
     let parse_error = |err: protox::Error| Error::Parse(located(&err));
     let mut compiler = protox::Compiler::new(includes).map_err(parse_error)?;
     compiler.include_source_info(true).include_imports(true);
@@ -139,7 +173,7 @@ pub fn parse_protos(
             names.push(opened);
         }
     }
-    Ok((compiler.file_descriptor_set().file, names))
+    Ok((compiler.encode_file_descriptor_set(), names))
 }
 
 /// Parses `files` with the embedded parser and generates code for them.

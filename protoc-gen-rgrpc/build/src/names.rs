@@ -155,6 +155,12 @@ pub fn constant_name(proto: &str) -> String {
     spelled(proto.to_shouty_snake_case(), "UNNAMED")
 }
 
+/// The static holding the descriptor of the file `path`:
+/// `user/v1/user.proto` -> `FILE_USER_V1_USER_PROTO`.
+pub fn file_descriptor_name(path: &str) -> String {
+    format!("FILE_{}", path.to_shouty_snake_case())
+}
+
 /// The getter for a field with a declared default: the field's own name,
 /// unless that would shadow a `Message` method.
 pub fn getter_name(field: &str) -> String {

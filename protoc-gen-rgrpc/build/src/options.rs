@@ -54,7 +54,7 @@ impl Services {
 }
 
 /// Generator options, from the comma-separated `key=value` plugin parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
     /// `paths=import|source_relative`.
     pub paths: Paths,
@@ -62,10 +62,24 @@ pub struct Options {
     pub well_known_types: WellKnownTypes,
     /// `services=all|client|server|none`.
     pub services: Services,
+    /// `descriptors=true|false`: whether each file carries its descriptor
+    /// (a `FILE_...` static), which server reflection serves. On by default.
+    pub descriptors: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            paths: Paths::default(),
+            well_known_types: WellKnownTypes::default(),
+            services: Services::default(),
+            descriptors: true,
+        }
+    }
 }
 
 const KNOWN: &str = "paths=import|source_relative, well_known_types=runtime|generate, \
-                     services=all|client|server|none";
+                     services=all|client|server|none, descriptors=true|false";
 
 impl FromStr for Options {
     type Err = Error;
@@ -111,6 +125,13 @@ impl FromStr for Options {
                         _ => return Err(invalid("all, client, server or none")),
                     }
                 }
+                "descriptors" => {
+                    options.descriptors = match value.trim() {
+                        "true" => true,
+                        "false" => false,
+                        _ => return Err(invalid("true or false")),
+                    }
+                }
                 _ => {
                     return Err(Error::Option(format!(
                         "unknown option \"{key}\"; valid options: {KNOWN}"
@@ -133,9 +154,11 @@ mod tests {
 
     #[test]
     fn known_options_parse() {
-        let options: Options = "paths=source_relative, well_known_types=generate, services=client"
-            .parse()
-            .unwrap();
+        let options: Options =
+            "paths=source_relative, well_known_types=generate, services=client, descriptors=false"
+                .parse()
+                .unwrap();
+        assert!(!options.descriptors);
         assert_eq!(options.paths, Paths::SourceRelative);
         assert_eq!(options.well_known_types, WellKnownTypes::Generate);
         assert_eq!(options.services, Services::Client);
@@ -153,6 +176,11 @@ mod tests {
         assert_eq!(
             err,
             "invalid option \"services=false\": expected services=all, client, server or none"
+        );
+        let err = "descriptors=no".parse::<Options>().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "invalid option \"descriptors=no\": expected descriptors=true or false"
         );
         let err = "colour=blue".parse::<Options>().unwrap_err().to_string();
         assert!(

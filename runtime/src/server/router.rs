@@ -3,13 +3,18 @@
 use std::collections::{HashMap, HashSet};
 
 use super::handler::Handler;
-use crate::{CallKind, Status};
+use crate::{CallKind, FileDescriptor, Status};
 
 /// A gRPC service: what `protoc-gen-rgrpc` generates as `XServer` for each
 /// service, to be added to a [`Server`](super::Server).
 pub trait Service: Send + 'static {
     /// The full service name, such as `echo.Echo`.
     const NAME: &'static str;
+
+    /// The descriptor of the .proto file that declares the service, which
+    /// server reflection serves. Generated services have one, unless
+    /// generated with `descriptors=false`.
+    const FILE_DESCRIPTOR: Option<&'static FileDescriptor> = None;
 
     /// Adds a handler for each of the service's methods.
     #[doc(hidden)]

@@ -30,6 +30,30 @@ fn messages_encode_and_decode_whatever_the_features() {
     assert_eq!(status.code(), rgrpc::Code::NotFound);
 }
 
+#[test]
+fn descriptors_link_to_imports_generated_elsewhere_or_not_at_all() {
+    use rgrpc_features::pb::coverage::annotated::FILE_COVERAGE_ANNOTATED_PROTO;
+
+    // annotations.proto was not generated: the module tree holds its
+    // descriptor; descriptor.proto's comes with rgrpc.
+    let names: Vec<&str> = FILE_COVERAGE_ANNOTATED_PROTO
+        .with_dependencies()
+        .iter()
+        .map(|file| file.name())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "google/protobuf/descriptor.proto",
+            "coverage/annotations.proto",
+            "coverage/annotated.proto"
+        ]
+    );
+    let decoded = FILE_COVERAGE_ANNOTATED_PROTO.decode().expect("decodes");
+    assert_eq!(decoded.service[0].name(), "Pinger");
+    assert_eq!(decoded.dependency, ["coverage/annotations.proto"]);
+}
+
 #[cfg(feature = "server")]
 #[test]
 fn the_server_side_serves_a_generated_service() {

@@ -8,7 +8,7 @@ mod service;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::model::{File, Model};
+use crate::model::{Descriptor, File, Model};
 use crate::names::{RustPath, ident};
 use crate::options::Services;
 
@@ -85,11 +85,65 @@ pub fn file(file: &File, services: Services) -> TokenStream {
         .services
         .iter()
         .map(|s| service::service(&ctx, s, services));
+    let descriptor = file.descriptor.as_ref().map(|d| descriptor(&ctx, d));
     quote! {
         const _: () = ::rgrpc::__codegen::check_abi(#abi);
+        #descriptor
         #(#messages)*
         #(#enums)*
         #(#services)*
+    }
+}
+
+/// The widest line of a byte string literal, escapes included.
+const BYTE_STRING_WIDTH: usize = 92;
+
+/// `bytes` as a byte string literal broken into lines (each ending in a
+/// backslash, after which the compiler skips the line break and the
+/// indentation), so that generated files read and diff line by line.
+fn byte_string(bytes: &[u8]) -> TokenStream {
+    let mut text = String::from("b\"");
+    let mut width = 0;
+    for &byte in bytes {
+        if width >= BYTE_STRING_WIDTH {
+            text.push_str("\\\n    ");
+            width = 0;
+        }
+        let escaped = match byte {
+            b'"' => "\\\"".to_owned(),
+            b'\\' => "\\\\".to_owned(),
+            b'\n' => "\\n".to_owned(),
+            b'\r' => "\\r".to_owned(),
+            b'\t' => "\\t".to_owned(),
+            // A space starting a line would be skipped with the indentation.
+            b' ' if width == 0 => "\\x20".to_owned(),
+            0x20..=0x7e => char::from(byte).to_string(),
+            _ => format!("\\x{byte:02x}"),
+        };
+        width += escaped.len();
+        text.push_str(&escaped);
+    }
+    text.push('"');
+    text.parse().expect("a byte string literal")
+}
+
+/// The static holding a file's descriptor.
+fn descriptor(ctx: &Ctx<'_>, descriptor: &Descriptor) -> TokenStream {
+    let docs = format!(
+        " The descriptor of `{}`: its `FileDescriptorProto`, encoded, without source info.",
+        descriptor.proto_path
+    );
+    let name = ident(&descriptor.name);
+    let proto_path = &descriptor.proto_path;
+    let encoded = byte_string(&descriptor.encoded);
+    let dependencies = descriptor.dependencies.iter().map(|d| ctx.path(d));
+    quote! {
+        #[doc = #docs]
+        pub static #name: ::rgrpc::FileDescriptor = ::rgrpc::FileDescriptor::new(
+            #proto_path,
+            #encoded,
+            &[#(&#dependencies),*],
+        );
     }
 }
 
@@ -99,14 +153,21 @@ pub fn module_tree(model: &Model) -> TokenStream {
     struct Node {
         package: String,
         includes: Vec<String>,
+        /// Descriptors of files imported but not generated.
+        descriptors: Vec<TokenStream>,
         children: std::collections::BTreeMap<String, Node>,
     }
     fn emit(name: Option<&str>, node: &Node) -> TokenStream {
-        let includes = node.includes.iter().map(|path| quote!(include!(#path);));
+        let descriptors = &node.descriptors;
+        let includes = node
+            .includes
+            .iter()
+            .map(|path| quote!(include!(#path);))
+            .chain(descriptors.iter().cloned());
         // Files with no package belong at the root, where no attribute can
         // reach them: they go in a module of their own, which can carry the
         // allowance, seeing the root's names and seen through it.
-        let includes = if name.is_none() && !node.includes.is_empty() {
+        let includes = if name.is_none() && !(node.includes.is_empty() && descriptors.is_empty()) {
             let unused = unused_allowance();
             // Named as no proto package can be: those start with a letter.
             quote! {
@@ -123,7 +184,7 @@ pub fn module_tree(model: &Model) -> TokenStream {
             quote!(#(#includes)*)
         };
         let children = node.children.iter().map(|(child_name, child)| {
-            let docs = if child.includes.is_empty() {
+            let docs = if child.includes.is_empty() && child.descriptors.is_empty() {
                 format!(" Packages under `{}`.", child.package)
             } else {
                 format!(" The `{}` package.", child.package)
@@ -143,11 +204,10 @@ pub fn module_tree(model: &Model) -> TokenStream {
         quote!(#includes #(#children)*)
     }
 
-    let mut root = Node::default();
-    for file in &model.files {
-        let mut node = &mut root;
-        let segments = file.package.split('.').filter(|s| !s.is_empty());
-        for (module, segment) in file.modules.iter().zip(segments) {
+    fn node<'a>(root: &'a mut Node, package: &str, modules: &[String]) -> &'a mut Node {
+        let mut node = root;
+        let segments = package.split('.').filter(|s| !s.is_empty());
+        for (module, segment) in modules.iter().zip(segments) {
             let package = if node.package.is_empty() {
                 segment.to_owned()
             } else {
@@ -156,7 +216,20 @@ pub fn module_tree(model: &Model) -> TokenStream {
             node = node.children.entry(module.clone()).or_default();
             node.package = package;
         }
-        node.includes.push(file.output_path.clone());
+        node
+    }
+
+    let mut root = Node::default();
+    for file in &model.files {
+        node(&mut root, &file.package, &file.modules)
+            .includes
+            .push(file.output_path.clone());
+    }
+    for imported in &model.imported {
+        let ctx = Ctx::new(&imported.modules);
+        node(&mut root, &imported.package, &imported.modules)
+            .descriptors
+            .push(descriptor(&ctx, &imported.descriptor));
     }
     emit(None, &root)
 }

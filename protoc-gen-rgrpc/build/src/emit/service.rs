@@ -111,6 +111,11 @@ pub fn service(ctx: &Ctx<'_>, service: &Service, sides: Services) -> TokenStream
         .map(|m| (m, fragments(ctx, m)))
         .collect();
 
+    let file_descriptor = service.descriptor.as_deref().map(|name| {
+        let name = ident(name);
+        quote!(const FILE_DESCRIPTOR: ::core::option::Option<&'static ::rgrpc::FileDescriptor> = ::core::option::Option::Some(&#name);)
+    });
+
     let service_doc = doc(&service.doc, || format!("The `{full_name}` service."));
     let defaults_doc = format!(
         " Methods left out answer UNIMPLEMENTED, so adding a method to the service does not break \
@@ -252,6 +257,7 @@ pub fn service(ctx: &Ctx<'_>, service: &Service, sides: Services) -> TokenStream
 
         impl<T: #service_trait> ::rgrpc::Service for #server<T> {
             const NAME: &'static str = #constants::NAME;
+            #file_descriptor
 
             fn register(self, routes: &mut ::rgrpc::__codegen::server::Routes) {
                 #register

@@ -78,6 +78,8 @@ pub struct Index {
     inline: HashMap<String, HashSet<String>>,
     /// Messages whose decoding must check `required` fields (their own or nested ones).
     required: HashSet<String>,
+    /// File name -> the static holding its descriptor.
+    descriptors: HashMap<String, RustPath>,
 }
 
 struct Builder<'a> {
@@ -102,6 +104,7 @@ impl Index {
                 oneofs: HashMap::new(),
                 inline: HashMap::new(),
                 required: HashSet::new(),
+                descriptors: HashMap::new(),
             },
             holds: HashMap::new(),
             file: String::new(),
@@ -131,6 +134,24 @@ impl Index {
                 builder.service(service.name(), file.package(), &modules);
             }
         }
+        // After the types, so that their names never depend on the files'.
+        for file in files {
+            let (root, modules) = builder.root(file);
+            let wanted = names::file_descriptor_name(file.name());
+            let name = match root {
+                Root::Local => builder.claim(&modules, wanted),
+                Root::WellKnown | Root::Rpc => wanted,
+            };
+            let path = RustPath {
+                root,
+                modules,
+                name,
+            };
+            builder
+                .index
+                .descriptors
+                .insert(file.name().to_owned(), path);
+        }
         builder.propagate_required();
         Ok(builder.index)
     }
@@ -150,6 +171,20 @@ impl Index {
         self.services
             .get(full_name)
             .ok_or_else(|| Error::Input(format!("service {full_name} is not in the request")))
+    }
+
+    /// The static holding the descriptor of the file `name`.
+    pub fn descriptor(&self, name: &str) -> Result<&RustPath, Error> {
+        self.descriptors
+            .get(name)
+            .ok_or_else(|| Error::Input(format!("{name} is imported but not in the request")))
+    }
+
+    /// Whether the runtime ships the types (and descriptor) of the file `name`.
+    pub fn in_runtime(&self, name: &str) -> bool {
+        self.descriptors
+            .get(name)
+            .is_some_and(|path| path.root != Root::Local)
     }
 
     /// The enum generated for oneof `oneof` of `message`.

@@ -28,6 +28,34 @@ pub const MAX_FIELD_NUMBER: u32 = (1 << 29) - 1;
 pub struct Model {
     /// The files to generate, in request order.
     pub files: Vec<File>,
+    /// The descriptors of files that generated ones import, directly or
+    /// not, that are neither generated nor shipped by the runtime: the
+    /// module tree holds them, each in its package's module.
+    pub imported: Vec<Imported>,
+}
+
+/// The descriptor of a .proto file, as generated code embeds it.
+#[derive(Debug)]
+pub struct Descriptor {
+    /// The .proto path, as importers name it.
+    pub proto_path: String,
+    /// The static's name.
+    pub name: String,
+    /// The encoded `FileDescriptorProto`, without source info.
+    pub encoded: Vec<u8>,
+    /// The statics of the files it imports, in import order.
+    pub dependencies: Vec<RustPath>,
+}
+
+/// A descriptor in the module tree, for a file not generated.
+#[derive(Debug)]
+pub struct Imported {
+    /// The proto package.
+    pub package: String,
+    /// The Rust modules of the package.
+    pub modules: Vec<String>,
+    /// The descriptor.
+    pub descriptor: Descriptor,
 }
 
 /// One .proto file and the Rust file made from it.
@@ -47,6 +75,8 @@ pub struct File {
     pub enums: Vec<Enum>,
     /// Services, in declaration order.
     pub services: Vec<Service>,
+    /// The file's descriptor, unless `descriptors=false`.
+    pub descriptor: Option<Descriptor>,
 }
 
 /// A service and the traits, server and client generated for it.
@@ -60,6 +90,9 @@ pub struct Service {
     pub names: ServiceNames,
     /// The methods, in declaration order.
     pub methods: Vec<Method>,
+    /// The static holding its file's descriptor, in the same module,
+    /// unless `descriptors=false`.
+    pub descriptor: Option<String>,
 }
 
 /// The call shape of a method.
@@ -318,16 +351,27 @@ pub struct EnumValue {
 }
 
 impl Model {
-    /// Builds the model of `files_to_generate`, resolving references against all of `files`.
+    /// Builds the model of `files_to_generate`, resolving references
+    /// against all of `files`, whose encodings (without source info) are
+    /// `encoded`, in the same order.
     pub fn build(
         files: &[FileDescriptorProto],
+        encoded: &[Vec<u8>],
         files_to_generate: &[String],
         options: &Options,
     ) -> Result<Self, Error> {
         validate::request(files)?;
         let index = Index::build(files, options)?;
         let mut outputs: BTreeMap<String, String> = BTreeMap::new();
-        let mut model = Model { files: Vec::new() };
+        let mut model = Model {
+            files: Vec::new(),
+            imported: Vec::new(),
+        };
+        let descriptors = Descriptors {
+            index: &index,
+            files,
+            encoded,
+        };
         for name in files_to_generate {
             let file = files.iter().find(|f| f.name() == name).ok_or_else(|| {
                 Error::Input(format!(
@@ -340,7 +384,7 @@ impl Model {
                 comments: Comments::of(file),
                 generated: files_to_generate,
             }
-            .build(options)?;
+            .build(options, &descriptors)?;
             if let Some(first) = outputs.insert(built.output_path.clone(), name.clone()) {
                 return Err(Error::OutputClash {
                     path: built.output_path,
@@ -350,7 +394,68 @@ impl Model {
             }
             model.files.push(built);
         }
+        if options.descriptors {
+            model.imported = descriptors.imported(files_to_generate)?;
+        }
         Ok(model)
+    }
+}
+
+/// The descriptors of a request's files.
+struct Descriptors<'a> {
+    index: &'a Index,
+    files: &'a [FileDescriptorProto],
+    encoded: &'a [Vec<u8>],
+}
+
+impl Descriptors<'_> {
+    /// The descriptor of the file `name`.
+    fn of(&self, name: &str) -> Result<Descriptor, Error> {
+        let position = self.files.iter().position(|f| f.name() == name);
+        let (file, encoded) = position
+            .and_then(|i| Some((&self.files[i], self.encoded.get(i)?)))
+            .ok_or_else(|| Error::Input(format!("{name} is imported but not in the request")))?;
+        Ok(Descriptor {
+            proto_path: name.to_owned(),
+            name: self.index.descriptor(name)?.name.clone(),
+            encoded: encoded.clone(),
+            dependencies: file
+                .dependency
+                .iter()
+                .map(|dependency| self.index.descriptor(dependency).cloned())
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// The descriptors the module tree must hold: of the files that
+    /// `generated` import, directly or not, which are neither generated
+    /// nor in the runtime, in request order.
+    fn imported(&self, generated: &[String]) -> Result<Vec<Imported>, Error> {
+        let mut needed = std::collections::HashSet::new();
+        let mut stack: Vec<&str> = generated.iter().map(String::as_str).collect();
+        while let Some(name) = stack.pop() {
+            if self.index.in_runtime(name) || !needed.insert(name) {
+                continue;
+            }
+            let file = self.files.iter().find(|f| f.name() == name);
+            stack.extend(
+                file.into_iter()
+                    .flat_map(|f| f.dependency.iter().map(String::as_str)),
+            );
+        }
+        self.files
+            .iter()
+            .filter(|file| {
+                needed.contains(file.name()) && !generated.iter().any(|g| g == file.name())
+            })
+            .map(|file| {
+                Ok(Imported {
+                    package: file.package().to_owned(),
+                    modules: names::package_modules(file.package()),
+                    descriptor: self.of(file.name())?,
+                })
+            })
+            .collect()
     }
 }
 
@@ -379,7 +484,7 @@ impl FileBuilder<'_> {
         Ok(entry)
     }
 
-    fn build(&self, options: &Options) -> Result<File, Error> {
+    fn build(&self, options: &Options, descriptors: &Descriptors<'_>) -> Result<File, Error> {
         let file = self.file;
         match file.syntax() {
             "" | "proto2" | "proto3" => {}
@@ -419,14 +524,24 @@ impl FileBuilder<'_> {
                 )
             })
             .collect::<Result<_, _>>()?;
-        let services = file
+        let mut services = file
             .service
             .iter()
             .enumerate()
             .map(|(i, service)| self.service(service, &package, vec![path::FILE_SERVICE, i as i32]))
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
+        let descriptor = options
+            .descriptors
+            .then(|| descriptors.of(file.name()))
+            .transpose()?;
+        if let Some(descriptor) = &descriptor {
+            for service in &mut services {
+                service.descriptor = Some(descriptor.name.clone());
+            }
+        }
         Ok(File {
             services,
+            descriptor,
             proto_path: file.name().to_owned(),
             output_path,
             modules: names::package_modules(&package),
@@ -486,6 +601,7 @@ impl FileBuilder<'_> {
             })
             .collect::<Result<_, Error>>()?;
         Ok(Service {
+            descriptor: None,
             doc: self.comments.get(&loc),
             names: self.index.service(&full_name)?.clone(),
             methods,

@@ -3,6 +3,15 @@
 
 const _: () = ::rgrpc::__codegen::check_abi(2);
 
+/// The descriptor of `google/rpc/status.proto`: its `FileDescriptorProto`, encoded, without source info.
+pub static FILE_GOOGLE_RPC_STATUS_PROTO: ::rgrpc::FileDescriptor = ::rgrpc::FileDescriptor::new(
+    "google/rpc/status.proto",
+    b"\n\x17google/rpc/status.proto\x12\ngoogle.rpc\x1a\x19google/protobuf/any.proto\"f\n\x06Statu\
+    s\x12\x12\n\x04code\x18\x01 \x01(\x05R\x04code\x12\x18\n\x07message\x18\x02 \x01(\tR\x07mess\
+    age\x12.\n\x07details\x18\x03 \x03(\x0b2\x14.google.protobuf.AnyR\x07detailsb\x06proto3",
+    &[&::rgrpc::wkt::FILE_GOOGLE_PROTOBUF_ANY_PROTO],
+);
+
 /// A call's outcome in full: its code, its message and any number of
 /// structured details.
 #[derive(Clone, PartialEq, Default, Debug)]

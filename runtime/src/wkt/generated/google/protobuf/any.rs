@@ -3,6 +3,16 @@
 
 const _: () = ::rgrpc::__codegen::check_abi(2);
 
+/// The descriptor of `google/protobuf/any.proto`: its `FileDescriptorProto`, encoded, without source info.
+pub static FILE_GOOGLE_PROTOBUF_ANY_PROTO: ::rgrpc::FileDescriptor = ::rgrpc::FileDescriptor::new(
+    "google/protobuf/any.proto",
+    b"\n\x19google/protobuf/any.proto\x12\x0fgoogle.protobuf\"6\n\x03Any\x12\x19\n\x08type_url\x18\
+    \x01 \x01(\tR\x07typeUrl\x12\x14\n\x05value\x18\x02 \x01(\x0cR\x05valueBv\n\x13com.google.pr\
+    otobufB\x08AnyProtoP\x01Z,google.golang.org/protobuf/types/known/anypb\xa2\x02\x03GPB\xaa\x02\
+    \x1eGoogle.Protobuf.WellKnownTypesb\x06proto3",
+    &[],
+);
+
 /// `Any` contains an arbitrary serialized protocol buffer message along with a
 /// URL that describes the type of the serialized message.
 ///

@@ -3,6 +3,27 @@
 
 const _: () = ::rgrpc::__codegen::check_abi(2);
 
+/// The descriptor of `google/protobuf/api.proto`: its `FileDescriptorProto`, encoded, without source info.
+pub static FILE_GOOGLE_PROTOBUF_API_PROTO: ::rgrpc::FileDescriptor = ::rgrpc::FileDescriptor::new(
+    "google/protobuf/api.proto",
+    b"\n\x19google/protobuf/api.proto\x12\x0fgoogle.protobuf\x1a$google/protobuf/source_context.pr\
+    oto\x1a\x1agoogle/protobuf/type.proto\"\xc1\x02\n\x03Api\x12\x12\n\x04name\x18\x01 \x01(\tR\x04\
+    name\x121\n\x07methods\x18\x02 \x03(\x0b2\x17.google.protobuf.MethodR\x07methods\x121\n\x07o\
+    ptions\x18\x03 \x03(\x0b2\x17.google.protobuf.OptionR\x07options\x12\x18\n\x07version\x18\x04\
+    \x20\x01(\tR\x07version\x12E\n\x0esource_context\x18\x05 \x01(\x0b2\x1e.google.protobuf.Sour\
+    ceContextR\rsourceContext\x12.\n\x06mixins\x18\x06 \x03(\x0b2\x16.google.protobuf.MixinR\x06\
+    mixins\x12/\n\x06syntax\x18\x07 \x01(\x0e2\x17.google.protobuf.SyntaxR\x06syntax\"\xb2\x02\n\
+    \x06Method\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12(\n\x10request_type_url\x18\x02 \x01\
+    (\tR\x0erequestTypeUrl\x12+\n\x11request_streaming\x18\x03 \x01(\x08R\x10requestStreaming\x12\
+    *\n\x11response_type_url\x18\x04 \x01(\tR\x0fresponseTypeUrl\x12-\n\x12response_streaming\x18\
+    \x05 \x01(\x08R\x11responseStreaming\x121\n\x07options\x18\x06 \x03(\x0b2\x17.google.protobu\
+    f.OptionR\x07options\x12/\n\x06syntax\x18\x07 \x01(\x0e2\x17.google.protobuf.SyntaxR\x06synt\
+    ax\"/\n\x05Mixin\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n\x04root\x18\x02 \x01(\t\
+    R\x04rootBv\n\x13com.google.protobufB\x08ApiProtoP\x01Z,google.golang.org/protobuf/types/kno\
+    wn/apipb\xa2\x02\x03GPB\xaa\x02\x1eGoogle.Protobuf.WellKnownTypesb\x06proto3",
+    &[&FILE_GOOGLE_PROTOBUF_SOURCE_CONTEXT_PROTO, &FILE_GOOGLE_PROTOBUF_TYPE_PROTO],
+);
+
 /// Api is a light-weight descriptor for an API Interface.
 ///
 /// Interfaces are also described as "protocol buffer services" in some contexts,

@@ -3,6 +3,16 @@
 
 const _: () = ::rgrpc::__codegen::check_abi(2);
 
+/// The descriptor of `google/protobuf/field_mask.proto`: its `FileDescriptorProto`, encoded, without source info.
+pub static FILE_GOOGLE_PROTOBUF_FIELD_MASK_PROTO: ::rgrpc::FileDescriptor = ::rgrpc::FileDescriptor::new(
+    "google/protobuf/field_mask.proto",
+    b"\n google/protobuf/field_mask.proto\x12\x0fgoogle.protobuf\"!\n\tFieldMask\x12\x14\n\x05path\
+    s\x18\x01 \x03(\tR\x05pathsB\x85\x01\n\x13com.google.protobufB\x0eFieldMaskProtoP\x01Z2googl\
+    e.golang.org/protobuf/types/known/fieldmaskpb\xf8\x01\x01\xa2\x02\x03GPB\xaa\x02\x1eGoogle.P\
+    rotobuf.WellKnownTypesb\x06proto3",
+    &[],
+);
+
 /// `FieldMask` represents a set of symbolic field paths, for example:
 ///
 /// ```text

@@ -3,6 +3,16 @@
 
 const _: () = ::rgrpc::__codegen::check_abi(2);
 
+/// The descriptor of `google/protobuf/source_context.proto`: its `FileDescriptorProto`, encoded, without source info.
+pub static FILE_GOOGLE_PROTOBUF_SOURCE_CONTEXT_PROTO: ::rgrpc::FileDescriptor = ::rgrpc::FileDescriptor::new(
+    "google/protobuf/source_context.proto",
+    b"\n$google/protobuf/source_context.proto\x12\x0fgoogle.protobuf\",\n\rSourceContext\x12\x1b\n\
+    \tfile_name\x18\x01 \x01(\tR\x08fileNameB\x8a\x01\n\x13com.google.protobufB\x12SourceContext\
+    ProtoP\x01Z6google.golang.org/protobuf/types/known/sourcecontextpb\xa2\x02\x03GPB\xaa\x02\x1e\
+    Google.Protobuf.WellKnownTypesb\x06proto3",
+    &[],
+);
+
 /// `SourceContext` represents information about the source of a
 /// protobuf element, like the file in which it is defined.
 #[derive(Clone, PartialEq, Default, Debug)]

@@ -3,6 +3,21 @@
 
 const _: () = ::rgrpc::__codegen::check_abi(2);
 
+/// The descriptor of `google/protobuf/wrappers.proto`: its `FileDescriptorProto`, encoded, without source info.
+pub static FILE_GOOGLE_PROTOBUF_WRAPPERS_PROTO: ::rgrpc::FileDescriptor = ::rgrpc::FileDescriptor::new(
+    "google/protobuf/wrappers.proto",
+    b"\n\x1egoogle/protobuf/wrappers.proto\x12\x0fgoogle.protobuf\"#\n\x0bDoubleValue\x12\x14\n\x05\
+    value\x18\x01 \x01(\x01R\x05value\"\"\n\nFloatValue\x12\x14\n\x05value\x18\x01 \x01(\x02R\x05\
+    value\"\"\n\nInt64Value\x12\x14\n\x05value\x18\x01 \x01(\x03R\x05value\"#\n\x0bUInt64Value\x12\
+    \x14\n\x05value\x18\x01 \x01(\x04R\x05value\"\"\n\nInt32Value\x12\x14\n\x05value\x18\x01 \x01\
+    (\x05R\x05value\"#\n\x0bUInt32Value\x12\x14\n\x05value\x18\x01 \x01(\rR\x05value\"!\n\tBoolV\
+    alue\x12\x14\n\x05value\x18\x01 \x01(\x08R\x05value\"#\n\x0bStringValue\x12\x14\n\x05value\x18\
+    \x01 \x01(\tR\x05value\"\"\n\nBytesValue\x12\x14\n\x05value\x18\x01 \x01(\x0cR\x05valueB\x83\
+    \x01\n\x13com.google.protobufB\rWrappersProtoP\x01Z1google.golang.org/protobuf/types/known/w\
+    rapperspb\xf8\x01\x01\xa2\x02\x03GPB\xaa\x02\x1eGoogle.Protobuf.WellKnownTypesb\x06proto3",
+    &[],
+);
+
 /// Wrapper message for `double`.
 ///
 /// The JSON representation for `DoubleValue` is JSON number.
