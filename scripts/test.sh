@@ -40,6 +40,10 @@ for features in "" client server; do
     cargo clippy -p rgrpc --all-targets --locked --no-default-features \
         --features "tls${features:+,$features}" -- -D warnings
 done
+# Each service built on the server, alone.
+for features in health reflection; do
+    cargo clippy -p rgrpc --all-targets --locked --no-default-features --features "$features" -- -D warnings
+done
 # Without features, rgrpc depends on bytes alone.
 deps="$(cargo tree -p rgrpc-features -e normal --locked --prefix none --format '{p}' \
     | awk '{print $1}' | sort -u | tr '\n' ' ')"

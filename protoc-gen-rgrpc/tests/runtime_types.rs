@@ -5,7 +5,10 @@
 //!   files: Debian's `libprotobuf-dev` copies under /usr/include (installed by
 //!   scripts/setup.sh), since the parser's built-in copies carry no comments,
 //!   and the comments are the types' documentation;
-//! - `google.rpc.Status` (`rgrpc::rpc`), from proto/google/rpc/status.proto.
+//! - `google.rpc.Status` (`rgrpc::rpc`), from proto/google/rpc/status.proto;
+//! - the health and reflection services (`rgrpc::health`,
+//!   `rgrpc::reflection`), from the official .proto files that Debian's
+//!   `grpc-proto` installs under /usr/share/grpc-proto.
 //!
 //! `RGRPC_BLESS=1 cargo test -p protoc-gen-rgrpc --test runtime_types`
 //! rewrites them after a generator change.
@@ -27,6 +30,9 @@ const WELL_KNOWN: &[&str] = &[
     "google/protobuf/type.proto",
     "google/protobuf/wrappers.proto",
 ];
+
+/// Where `grpc-proto` puts gRPC's own .proto files.
+const GRPC_PROTO: &str = "/usr/share/grpc-proto";
 
 fn project(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
@@ -77,5 +83,28 @@ fn committed_rpc_status_is_current() {
         &project("proto"),
         &Options::default(),
         &project("runtime/src/rpc/generated"),
+    );
+}
+
+#[test]
+fn committed_health_service_is_current() {
+    check_committed(
+        &["grpc/health/v1/health.proto"],
+        Path::new(GRPC_PROTO),
+        &Options::default(),
+        &project("runtime/src/services/health/generated"),
+    );
+}
+
+#[test]
+fn committed_reflection_services_are_current() {
+    check_committed(
+        &[
+            "grpc/reflection/v1/reflection.proto",
+            "grpc/reflection/v1alpha/reflection.proto",
+        ],
+        Path::new(GRPC_PROTO),
+        &Options::default(),
+        &project("runtime/src/services/reflection/generated"),
     );
 }

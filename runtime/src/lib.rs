@@ -24,7 +24,7 @@
 //! | call context | `call` (with [`Request`] and [`Response`]) |
 //! | transport (h2 on tokio) | `transport` |
 //! | the two sides | `server`, `client` |
-//! | built on both | `in_process` |
+//! | built on both | `in_process`, `services` (`health`, `reflection`) |
 //!
 //! `__codegen` is the door generated code comes in by, and the only one.
 //!
@@ -38,6 +38,8 @@
 //! | `deflate` | deflate (zlib) [`Compression`] as well |
 //! | `tls` | TLS with rustls ([`tls`]): `https://` targets, mutual TLS, the client's certificates in [`CallInfo`] |
 //! | `tracing` | a `tracing` span per call on each side, and events for failures nobody else hears of |
+//! | `health` | the gRPC health checking service (`health`) and its client |
+//! | `reflection` | gRPC server reflection, v1 and v1alpha (`reflection`), and its client |
 //!
 //! Either one brings the transport: h2 and http on tokio. Without both
 //! (`default-features = false`), the crate is the protobuf layer, with
@@ -75,6 +77,8 @@ pub mod client;
 mod in_process;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(any(feature = "health", feature = "reflection"))]
+mod services;
 
 #[doc(hidden)]
 pub mod __codegen;
@@ -98,6 +102,10 @@ pub use message::{DynMessage, Message};
 pub use metadata::{InvalidMetadata, Metadata, MetadataValue};
 #[cfg(feature = "server")]
 pub use server::{Server, ServerBuilder, Service};
+#[cfg(feature = "health")]
+pub use services::health;
+#[cfg(feature = "reflection")]
+pub use services::reflection;
 pub use status::{Code, Status};
 #[cfg(all(feature = "tls", any(feature = "client", feature = "server")))]
 pub use transport::tls;

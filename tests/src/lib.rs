@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 pub mod counting;
 pub mod pki;
+pub mod python;
 pub mod raw;
 
 /// Everything generated for proto/, one module per package.

@@ -3,37 +3,16 @@
 //! that `scripts/setup.sh` makes.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use rgrpc::wkt::{Any, StringValue};
 use rgrpc::{Channel, Code, Request, Response, Server, Status};
 use rgrpc_tests::pb::echo::{Echo, EchoClient, EchoRequest, EchoResponse, EchoServer};
+use rgrpc_tests::python::Killed;
 
-/// `rich_status.py` with its arguments, run by the venv's python.
+/// `rich_status.py` with its arguments.
 fn python(args: &[&str]) -> Command {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let python = root.join("tools/venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/setup.sh",
-        python.display()
-    );
-    let mut command = Command::new(python);
-    command
-        .arg(root.join("tests/interop/python/rich_status.py"))
-        .args(args);
-    command
-}
-
-/// Kills the Python server when the test ends, passed or not.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    rgrpc_tests::python::script("rich_status.py", args)
 }
 
 fn string_value(text: &str) -> StringValue {

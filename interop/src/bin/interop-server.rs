@@ -1,10 +1,14 @@
 //! `interop-server --port N [--use_tls=true --tls_cert_file F --tls_key_file F]`:
 //! serves grpc.testing.TestService on 127.0.0.1 for the gRPC interop tests,
-//! in plaintext or over TLS with the certificate chain and key given (PEM).
+//! in plaintext or over TLS with the certificate chain and key given (PEM),
+//! with health checking and server reflection (v1 and v1alpha), so that any
+//! reflection client can explore it.
 
 use std::process::ExitCode;
 
 use rgrpc::Server;
+use rgrpc::health::HealthReporter;
+use rgrpc::reflection::Reflection;
 use rgrpc::tls::{Identity, ServerTls};
 use rgrpc_interop::InteropService;
 use rgrpc_interop::flags::Flags;
@@ -44,8 +48,11 @@ async fn main() -> ExitCode {
         };
     }
     println!("listening on {port}");
+    let health = HealthReporter::new();
     let server = builder
         .add_service(TestServiceServer::new(InteropService))
+        .add_service(health.service())
+        .add_service(Reflection::new())
         .build();
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;

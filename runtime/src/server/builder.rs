@@ -126,6 +126,9 @@ impl ServerBuilder {
 
     /// Adds a service (a generated `XServer` wrapping your implementation).
     pub fn add_service<S: Service>(mut self, service: S) -> Self {
+        if let Some(descriptor) = S::FILE_DESCRIPTOR {
+            self.routes.describe(S::NAME, descriptor);
+        }
         service.register(&mut self.routes);
         self
     }
@@ -311,7 +314,8 @@ impl ServerBuilder {
     }
 
     /// The server, ready to serve.
-    pub fn build(self) -> Server {
+    pub fn build(mut self) -> Server {
+        self.routes.built();
         Server::new(self.routes, self.config, self.interceptors)
     }
 }

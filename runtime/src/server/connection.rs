@@ -55,6 +55,10 @@ impl Core {
     /// Drains every connection, then, past the grace period, closes those
     /// left; returns once all have ended.
     pub(crate) async fn shut_down(&self) {
+        // The services that care hear of it before any client does.
+        if *self.stop.borrow() == Stop::Serving {
+            self.routes.shutting_down();
+        }
         self.stop.send_if_modified(|stop| {
             let starting = *stop == Stop::Serving;
             if starting {

@@ -7,7 +7,7 @@
 //! | `builder` | [`ServerBuilder`] and the server's settings |
 //! | `serve` | [`Server`]: the accept loop and shutdown |
 //! | `connection` | one connection, and the checks a new call passes |
-//! | `router` | [`Service`], and the handlers by method path |
+//! | `router` | [`Service`], and the handlers by method path, with what the services built on the server learn of it |
 //! | `handler` | the one untyped handler and the call it is given |
 //! | `driver` | a call's response side, under flow control |
 //! | `register` | the typed edge of each method, as generated code registers it |

@@ -1,6 +1,6 @@
 //! Routing: the handlers of the registered services, by method path.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use super::handler::Handler;
 use crate::{CallKind, FileDescriptor, Status};
@@ -21,12 +21,22 @@ pub trait Service: Send + 'static {
     fn register(self, routes: &mut Routes);
 }
 
+/// What a service wants done once every service is registered.
+type BuiltHook = Box<dyn FnOnce(&Routes) + Send + Sync>;
+
 /// The handlers of a server, by method path, which services fill in when
-/// they are added.
+/// they are added; and what the services built on the server (health,
+/// reflection) need to know of the others.
 #[derive(Default)]
 pub struct Routes {
     methods: HashMap<&'static str, Method>,
-    services: HashSet<&'static str>,
+    services: BTreeSet<&'static str>,
+    /// The descriptor of each service that has one.
+    descriptors: HashMap<&'static str, &'static FileDescriptor>,
+    /// What services want done once every service is registered.
+    when_built: Vec<BuiltHook>,
+    /// What services want done as the server starts to shut down.
+    when_shutting_down: Vec<Box<dyn Fn() + Send + Sync>>,
 }
 
 /// A registered method: its shape and its handler.
@@ -43,6 +53,50 @@ impl Routes {
             self.services.insert(service);
         }
         self.methods.insert(path, Method { kind, handler });
+    }
+
+    /// Notes that the service `name` is declared in `descriptor`.
+    pub(crate) fn describe(&mut self, name: &'static str, descriptor: &'static FileDescriptor) {
+        self.descriptors.insert(name, descriptor);
+    }
+
+    /// The names of the services with a method registered, in order.
+    #[cfg(any(feature = "health", feature = "reflection"))]
+    pub(crate) fn services(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.services.iter().copied()
+    }
+
+    /// The descriptor of the file declaring the service `name`, if known.
+    #[cfg(feature = "reflection")]
+    pub(crate) fn descriptor(&self, name: &str) -> Option<&'static FileDescriptor> {
+        self.descriptors.get(name).copied()
+    }
+
+    /// Runs `hook` once every service is registered, when the server is built.
+    #[cfg(any(feature = "health", feature = "reflection"))]
+    pub(crate) fn when_built(&mut self, hook: impl FnOnce(&Routes) + Send + Sync + 'static) {
+        self.when_built.push(Box::new(hook));
+    }
+
+    /// Runs `hook` when the server starts to shut down, before its
+    /// connections are told to go.
+    #[cfg(feature = "health")]
+    pub(crate) fn when_shutting_down(&mut self, hook: impl Fn() + Send + Sync + 'static) {
+        self.when_shutting_down.push(Box::new(hook));
+    }
+
+    /// Runs the hooks waiting for every service to be registered.
+    pub(crate) fn built(&mut self) {
+        for hook in std::mem::take(&mut self.when_built) {
+            hook(self);
+        }
+    }
+
+    /// Runs the hooks waiting for the shutdown.
+    pub(crate) fn shutting_down(&self) {
+        for hook in &self.when_shutting_down {
+            hook();
+        }
     }
 
     /// The method registered for `path`, with the path as registered, or
