@@ -36,3 +36,18 @@ pub fn response(message: impl Into<String>) -> pb::echo::EchoResponse {
         ..Default::default()
     }
 }
+
+/// An echo service that answers `EchoMessage` with the request's message,
+/// and leaves the streaming methods UNIMPLEMENTED.
+pub struct Echoing;
+
+impl pb::echo::Echo for Echoing {
+    async fn echo_message(
+        &self,
+        request: rgrpc::Request<pb::echo::EchoRequest>,
+    ) -> Result<rgrpc::Response<pb::echo::EchoResponse>, rgrpc::Status> {
+        Ok(rgrpc::Response::new(response(
+            request.into_message().message,
+        )))
+    }
+}

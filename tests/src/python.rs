@@ -30,3 +30,26 @@ impl Drop for Killed {
         let _ = self.0.wait();
     }
 }
+
+/// Starts the server of `script` with `args`, which prints `listening on
+/// PORT` first; the process and its port.
+pub fn serve(name: &str, args: &[&str]) -> (Killed, u16) {
+    let mut server = Killed(
+        script(name, args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|err| panic!("start {name}: {err}")),
+    );
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.0.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("read the port");
+    let port = line
+        .trim()
+        .strip_prefix("listening on ")
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("{name}: unexpected first line {line:?}"));
+    (server, port)
+}

@@ -13,23 +13,11 @@ use rgrpc::reflection::v1::server_reflection_response::MessageResponse;
 use rgrpc::reflection::v1::{ExtensionRequest, ServerReflectionClient, ServerReflectionRequest};
 use rgrpc::reflection::{Reflection, v1alpha};
 use rgrpc::wkt::FileDescriptorProto;
-use rgrpc::{Channel, Code, Message, Request, Response, Server, ServerBuilder, Status};
+use rgrpc::{Channel, Code, Message, Server, ServerBuilder, Status};
+use rgrpc_tests::Echoing;
 use rgrpc_tests::pb::coverage::annotated::{Pinger, PingerServer};
-use rgrpc_tests::pb::echo::{Echo, EchoRequest, EchoResponse, EchoServer};
+use rgrpc_tests::pb::echo::EchoServer;
 use rgrpc_tests::python::Killed;
-
-struct Echoing;
-
-impl Echo for Echoing {
-    async fn echo_message(
-        &self,
-        request: Request<EchoRequest>,
-    ) -> Result<Response<EchoResponse>, Status> {
-        Ok(Response::new(rgrpc_tests::response(
-            request.into_message().message,
-        )))
-    }
-}
 
 struct Silent;
 

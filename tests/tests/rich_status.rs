@@ -2,13 +2,11 @@
 //! both directions, with `tests/interop/python/rich_status.py` run by the venv
 //! that `scripts/setup.sh` makes.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use rgrpc::wkt::{Any, StringValue};
 use rgrpc::{Channel, Code, Request, Response, Server, Status};
 use rgrpc_tests::pb::echo::{Echo, EchoClient, EchoRequest, EchoResponse, EchoServer};
-use rgrpc_tests::python::Killed;
 
 /// `rich_status.py` with its arguments.
 fn python(args: &[&str]) -> Command {
@@ -24,20 +22,7 @@ fn string_value(text: &str) -> StringValue {
 
 #[tokio::test]
 async fn an_rgrpc_client_reads_the_details_a_grpcio_server_sends() {
-    let mut server = Killed(
-        python(&["serve", "--port", "0"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start rich_status.py serve"),
-    );
-    let mut line = String::new();
-    BufReader::new(server.0.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read the port");
-    let port = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    let (_server, port) = rgrpc_tests::python::serve("rich_status.py", &["serve", "--port", "0"]);
 
     let channel = Channel::builder(&format!("127.0.0.1:{port}"))
         .unwrap()
