@@ -14,10 +14,13 @@
 #                                foo.test.google.fr, from a certificate authority
 #                                and a server certificate that openssl makes for
 #                                the run (removed with it)
+#   rgrpc-cli->rust-server       target/debug/rgrpc-cli lists and describes the
+#                                Rust server's services through its reflection
+#                                (with the default cases only)
 #
 #   scripts/interop.sh [TEST_CASE...]     (default: every case in TEST_CASES)
 #
-# Builds the Rust binaries first (cargo build --locked -p rgrpc-interop --bins)
+# Builds the Rust binaries first (cargo build --locked -p rgrpc-interop -p rgrpc-cli --bins)
 # and nothing else; the Python side comes from scripts/setup.sh (tools/venv and
 # tools/interop-python-gen). Each server runs on a free loopback port, is
 # waited for until it accepts connections, is restarted if it dies, and is
@@ -64,6 +67,7 @@ TEST_CASES=(
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 RUST_SERVER="${RUST_INTEROP_SERVER:-$TARGET_DIR/debug/interop-server}"
 RUST_CLIENT="${RUST_INTEROP_CLIENT:-$TARGET_DIR/debug/interop-client}"
+CLI="$TARGET_DIR/debug/rgrpc-cli"
 PY_DIR="$ROOT/tests/interop/python"
 PY_SERVER="$PY_DIR/interop_server.py"
 PY_CLIENT="$PY_DIR/interop_client.py"
@@ -78,7 +82,7 @@ die() { printf 'interop: error: %s\n' "$*" >&2; exit 1; }
     || die "tools/interop-python-gen has no grpc.testing stubs: run scripts/setup.sh"
 
 if [ "${INTEROP_SKIP_BUILD:-0}" != 1 ] && { [ -z "${RUST_INTEROP_SERVER:-}" ] || [ -z "${RUST_INTEROP_CLIENT:-}" ]; }; then
-    cargo build --locked -p rgrpc-interop --bins
+    cargo build --locked -p rgrpc-interop -p rgrpc-cli --bins
 fi
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/interop.XXXXXX")"
@@ -227,6 +231,27 @@ run_direction() {
     done
     stop_server
 }
+
+# The Rust server offers health and reflection: rgrpc-cli explores it.
+explore_rust_server() {
+    local listed expected described
+    if ! start_server explore "$RUST_SERVER"; then
+        report FAIL "rgrpc-cli->rust-server" explore "$(cat "$WORK/start-error")"
+        return
+    fi
+    expected=$'grpc.health.v1.Health\ngrpc.reflection.v1.ServerReflection\ngrpc.reflection.v1alpha.ServerReflection\ngrpc.testing.TestService'
+    listed="$("$CLI" "127.0.0.1:$SERVER_PORT" list 2>&1)" || true
+    described="$("$CLI" "127.0.0.1:$SERVER_PORT" describe grpc.testing.TestService 2>&1)" || true
+    if [ "$listed" != "$expected" ]; then
+        report FAIL "rgrpc-cli->rust-server" list "expected:"$'\n'"$expected"$'\n'"got:"$'\n'"$listed"
+    elif ! grep -qxF '  rpc UnaryCall ( .grpc.testing.SimpleRequest ) returns ( .grpc.testing.SimpleResponse );' <<<"$described"; then
+        report FAIL "rgrpc-cli->rust-server" describe "$described"
+    else
+        report PASS "rgrpc-cli->rust-server" "list and describe"
+    fi
+    stop_server
+}
+[ "$#" -eq 0 ] && explore_rust_server
 
 SERVER_FLAGS=()
 CLIENT_FLAGS=(--use_tls=false)
