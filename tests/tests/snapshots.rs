@@ -144,6 +144,7 @@ fn compiled_descriptors() -> Vec<&'static rgrpc::FileDescriptor> {
         &pb::chat::FILE_CHAT_PROTO,
         &pb::coverage::annotated::FILE_COVERAGE_ANNOTATED_PROTO,
         &pb::coverage::annotations::FILE_COVERAGE_ANNOTATIONS_PROTO,
+        &pb::coverage::deprecated::FILE_COVERAGE_DEPRECATED_PROTO,
         &pb::coverage::edge::FILE_COVERAGE_EDGE_CASES_PROTO,
         &pb::coverage::outcome::FILE_COVERAGE_OUTCOME_PROTO,
         &pb::coverage::v2::FILE_COVERAGE_PROTO2_PROTO,

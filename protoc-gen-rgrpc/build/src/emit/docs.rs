@@ -7,6 +7,15 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
+/// `#[deprecated]` for what the .proto file marks `deprecated = true`.
+pub fn deprecated(deprecated: bool) -> TokenStream {
+    if deprecated {
+        quote::quote!(#[deprecated])
+    } else {
+        TokenStream::new()
+    }
+}
+
 /// `#[doc]` attributes for `comment`, or for the `fallback` sentence when there is no comment.
 pub fn doc(comment: &str, fallback: impl FnOnce() -> String) -> TokenStream {
     let text = if comment.trim().is_empty() {

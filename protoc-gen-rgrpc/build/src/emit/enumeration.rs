@@ -3,7 +3,8 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{Ctx, docs::doc, int_literal};
+use super::docs::{deprecated, doc};
+use super::{Ctx, int_literal};
 use crate::model::Enum;
 use crate::names::ident;
 
@@ -18,7 +19,8 @@ pub fn enumeration(_ctx: &Ctx<'_>, enumeration: &Enum) -> TokenStream {
         });
         let constant = ident(&value.name);
         let number = int_literal(value.number.into());
-        quote!(#docs pub const #constant: Self = Self(#number);)
+        let deprecated = deprecated(value.deprecated);
+        quote!(#docs #deprecated pub const #constant: Self = Self(#number);)
     });
     // The first declared value is the default (and is 0 in proto3).
     let default = enumeration.values.first().map(|first| {
@@ -41,8 +43,10 @@ pub fn enumeration(_ctx: &Ctx<'_>, enumeration: &Enum) -> TokenStream {
         let constant = ident(&value.name);
         quote!(#proto_name => ::core::option::Option::Some(Self::#constant),)
     });
+    let deprecated = deprecated(enumeration.deprecated);
     quote! {
         #docs
+        #deprecated
         #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct #name(pub i32);
 

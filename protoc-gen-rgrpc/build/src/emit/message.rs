@@ -3,7 +3,8 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
-use super::{Ctx, docs::doc, enumeration, int_literal};
+use super::docs::{deprecated, doc};
+use super::{Ctx, enumeration, int_literal};
 use crate::model::{
     Cardinality, DefaultValue, Field, FieldType, MAX_FIELD_NUMBER, Member, Message, Oneof, Scalar,
 };
@@ -23,7 +24,8 @@ pub fn message(ctx: &Ctx<'_>, message: &Message) -> TokenStream {
             });
             let name = ident(&field.name);
             let ty = field_type(ctx, field);
-            quote!(#docs pub #name: #ty,)
+            let deprecated = deprecated(field.deprecated);
+            quote!(#docs #deprecated pub #name: #ty,)
         }
         Member::Oneof(oneof) => {
             let docs = doc(&oneof.doc, || {
@@ -41,8 +43,10 @@ pub fn message(ctx: &Ctx<'_>, message: &Message) -> TokenStream {
     let getters = getters(ctx, message);
     let codec = codec(ctx, message);
     let nested = nested_module(ctx, message);
+    let deprecated = deprecated(message.deprecated);
     quote! {
         #docs
+        #deprecated
         #[derive(Clone, PartialEq, Default, Debug)]
         pub struct #name {
             #(#fields)*
@@ -99,7 +103,8 @@ fn oneof_enum(ctx: &Ctx<'_>, message: &Message, oneof: &Oneof) -> TokenStream {
         });
         let name = ident(&variant.name);
         let ty = value_type(ctx, &variant.ty);
-        quote!(#docs #name(#ty),)
+        let deprecated = deprecated(variant.deprecated);
+        quote!(#docs #deprecated #name(#ty),)
     });
     quote! {
         #docs

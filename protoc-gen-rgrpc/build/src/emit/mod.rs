@@ -69,9 +69,16 @@ fn same_name_allowance(parent: Option<&str>, name: &str) -> TokenStream {
     }
 }
 
-/// The allowance that lets a crate leave generated items unused.
-fn unused_allowance() -> TokenStream {
-    quote!(#[allow(dead_code, reason = "a crate uses what it needs of its protos")])
+/// What the top-level modules of the tree allow: a crate may leave
+/// generated items unused, and generated code uses what its .proto files
+/// deprecate (users of those items are warned all the same).
+fn allowances(deprecated: bool) -> TokenStream {
+    let deprecated =
+        deprecated.then(|| quote!(#[allow(deprecated, reason = "generated code uses what its .proto files deprecate")]));
+    quote! {
+        #[allow(dead_code, reason = "a crate uses what it needs of its protos")]
+        #deprecated
+    }
 }
 
 /// The items of one .proto file, to be included in its package module, with
@@ -157,7 +164,7 @@ pub fn module_tree(model: &Model) -> TokenStream {
         descriptors: Vec<TokenStream>,
         children: std::collections::BTreeMap<String, Node>,
     }
-    fn emit(name: Option<&str>, node: &Node) -> TokenStream {
+    fn emit(name: Option<&str>, node: &Node, deprecated: bool) -> TokenStream {
         let descriptors = &node.descriptors;
         let includes = node
             .includes
@@ -168,7 +175,7 @@ pub fn module_tree(model: &Model) -> TokenStream {
         // reach them: they go in a module of their own, which can carry the
         // allowance, seeing the root's names and seen through it.
         let includes = if name.is_none() && !(node.includes.is_empty() && descriptors.is_empty()) {
-            let unused = unused_allowance();
+            let unused = allowances(deprecated);
             // Named as no proto package can be: those start with a letter.
             quote! {
                 #unused
@@ -193,11 +200,11 @@ pub fn module_tree(model: &Model) -> TokenStream {
             // Once, at the top: what a crate leaves unused of its protos is
             // its own business, not a warning.
             let unused = if name.is_none() {
-                unused_allowance()
+                allowances(deprecated)
             } else {
                 TokenStream::new()
             };
-            let body = emit(Some(child_name), child);
+            let body = emit(Some(child_name), child, deprecated);
             let child_name = ident(child_name);
             quote!(#[doc = #docs] #unused #allowance pub mod #child_name { #body })
         });
@@ -231,5 +238,5 @@ pub fn module_tree(model: &Model) -> TokenStream {
             .descriptors
             .push(descriptor(&ctx, &imported.descriptor));
     }
-    emit(None, &root)
+    emit(None, &root, model.deprecates_anything())
 }

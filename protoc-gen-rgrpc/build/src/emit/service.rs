@@ -5,7 +5,8 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{Ctx, docs::doc};
+use super::Ctx;
+use super::docs::{deprecated, doc};
 use crate::model::{Method, RpcKind, Service};
 use crate::names::ident;
 use crate::options::Services;
@@ -129,11 +130,15 @@ pub fn service(ctx: &Ctx<'_>, service: &Service, sides: Services) -> TokenStream
     );
 
     let future = |output: &TokenStream| quote!(impl ::core::future::Future<Output = ::core::result::Result<#output, ::rgrpc::Status>> + ::core::marker::Send);
+    // The docs of a method's declarations, with its deprecation.
     let method_doc = |method: &Method| {
-        doc(&method.doc, || {
+        let docs = doc(&method.doc, || {
             format!("`{}` ({}).", method.proto_name, method.path)
-        })
+        });
+        let deprecated = deprecated(method.deprecated);
+        quote!(#docs #deprecated)
     };
+    let service_deprecated = deprecated(service.deprecated);
 
     let trait_methods = methods.iter().map(|(method, f)| {
         let docs = method_doc(method);
@@ -230,11 +235,13 @@ pub fn service(ctx: &Ctx<'_>, service: &Service, sides: Services) -> TokenStream
         #service_doc
         #[doc = ""]
         #[doc = #defaults_doc]
+        #service_deprecated
         pub trait #service_trait: ::core::marker::Send + ::core::marker::Sync + 'static {
             #(#trait_methods)*
         }
 
         #[doc = #unsafe_doc]
+        #service_deprecated
         pub trait #unsafe_trait: ::core::marker::Send + ::core::marker::Sync + 'static {
             #(#unsafe_methods)*
         }
@@ -244,6 +251,7 @@ pub fn service(ctx: &Ctx<'_>, service: &Service, sides: Services) -> TokenStream
         }
 
         #[doc = #server_doc]
+        #service_deprecated
         pub struct #server<T> {
             implementation: T,
         }
@@ -266,6 +274,7 @@ pub fn service(ctx: &Ctx<'_>, service: &Service, sides: Services) -> TokenStream
     };
     let client_side = quote! {
         #[doc = #client_doc]
+        #service_deprecated
         #[derive(Clone)]
         pub struct #client {
             channel: ::rgrpc::Channel,

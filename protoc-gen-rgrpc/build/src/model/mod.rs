@@ -34,6 +34,33 @@ pub struct Model {
     pub imported: Vec<Imported>,
 }
 
+impl Model {
+    /// Whether anything generated is marked `deprecated = true`: generated
+    /// code then uses deprecated items itself.
+    pub fn deprecates_anything(&self) -> bool {
+        fn message(m: &Message) -> bool {
+            m.deprecated
+                || m.members.iter().any(|member| match member {
+                    Member::Field(field) => field.deprecated,
+                    Member::Oneof(oneof) => oneof.variants.iter().any(|v| v.deprecated),
+                })
+                || m.messages.iter().any(message)
+                || m.enums.iter().any(enumeration)
+        }
+        fn enumeration(e: &Enum) -> bool {
+            e.deprecated || e.values.iter().any(|v| v.deprecated)
+        }
+        self.files.iter().any(|file| {
+            file.messages.iter().any(message)
+                || file.enums.iter().any(enumeration)
+                || file
+                    .services
+                    .iter()
+                    .any(|s| s.deprecated || s.methods.iter().any(|m| m.deprecated))
+        })
+    }
+}
+
 /// The descriptor of a .proto file, as generated code embeds it.
 #[derive(Debug)]
 pub struct Descriptor {
@@ -90,6 +117,8 @@ pub struct Service {
     pub names: ServiceNames,
     /// The methods, in declaration order.
     pub methods: Vec<Method>,
+    /// Marked `deprecated = true`.
+    pub deprecated: bool,
     /// The static holding its file's descriptor, in the same module,
     /// unless `descriptors=false`.
     pub descriptor: Option<String>,
@@ -127,6 +156,8 @@ pub struct Method {
     pub output: RustPath,
     /// The proto comment.
     pub doc: String,
+    /// Marked `deprecated = true`.
+    pub deprecated: bool,
 }
 
 /// A message and the struct generated for it.
@@ -140,6 +171,8 @@ pub struct Message {
     pub nested_module: Option<String>,
     /// The proto comment.
     pub doc: String,
+    /// Marked `deprecated = true`.
+    pub deprecated: bool,
     /// Fields and oneofs, ordered by (lowest) field number.
     pub members: Vec<Member>,
     /// The struct field holding unknown fields.
@@ -172,6 +205,8 @@ pub struct Field {
     pub number: u32,
     /// The proto comment.
     pub doc: String,
+    /// Marked `deprecated = true`.
+    pub deprecated: bool,
     /// How many values and how presence is tracked.
     pub cardinality: Cardinality,
     /// The element type (for maps, the value type).
@@ -236,6 +271,8 @@ pub struct Variant {
     pub number: u32,
     /// The proto comment.
     pub doc: String,
+    /// Marked `deprecated = true`.
+    pub deprecated: bool,
     /// The value type.
     pub ty: FieldType,
 }
@@ -333,6 +370,8 @@ pub struct Enum {
     pub path: RustPath,
     /// The proto comment.
     pub doc: String,
+    /// Marked `deprecated = true`.
+    pub deprecated: bool,
     /// Declared values, in declaration order (aliases included).
     pub values: Vec<EnumValue>,
 }
@@ -348,6 +387,8 @@ pub struct EnumValue {
     pub number: i32,
     /// The proto comment.
     pub doc: String,
+    /// Marked `deprecated = true`.
+    pub deprecated: bool,
 }
 
 impl Model {
@@ -597,11 +638,13 @@ impl FileBuilder<'_> {
                     doc: self
                         .comments
                         .get(&[&loc[..], &[path::SERVICE_METHOD, i as i32]].concat()),
+                    deprecated: method.options.as_ref().is_some_and(|o| o.deprecated()),
                 })
             })
             .collect::<Result<_, Error>>()?;
         Ok(Service {
             descriptor: None,
+            deprecated: desc.options.as_ref().is_some_and(|o| o.deprecated()),
             doc: self.comments.get(&loc),
             names: self.index.service(&full_name)?.clone(),
             methods,
@@ -629,6 +672,7 @@ impl FileBuilder<'_> {
             let doc = self
                 .comments
                 .get(&[&loc[..], &[path::MESSAGE_FIELD, i as i32]].concat());
+            let deprecated = field.options.as_ref().is_some_and(|o| o.deprecated());
             let real_oneof = field.oneof_index.filter(|_| !field.proto3_optional());
             if let Some(oneof_index) = real_oneof {
                 let oneof = match oneofs.entry(oneof_index) {
@@ -657,6 +701,7 @@ impl FileBuilder<'_> {
                     variant_scope.claim(v.name.clone());
                 }
                 oneof.variants.push(Variant {
+                    deprecated,
                     proto_name: field.name().to_owned(),
                     name: variant_scope.claim(names::type_name(field.name())),
                     number,
@@ -680,6 +725,7 @@ impl FileBuilder<'_> {
             members.push((
                 number,
                 Member::Field(Field {
+                    deprecated,
                     proto_name: field.name().to_owned(),
                     name,
                     number,
@@ -721,6 +767,7 @@ impl FileBuilder<'_> {
             .collect::<Result<_, _>>()?;
 
         Ok(Message {
+            deprecated: desc.options.as_ref().is_some_and(|o| o.deprecated()),
             doc: self.comments.get(&loc),
             path: entry.path.clone(),
             nested_module: entry.nested_module.clone(),
@@ -900,6 +947,7 @@ impl FileBuilder<'_> {
             return Err(Error::Input(format!("{full_name} is not an enum")));
         };
         Ok(Enum {
+            deprecated: descriptor.options.as_ref().is_some_and(|o| o.deprecated()),
             full_name: full_name.to_owned(),
             path: entry.path.clone(),
             doc: self.comments.get(&loc),
@@ -909,6 +957,7 @@ impl FileBuilder<'_> {
                 .zip(values)
                 .enumerate()
                 .map(|(i, (value, (_, name)))| EnumValue {
+                    deprecated: value.options.as_ref().is_some_and(|o| o.deprecated()),
                     proto_name: value.name().to_owned(),
                     name: name.clone(),
                     number: value.number(),

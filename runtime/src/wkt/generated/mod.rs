@@ -3,6 +3,7 @@
 
 /// Packages under `google`.
 #[allow(dead_code, reason = "a crate uses what it needs of its protos")]
+#[allow(deprecated, reason = "generated code uses what its .proto files deprecate")]
 pub mod google {
     /// The `google.protobuf` package.
     pub mod protobuf {

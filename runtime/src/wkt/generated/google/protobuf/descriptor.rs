@@ -1927,6 +1927,7 @@ pub struct FileOptions {
     /// Field `py_generic_services` (18).
     pub py_generic_services: ::core::option::Option<bool>,
     /// This option does nothing.
+    #[deprecated]
     pub java_generate_equals_and_hash: ::core::option::Option<bool>,
     /// Is this file deprecated?
     /// Depending on the target platform, this can emit Deprecated annotations
