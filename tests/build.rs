@@ -1,5 +1,7 @@
 //! Generates code for every .proto file under proto/ with the embedded parser,
-//! and records their names for the tests (`rgrpc_tests::PROTO_FILES`).
+//! and records their names for the tests (`rgrpc_tests::PROTO_FILES`); and,
+//! into `options/`, a few of them again with the generator options that
+//! change the code (`rgrpc_tests::pb_options`), as [`OPTIONS`] says.
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +20,12 @@ fn protos(dir: &Path, found: &mut Vec<PathBuf>) {
     }
 }
 
+/// The options of the second tree, as a plugin parameter.
+const OPTIONS: &str = r#"type_attribute=.echo=#[derive(Eq\, Hash)],field_attribute=EchoRequest.message=#[doc(alias = "text")]"#;
+
+/// The files of the second tree.
+const OPTIONS_FILES: &[&str] = &["echo.proto"];
+
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../proto");
     let mut files = Vec::new();
@@ -35,6 +43,17 @@ fn main() {
         })
         .collect();
     let out_dir = std::env::var("OUT_DIR").expect("OUT_DIR");
+    let options: rgrpc_build::Options = OPTIONS.parse().expect("the options parse");
+    let files: Vec<PathBuf> = OPTIONS_FILES.iter().map(|f| root.join(f)).collect();
+    let generated = rgrpc_build::generate_from_protos(&files, &[&root], &options)
+        .unwrap_or_else(|err| panic!("generating code with {OPTIONS}: {err}"));
+    rgrpc_build::write_files(&Path::new(&out_dir).join("options"), &generated)
+        .unwrap_or_else(|err| panic!("writing code generated with options: {err}"));
+    std::fs::write(
+        Path::new(&out_dir).join("options.rs"),
+        format!("({OPTIONS:?}, &{OPTIONS_FILES:?})"),
+    )
+    .expect("write options.rs");
     std::fs::write(
         Path::new(&out_dir).join("proto_files.rs"),
         format!("&{names:?}"),

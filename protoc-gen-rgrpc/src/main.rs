@@ -21,6 +21,11 @@ Options (comma-separated):
                                       rgrpc's features (default: all; none: messages only)
     descriptors=true|false            whether each file carries its encoded descriptor, which
                                       server reflection serves (default: true)
+    type_attribute=PATH=ATTRIBUTES    Rust attributes for the messages, enums and oneofs PATH
+                                      matches (.pkg.Msg, Msg, or . for all); repeatable
+    field_attribute=PATH=ATTRIBUTES   the same for fields (.pkg.Msg.field, Msg.field)
+
+A comma inside a value is written \\, and a backslash \\\\.
 
 Flags:
     -h, --help       print this help

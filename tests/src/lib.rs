@@ -13,6 +13,15 @@ pub mod pb {
     include!(concat!(env!("OUT_DIR"), "/mod.rs"));
 }
 
+/// A few of the files of proto/ generated again with the generator options
+/// that change the code: [`OPTIONS`].
+pub mod pb_options {
+    include!(concat!(env!("OUT_DIR"), "/options/mod.rs"));
+}
+
+/// The plugin parameter that [`pb_options`] was generated with, and its files.
+pub const OPTIONS: (&str, &[&str]) = include!(concat!(env!("OUT_DIR"), "/options.rs"));
+
 /// The .proto files under proto/, relative to it, in the order they were generated.
 pub const PROTO_FILES: &[&str] = include!(concat!(env!("OUT_DIR"), "/proto_files.rs"));
 

@@ -53,9 +53,14 @@ fn protoc_set(files: &[&str], extra: &[&str]) -> Vec<u8> {
 /// A plugin request as protoc builds it, encoded: descriptors with source
 /// info, imports included, each as protoc encoded it.
 fn protoc_request(parameter: &str) -> Vec<u8> {
-    let set = protoc_set(PROTO_FILES, &["--include_source_info"]);
+    protoc_request_for(PROTO_FILES, parameter)
+}
+
+/// [`protoc_request`] for `files` alone.
+fn protoc_request_for(files: &[&str], parameter: &str) -> Vec<u8> {
+    let set = protoc_set(files, &["--include_source_info"]);
     let mut request = CodeGeneratorRequest {
-        file_to_generate: PROTO_FILES.iter().map(|f| f.to_string()).collect(),
+        file_to_generate: files.iter().map(|f| f.to_string()).collect(),
         parameter: Some(parameter.to_owned()),
         ..Default::default()
     }
@@ -109,6 +114,22 @@ fn source_relative_paths_change_only_the_layout() {
     }
     let tree = relative.last().expect("module tree");
     snapshot(tree, "mod.source_relative.rs");
+}
+
+#[test]
+fn code_generated_with_options_matches_the_snapshots_and_the_compiled_code() {
+    let (parameter, files) = rgrpc_tests::OPTIONS;
+    let from_protoc = generate(&protoc_request_for(files, parameter)).expect("generate");
+    let options: Options = parameter.parse().expect("the options parse");
+    let embedded = generate_from_protos(files, &[proto_root()], &options).expect("embedded");
+    assert_eq!(
+        from_protoc, embedded,
+        "protoc and the embedded parser disagree"
+    );
+    for file in &from_protoc {
+        let name = format!("options.{}", file.name.replace('/', "__"));
+        snapshot(file, &name);
+    }
 }
 
 #[test]

@@ -99,6 +99,7 @@ fn generate_decoded(
         .iter()
         .map(|file| encoded::without_source_info(file))
         .collect::<Result<Vec<_>, _>>()?;
+    options.check()?;
     let model = model::Model::build(files, &encoded, files_to_generate, options)?;
     let mut generated = Vec::with_capacity(model.files.len() + 1);
     for file in &model.files {

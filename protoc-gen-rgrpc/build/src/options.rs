@@ -54,7 +54,7 @@ impl Services {
 }
 
 /// Generator options, from the comma-separated `key=value` plugin parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     /// `paths=import|source_relative`.
     pub paths: Paths,
@@ -65,6 +65,13 @@ pub struct Options {
     /// `descriptors=true|false`: whether each file carries its descriptor
     /// (a `FILE_...` static), which server reflection serves. On by default.
     pub descriptors: bool,
+    /// `type_attribute=PATH=ATTRIBUTES`, in order: Rust attributes (such as
+    /// `#[derive(Eq, Hash)]`) for the messages, enums and oneof enums that
+    /// PATH matches (see [`Options::attributes`]).
+    pub type_attributes: Vec<(String, String)>,
+    /// `field_attribute=PATH=ATTRIBUTES`, in order: Rust attributes for the
+    /// struct fields and oneof variants that PATH matches.
+    pub field_attributes: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -74,21 +81,97 @@ impl Default for Options {
             well_known_types: WellKnownTypes::default(),
             services: Services::default(),
             descriptors: true,
+            type_attributes: Vec::new(),
+            field_attributes: Vec::new(),
         }
     }
 }
 
 const KNOWN: &str = "paths=import|source_relative, well_known_types=runtime|generate, \
-                     services=all|client|server|none, descriptors=true|false";
+                     services=all|client|server|none, descriptors=true|false, \
+                     type_attribute=PATH=ATTRIBUTES, field_attribute=PATH=ATTRIBUTES";
+
+/// Whether `path`, as prost-build takes paths, matches the declaration
+/// whose full name is `name` (with its leading dot): `.` matches all; a
+/// path with a leading dot is a full name, and matches that declaration
+/// and everything declared inside it (`.pkg` matches a package); one
+/// without is matched at the end of full names (`Msg.field`), or of the
+/// name of what holds the declaration.
+fn matches(path: &str, name: &str) -> bool {
+    if path == "." {
+        return true;
+    }
+    if path.starts_with('.') {
+        return name == path || name.starts_with(&format!("{path}."));
+    }
+    let path = format!(".{path}");
+    name.ends_with(&path) || name.contains(&format!("{path}."))
+}
+
+impl Options {
+    /// The attributes for the declaration named `name` (a full name with
+    /// its leading dot), from `list` (type or field attributes).
+    pub fn attributes<'a>(list: &'a [(String, String)], name: &str) -> Vec<&'a str> {
+        list.iter()
+            .filter(|(path, _)| matches(path, name))
+            .map(|(_, attributes)| attributes.as_str())
+            .collect()
+    }
+
+    /// Checks what the options hold beyond their spelling: that each
+    /// attribute is Rust attributes (`#[...]`, one or more).
+    ///
+    /// # Errors
+    /// [`Error::Option`] naming the first that is not.
+    pub fn check(&self) -> Result<(), Error> {
+        let lists = [
+            ("type_attribute", &self.type_attributes),
+            ("field_attribute", &self.field_attributes),
+        ];
+        for (key, list) in lists {
+            for (path, attributes) in list {
+                let parsed = syn::parse::Parser::parse_str(syn::Attribute::parse_outer, attributes);
+                if path.is_empty() || parsed.is_err() || attributes.trim().is_empty() {
+                    return Err(Error::Option(format!(
+                        "invalid option \"{key}={path}={attributes}\": expected {key}=PATH=ATTRIBUTES, \
+                         such as {key}=.my.pkg=#[derive(Hash)] (write a comma inside ATTRIBUTES as \\,)"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The items of a plugin parameter: split at commas, except those escaped
+/// as `\,` (which stand for a comma); `\\` stands for a backslash.
+fn items(parameter: &str) -> Vec<String> {
+    let mut items = Vec::new();
+    let mut item = String::new();
+    let mut chars = parameter.chars();
+    while let Some(c) = chars.next() {
+        match (c, chars.clone().next()) {
+            ('\\', Some(escaped @ (',' | '\\'))) => {
+                item.push(escaped);
+                chars.next();
+            }
+            (',', _) => items.push(std::mem::take(&mut item)),
+            (c, _) => item.push(c),
+        }
+    }
+    items.push(item);
+    items
+}
 
 impl FromStr for Options {
     type Err = Error;
 
     fn from_str(parameter: &str) -> Result<Self, Error> {
         let mut options = Options::default();
-        for item in parameter
-            .split(',')
-            .map(str::trim)
+        let items = items(parameter);
+        for item in items
+            .iter()
+            .map(|item| item.trim())
             .filter(|item| !item.is_empty())
         {
             let Some((key, value)) = item.split_once('=') else {
@@ -132,6 +215,15 @@ impl FromStr for Options {
                         _ => return Err(invalid("true or false")),
                     }
                 }
+                key @ ("type_attribute" | "field_attribute") => {
+                    let (path, attributes) = value.split_once('=').unwrap_or((value, ""));
+                    let entry = (path.trim().to_owned(), attributes.trim().to_owned());
+                    if key == "type_attribute" {
+                        options.type_attributes.push(entry);
+                    } else {
+                        options.field_attributes.push(entry);
+                    }
+                }
                 _ => {
                     return Err(Error::Option(format!(
                         "unknown option \"{key}\"; valid options: {KNOWN}"
@@ -139,6 +231,7 @@ impl FromStr for Options {
                 }
             }
         }
+        options.check()?;
         Ok(options)
     }
 }
@@ -166,6 +259,40 @@ mod tests {
     }
 
     #[test]
+    fn attributes_take_escaped_commas_and_match_as_prost_build_does() {
+        let options: Options = r#"type_attribute=.pkg.Msg=#[derive(Eq\, Hash)],field_attribute=Msg.f=#[doc = "x\\\\y"]"#
+            .parse()
+            .unwrap();
+        assert_eq!(
+            options.type_attributes,
+            [(".pkg.Msg".to_owned(), "#[derive(Eq, Hash)]".to_owned())]
+        );
+        assert_eq!(
+            options.field_attributes,
+            [("Msg.f".to_owned(), r#"#[doc = "x\\y"]"#.to_owned())]
+        );
+        let list = |path: &str| vec![(path.to_owned(), "#[a]".to_owned())];
+        for (path, name, matched) in [
+            (".", ".pkg.Msg", true),
+            (".pkg", ".pkg.Msg.Inner", true),
+            (".pkg.Msg", ".pkg.Msg", true),
+            (".pkg.Msg", ".pkg.MsgTwo", false),
+            (".pkg.Msg", ".other.pkg.Msg", false),
+            ("Msg", ".pkg.Msg", true),
+            ("Msg", ".pkg.Msg.Inner", true),
+            ("Msg", ".pkg.OtherMsg", false),
+            ("Msg.f", ".pkg.Msg.f", true),
+            ("Msg.f", ".pkg.Msg.ff", false),
+        ] {
+            assert_eq!(
+                !Options::attributes(&list(path), name).is_empty(),
+                matched,
+                "{path} against {name}"
+            );
+        }
+    }
+
+    #[test]
     fn bad_options_name_the_valid_ones() {
         let err = "paths=maybe".parse::<Options>().unwrap_err().to_string();
         assert_eq!(
@@ -182,6 +309,17 @@ mod tests {
             err,
             "invalid option \"descriptors=no\": expected descriptors=true or false"
         );
+        for bad in [
+            "type_attribute=.pkg",
+            "type_attribute=.pkg=derive(Eq)",
+            "field_attribute==#[a]",
+        ] {
+            let err = bad.parse::<Options>().unwrap_err().to_string();
+            assert!(
+                err.contains("expected") && err.contains("=PATH=ATTRIBUTES"),
+                "{err}"
+            );
+        }
         let err = "colour=blue".parse::<Options>().unwrap_err().to_string();
         assert!(
             err.starts_with("unknown option \"colour\"; valid options: paths="),

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::docs::{deprecated, doc};
-use super::{Ctx, int_literal};
+use super::{Ctx, attributes, int_literal};
 use crate::model::Enum;
 use crate::names::ident;
 
@@ -44,10 +44,12 @@ pub fn enumeration(_ctx: &Ctx<'_>, enumeration: &Enum) -> TokenStream {
         quote!(#proto_name => ::core::option::Option::Some(Self::#constant),)
     });
     let deprecated = deprecated(enumeration.deprecated);
+    let attributes = attributes(&enumeration.attributes);
     quote! {
         #docs
         #deprecated
         #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #attributes
         pub struct #name(pub i32);
 
         impl #name {

@@ -4,7 +4,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 
 use super::docs::{deprecated, doc};
-use super::{Ctx, enumeration, int_literal};
+use super::{Ctx, attributes, enumeration, int_literal};
 use crate::model::{
     Cardinality, DefaultValue, Field, FieldType, MAX_FIELD_NUMBER, Member, Message, Oneof, Scalar,
 };
@@ -25,7 +25,8 @@ pub fn message(ctx: &Ctx<'_>, message: &Message) -> TokenStream {
             let name = ident(&field.name);
             let ty = field_type(ctx, field);
             let deprecated = deprecated(field.deprecated);
-            quote!(#docs #deprecated pub #name: #ty,)
+            let attributes = attributes(&field.attributes);
+            quote!(#docs #deprecated #attributes pub #name: #ty,)
         }
         Member::Oneof(oneof) => {
             let docs = doc(&oneof.doc, || {
@@ -36,7 +37,8 @@ pub fn message(ctx: &Ctx<'_>, message: &Message) -> TokenStream {
             });
             let name = ident(&oneof.name);
             let ty = ctx.path(&oneof.path);
-            quote!(#docs pub #name: ::core::option::Option<#ty>,)
+            let attributes = attributes(&oneof.field_attributes);
+            quote!(#docs #attributes pub #name: ::core::option::Option<#ty>,)
         }
     });
 
@@ -44,10 +46,12 @@ pub fn message(ctx: &Ctx<'_>, message: &Message) -> TokenStream {
     let codec = codec(ctx, message);
     let nested = nested_module(ctx, message);
     let deprecated = deprecated(message.deprecated);
+    let attributes = attributes(&message.attributes);
     quote! {
         #docs
         #deprecated
         #[derive(Clone, PartialEq, Default, Debug)]
+        #attributes
         pub struct #name {
             #(#fields)*
             /// Fields this code does not know, kept to be written back unchanged.
@@ -104,11 +108,14 @@ fn oneof_enum(ctx: &Ctx<'_>, message: &Message, oneof: &Oneof) -> TokenStream {
         let name = ident(&variant.name);
         let ty = value_type(ctx, &variant.ty);
         let deprecated = deprecated(variant.deprecated);
-        quote!(#docs #deprecated #name(#ty),)
+        let attributes = attributes(&variant.attributes);
+        quote!(#docs #deprecated #attributes #name(#ty),)
     });
+    let attributes = attributes(&oneof.attributes);
     quote! {
         #docs
         #[derive(Clone, PartialEq, Debug)]
+        #attributes
         pub enum #name {
             #(#variants)*
         }

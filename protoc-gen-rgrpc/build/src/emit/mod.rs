@@ -25,6 +25,16 @@ pub fn int_literal(value: i64) -> TokenStream {
     }
 }
 
+/// The attributes that `type_attribute` and `field_attribute` give an
+/// item, as the user wrote them ([`Options::check`](crate::Options::check)
+/// made sure they parse).
+pub fn attributes(attributes: &[String]) -> TokenStream {
+    attributes
+        .iter()
+        .filter_map(|attribute| attribute.parse::<TokenStream>().ok())
+        .collect()
+}
+
 /// Where the code being emitted lives.
 pub struct Ctx<'a> {
     module: std::borrow::Cow<'a, [String]>,

@@ -173,6 +173,8 @@ pub struct Message {
     pub doc: String,
     /// Marked `deprecated = true`.
     pub deprecated: bool,
+    /// Attributes from `type_attribute`.
+    pub attributes: Vec<String>,
     /// Fields and oneofs, ordered by (lowest) field number.
     pub members: Vec<Member>,
     /// The struct field holding unknown fields.
@@ -207,6 +209,8 @@ pub struct Field {
     pub doc: String,
     /// Marked `deprecated = true`.
     pub deprecated: bool,
+    /// Attributes from `field_attribute`.
+    pub attributes: Vec<String>,
     /// How many values and how presence is tracked.
     pub cardinality: Cardinality,
     /// The element type (for maps, the value type).
@@ -256,6 +260,10 @@ pub struct Oneof {
     pub path: RustPath,
     /// The proto comment.
     pub doc: String,
+    /// Attributes from `type_attribute`, for the enum.
+    pub attributes: Vec<String>,
+    /// Attributes from `field_attribute`, for the struct field.
+    pub field_attributes: Vec<String>,
     /// One variant per field.
     pub variants: Vec<Variant>,
 }
@@ -273,6 +281,8 @@ pub struct Variant {
     pub doc: String,
     /// Marked `deprecated = true`.
     pub deprecated: bool,
+    /// Attributes from `field_attribute`.
+    pub attributes: Vec<String>,
     /// The value type.
     pub ty: FieldType,
 }
@@ -372,6 +382,8 @@ pub struct Enum {
     pub doc: String,
     /// Marked `deprecated = true`.
     pub deprecated: bool,
+    /// Attributes from `type_attribute`.
+    pub attributes: Vec<String>,
     /// Declared values, in declaration order (aliases included).
     pub values: Vec<EnumValue>,
 }
@@ -424,8 +436,9 @@ impl Model {
                 file,
                 comments: Comments::of(file),
                 generated: files_to_generate,
+                options,
             }
-            .build(options, &descriptors)?;
+            .build(&descriptors)?;
             if let Some(first) = outputs.insert(built.output_path.clone(), name.clone()) {
                 return Err(Error::OutputClash {
                     path: built.output_path,
@@ -506,9 +519,20 @@ struct FileBuilder<'a> {
     comments: Comments,
     /// The files generated in this run: the module tree holds only these.
     generated: &'a [String],
+    options: &'a Options,
 }
 
 impl FileBuilder<'_> {
+    /// The `type_attribute`s for the type `full_name` (no leading dot).
+    fn type_attributes(&self, full_name: &str) -> Vec<String> {
+        attributes(&self.options.type_attributes, full_name)
+    }
+
+    /// The `field_attribute`s for the field `full_name` (no leading dot).
+    fn field_attributes(&self, full_name: &str) -> Vec<String> {
+        attributes(&self.options.field_attributes, full_name)
+    }
+
     /// The type `type_name`, used by `user`; it must be generated in this run
     /// (or be a well-known type the runtime ships), or the code would not compile.
     fn resolve(&self, type_name: &str, user: &str) -> Result<&index::TypeEntry, Error> {
@@ -525,8 +549,8 @@ impl FileBuilder<'_> {
         Ok(entry)
     }
 
-    fn build(&self, options: &Options, descriptors: &Descriptors<'_>) -> Result<File, Error> {
-        let file = self.file;
+    fn build(&self, descriptors: &Descriptors<'_>) -> Result<File, Error> {
+        let (file, options) = (self.file, self.options);
         match file.syntax() {
             "" | "proto2" | "proto3" => {}
             other => {
@@ -685,7 +709,10 @@ impl FileBuilder<'_> {
                             ))
                         })?;
                         oneof_first.insert(oneof_index, number);
+                        let oneof_name = qualify(&full_name, decl.name());
                         v.insert(Oneof {
+                            attributes: self.type_attributes(&oneof_name),
+                            field_attributes: self.field_attributes(&oneof_name),
                             proto_name: decl.name().to_owned(),
                             name: fields.claim(names::value_name(decl.name())),
                             path: self.index.oneof(&full_name, decl.name())?.clone(),
@@ -702,6 +729,7 @@ impl FileBuilder<'_> {
                 }
                 oneof.variants.push(Variant {
                     deprecated,
+                    attributes: self.field_attributes(&qualify(&full_name, field.name())),
                     proto_name: field.name().to_owned(),
                     name: variant_scope.claim(names::type_name(field.name())),
                     number,
@@ -726,6 +754,7 @@ impl FileBuilder<'_> {
                 number,
                 Member::Field(Field {
                     deprecated,
+                    attributes: self.field_attributes(&qualify(&full_name, field.name())),
                     proto_name: field.name().to_owned(),
                     name,
                     number,
@@ -768,6 +797,7 @@ impl FileBuilder<'_> {
 
         Ok(Message {
             deprecated: desc.options.as_ref().is_some_and(|o| o.deprecated()),
+            attributes: self.type_attributes(&full_name),
             doc: self.comments.get(&loc),
             path: entry.path.clone(),
             nested_module: entry.nested_module.clone(),
@@ -948,6 +978,7 @@ impl FileBuilder<'_> {
         };
         Ok(Enum {
             deprecated: descriptor.options.as_ref().is_some_and(|o| o.deprecated()),
+            attributes: self.type_attributes(full_name),
             full_name: full_name.to_owned(),
             path: entry.path.clone(),
             doc: self.comments.get(&loc),
@@ -968,6 +999,14 @@ impl FileBuilder<'_> {
                 .collect(),
         })
     }
+}
+
+/// The attributes of `list` whose paths match `full_name` (no leading dot).
+fn attributes(list: &[(String, String)], full_name: &str) -> Vec<String> {
+    Options::attributes(list, &format!(".{full_name}"))
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// `parent.name`, or `name` alone at the root.
