@@ -21,10 +21,15 @@ fn protos(dir: &Path, found: &mut Vec<PathBuf>) {
 }
 
 /// The options of the second tree, as a plugin parameter.
-const OPTIONS: &str = r#"type_attribute=.echo=#[derive(Eq\, Hash)],field_attribute=EchoRequest.message=#[doc(alias = "text")]"#;
+const OPTIONS: &str = concat!(
+    r#"type_attribute=.echo=#[derive(Eq\, Hash)],"#,
+    r#"field_attribute=EchoRequest.message=#[doc(alias = "text")],"#,
+    "extern_path=.user.v1=crate::pb::user::v1",
+);
 
-/// The files of the second tree.
-const OPTIONS_FILES: &[&str] = &["echo.proto"];
+/// The files of the second tree: user.proto is given, but its package is
+/// extern.
+const OPTIONS_FILES: &[&str] = &["echo.proto", "coverage/split_b.proto", "user/v1/user.proto"];
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../proto");

@@ -24,6 +24,8 @@ Options (comma-separated):
     type_attribute=PATH=ATTRIBUTES    Rust attributes for the messages, enums and oneofs PATH
                                       matches (.pkg.Msg, Msg, or . for all); repeatable
     field_attribute=PATH=ATTRIBUTES   the same for fields (.pkg.Msg.field, Msg.field)
+    extern_path=.PACKAGE=RUST_PATH    the types of PACKAGE are RUST_PATH's (::other_crate::pb),
+                                      not generated; repeatable
 
 A comma inside a value is written \\, and a backslash \\\\.
 

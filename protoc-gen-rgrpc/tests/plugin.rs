@@ -348,6 +348,22 @@ fn a_type_from_a_file_left_out_of_the_run_is_an_error() {
             String::from_utf8_lossy(&output.stderr)
         );
     }
+    // Unless another crate has those types.
+    let output = protoc(
+        &out,
+        Some("extern_path=.user.v1=::users::pb"),
+        &["coverage/split_b.proto"],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let generated = std::fs::read_to_string(out.join("coverage/split/split_b.rs")).unwrap();
+    assert!(
+        generated.contains("::core::option::Option<::users::pb::User>"),
+        "{generated}"
+    );
     let generated = std::fs::read_to_string(out.join("coverage/outcome/outcome.rs"))
         .expect("coverage/outcome/outcome.rs");
     assert!(generated.contains("::rgrpc::rpc::Status"), "{generated}");

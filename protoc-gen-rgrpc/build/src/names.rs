@@ -200,6 +200,8 @@ pub enum Root {
     WellKnown,
     /// In the runtime's `google.rpc` types, `::rgrpc::rpc`.
     Rpc,
+    /// In another crate, at this Rust path (`extern_path`).
+    Extern(String),
 }
 
 /// The Rust path of a generated struct or enum.
@@ -217,12 +219,18 @@ impl RustPath {
     /// The path as written in module `from` (module names from the root).
     pub fn tokens_from(&self, from: &[String]) -> TokenStream {
         let name = ident(&self.name);
-        match self.root {
+        match &self.root {
             Root::WellKnown => {
                 let modules = self.modules.iter().map(|m| ident(m));
                 quote!(::rgrpc::wkt:: #(#modules::)* #name)
             }
             Root::Rpc => quote!(::rgrpc::rpc:: #name),
+            Root::Extern(path) => {
+                // A path Options::check parsed.
+                let path: TokenStream = path.parse().unwrap_or_default();
+                let modules = self.modules.iter().map(|m| ident(m));
+                quote!(#path:: #(#modules::)* #name)
+            }
             Root::Local => {
                 let common = from
                     .iter()

@@ -3,6 +3,7 @@
 use std::str::FromStr;
 
 use crate::Error;
+use crate::names;
 
 /// Where output files go, relative to the output directory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -72,6 +73,11 @@ pub struct Options {
     /// `field_attribute=PATH=ATTRIBUTES`, in order: Rust attributes for the
     /// struct fields and oneof variants that PATH matches.
     pub field_attributes: Vec<(String, String)>,
+    /// `extern_path=.PACKAGE=RUST_PATH`: the types of proto package
+    /// PACKAGE (and the packages under it) are those of the Rust module
+    /// RUST_PATH (such as `::other_crate::pb`), in another crate, and are
+    /// not generated.
+    pub extern_paths: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -83,13 +89,15 @@ impl Default for Options {
             descriptors: true,
             type_attributes: Vec::new(),
             field_attributes: Vec::new(),
+            extern_paths: Vec::new(),
         }
     }
 }
 
 const KNOWN: &str = "paths=import|source_relative, well_known_types=runtime|generate, \
                      services=all|client|server|none, descriptors=true|false, \
-                     type_attribute=PATH=ATTRIBUTES, field_attribute=PATH=ATTRIBUTES";
+                     type_attribute=PATH=ATTRIBUTES, field_attribute=PATH=ATTRIBUTES, \
+                     extern_path=.PACKAGE=RUST_PATH";
 
 /// Whether `path`, as prost-build takes paths, matches the declaration
 /// whose full name is `name` (with its leading dot): `.` matches all; a
@@ -109,6 +117,25 @@ fn matches(path: &str, name: &str) -> bool {
 }
 
 impl Options {
+    /// Where the types of `package` are when an `extern_path` covers it:
+    /// the Rust path of the longest proto path that does, and the rest of
+    /// the package under it.
+    pub fn extern_package<'a>(&self, package: &'a str) -> Option<(&str, &'a str)> {
+        self.extern_paths
+            .iter()
+            .filter_map(|(proto, rust)| {
+                let proto = proto.strip_prefix('.')?;
+                let rest = if package == proto {
+                    ""
+                } else {
+                    package.strip_prefix(proto)?.strip_prefix('.')?
+                };
+                Some((proto.len(), rust.as_str(), rest))
+            })
+            .max_by_key(|(len, ..)| *len)
+            .map(|(_, rust, rest)| (rust, rest))
+    }
+
     /// The attributes for the declaration named `name` (a full name with
     /// its leading dot), from `list` (type or field attributes).
     pub fn attributes<'a>(list: &'a [(String, String)], name: &str) -> Vec<&'a str> {
@@ -137,6 +164,19 @@ impl Options {
                          such as {key}=.my.pkg=#[derive(Hash)] (write a comma inside ATTRIBUTES as \\,)"
                     )));
                 }
+            }
+        }
+        for (proto, rust) in &self.extern_paths {
+            let package = proto.strip_prefix('.').unwrap_or_default();
+            let valid_package = package
+                .split('.')
+                .all(|s| names::check_identifier(s).is_ok());
+            let valid_path = syn::parse_str::<syn::Path>(rust).is_ok();
+            if !proto.starts_with('.') || !valid_package || !valid_path {
+                return Err(Error::Option(format!(
+                    "invalid option \"extern_path={proto}={rust}\": expected \
+                     extern_path=.PACKAGE=RUST_PATH, such as extern_path=.google.rpc=::my_crate::rpc"
+                )));
             }
         }
         Ok(())
@@ -215,6 +255,12 @@ impl FromStr for Options {
                         _ => return Err(invalid("true or false")),
                     }
                 }
+                "extern_path" => {
+                    let (proto, rust) = value.split_once('=').unwrap_or((value, ""));
+                    options
+                        .extern_paths
+                        .push((proto.trim().to_owned(), rust.trim().to_owned()));
+                }
                 key @ ("type_attribute" | "field_attribute") => {
                     let (path, attributes) = value.split_once('=').unwrap_or((value, ""));
                     let entry = (path.trim().to_owned(), attributes.trim().to_owned());
@@ -290,6 +336,27 @@ mod tests {
                 "{path} against {name}"
             );
         }
+    }
+
+    #[test]
+    fn the_longest_extern_path_covering_a_package_wins() {
+        let options: Options = "extern_path=.google=::gapi,extern_path=.google.rpc=crate::rpc"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            options.extern_package("google.rpc"),
+            Some(("crate::rpc", ""))
+        );
+        assert_eq!(
+            options.extern_package("google.rpc.context"),
+            Some(("crate::rpc", "context"))
+        );
+        assert_eq!(
+            options.extern_package("google.api"),
+            Some(("::gapi", "api"))
+        );
+        assert_eq!(options.extern_package("googleapis"), None);
+        assert_eq!(options.extern_package("other"), None);
     }
 
     #[test]

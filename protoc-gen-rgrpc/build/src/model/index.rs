@@ -90,6 +90,10 @@ struct Builder<'a> {
     holds: HashMap<String, HashSet<String>>,
     /// The file whose types are being indexed.
     file: String,
+    /// Where the names of the file's types are claimed, before their
+    /// modules: empty for this tree, the crate path for an extern package,
+    /// whose names are another tree's.
+    scope: Vec<String>,
 }
 
 impl Index {
@@ -108,6 +112,7 @@ impl Index {
             },
             holds: HashMap::new(),
             file: String::new(),
+            scope: Vec::new(),
         };
         // Package modules first: a type or nested module never takes a package's name.
         for file in files {
@@ -123,6 +128,10 @@ impl Index {
         for file in files {
             builder.file = file.name().to_owned();
             let (root, modules) = builder.root(file);
+            builder.scope = match &root {
+                Root::Extern(path) => vec![format!("extern {path}")],
+                _ => Vec::new(),
+            };
             let closed = file.syntax() != "proto3";
             for message in &file.message_type {
                 builder.message(message, file.package(), &root, &modules, closed)?;
@@ -135,12 +144,17 @@ impl Index {
             }
         }
         // After the types, so that their names never depend on the files'.
+        // The descriptors of extern packages' files are this tree's own.
+        builder.scope = Vec::new();
         for file in files {
-            let (root, modules) = builder.root(file);
+            let (root, modules) = match builder.root(file) {
+                (Root::Extern(_), _) => (Root::Local, names::package_modules(file.package())),
+                local => local,
+            };
             let wanted = names::file_descriptor_name(file.name());
             let name = match root {
                 Root::Local => builder.claim(&modules, wanted),
-                Root::WellKnown | Root::Rpc => wanted,
+                Root::WellKnown | Root::Rpc | Root::Extern(_) => wanted,
             };
             let path = RustPath {
                 root,
@@ -184,7 +198,7 @@ impl Index {
     pub fn in_runtime(&self, name: &str) -> bool {
         self.descriptors
             .get(name)
-            .is_some_and(|path| path.root != Root::Local)
+            .is_some_and(|path| matches!(path.root, Root::WellKnown | Root::Rpc))
     }
 
     /// The enum generated for oneof `oneof` of `message`.
@@ -246,6 +260,9 @@ impl Index {
 impl Builder<'_> {
     /// Where the types of `file` live.
     fn root(&self, file: &FileDescriptorProto) -> (Root, Vec<String>) {
+        if let Some((path, rest)) = self.options.extern_package(file.package()) {
+            return (Root::Extern(path.to_owned()), names::package_modules(rest));
+        }
         let runtime = self.options.well_known_types == WellKnownTypes::Runtime;
         match file.package() {
             WELL_KNOWN_PACKAGE if runtime => (Root::WellKnown, Vec::new()),
@@ -255,10 +272,8 @@ impl Builder<'_> {
     }
 
     fn claim(&mut self, modules: &[String], wanted: String) -> String {
-        self.scopes
-            .entry(modules.to_vec())
-            .or_default()
-            .claim(wanted)
+        let key = self.scope.iter().chain(modules).cloned().collect();
+        self.scopes.entry(key).or_default().claim(wanted)
     }
 
     fn message(

@@ -425,17 +425,25 @@ impl Model {
             files,
             encoded,
         };
+        // The files of extern packages are another crate's.
+        let mut generated = Vec::with_capacity(files_to_generate.len());
         for name in files_to_generate {
             let file = files.iter().find(|f| f.name() == name).ok_or_else(|| {
                 Error::Input(format!(
                     "{name} is to be generated but its descriptor is missing"
                 ))
             })?;
+            if options.extern_package(file.package()).is_none() {
+                generated.push((name.clone(), file));
+            }
+        }
+        let files_to_generate: Vec<String> = generated.iter().map(|(n, _)| n.clone()).collect();
+        for (name, file) in generated {
             let built = FileBuilder {
                 index: &index,
                 file,
                 comments: Comments::of(file),
-                generated: files_to_generate,
+                generated: &files_to_generate,
                 options,
             }
             .build(&descriptors)?;
@@ -443,13 +451,13 @@ impl Model {
                 return Err(Error::OutputClash {
                     path: built.output_path,
                     first,
-                    second: name.clone(),
+                    second: name,
                 });
             }
             model.files.push(built);
         }
         if options.descriptors {
-            model.imported = descriptors.imported(files_to_generate)?;
+            model.imported = descriptors.imported(&files_to_generate)?;
         }
         Ok(model)
     }
