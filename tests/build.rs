@@ -24,12 +24,19 @@ fn protos(dir: &Path, found: &mut Vec<PathBuf>) {
 const OPTIONS: &str = concat!(
     r#"type_attribute=.echo=#[derive(Eq\, Hash)],"#,
     r#"field_attribute=EchoRequest.message=#[doc(alias = "text")],"#,
-    "extern_path=.user.v1=crate::pb::user::v1",
+    "extern_path=.user.v1=crate::pb::user::v1,",
+    "bytes=vec,map=hash",
 );
 
 /// The files of the second tree: user.proto is given, but its package is
 /// extern.
-const OPTIONS_FILES: &[&str] = &["echo.proto", "coverage/split_b.proto", "user/v1/user.proto"];
+const OPTIONS_FILES: &[&str] = &[
+    "echo.proto",
+    "coverage/split_b.proto",
+    "user/v1/user.proto",
+    "coverage/proto2.proto",
+    "coverage/proto3.proto",
+];
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../proto");

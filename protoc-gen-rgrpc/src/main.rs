@@ -26,6 +26,8 @@ Options (comma-separated):
     field_attribute=PATH=ATTRIBUTES   the same for fields (.pkg.Msg.field, Msg.field)
     extern_path=.PACKAGE=RUST_PATH    the types of PACKAGE are RUST_PATH's (::other_crate::pb),
                                       not generated; repeatable
+    bytes=bytes|vec                   bytes fields as rgrpc::Bytes (default) or Vec<u8>
+    map=btree|hash                    map fields as BTreeMap (default) or HashMap
 
 A comma inside a value is written \\, and a backslash \\\\.
 

@@ -17,8 +17,9 @@
 //! goes to [`Decoder::skip_unknown`]. The `merge_*` functions therefore read
 //! a value whose tag is already known to fit.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::hash::{BuildHasher, Hash};
 use std::marker::PhantomData;
 
 use crate::Enumeration;
@@ -340,6 +341,12 @@ scalar!(/// `bytes`: shares the input buffer when decoding from [`Bytes`](bytes:
     put: |w, v| w.length_delimited(v),
     read: |d| d.bytes(),
     default: |v| v.is_empty());
+scalar!(/// `bytes` as a `Vec<u8>` (`bytes=vec`): always a copy.
+    VecBytes, std::vec::Vec<u8>, LengthDelimited,
+    len: |v| varint_len(v.len() as u64) + v.len(),
+    put: |w, v| w.length_delimited(v),
+    read: |d| d.slice().map(<[u8]>::to_vec),
+    default: |v| v.is_empty());
 
 /// An open enum: every `int32` value is kept as it is.
 pub struct Enum<E>(PhantomData<E>);
@@ -543,18 +550,53 @@ fn grow<T>(d: &mut Decoder<'_>, values: &mut Vec<T>, more: usize) -> Result<(), 
     Ok(())
 }
 
-/// Counts a new entry of `map` against the decoder's memory budget: a
-/// B-tree node holds eleven entries, each at least half full but the
-/// first, which holds one.
-#[inline]
-fn charge_entry<K, V>(d: &mut Decoder<'_>, map: &BTreeMap<K, V>) -> Result<(), DecodeError> {
-    let entry = std::mem::size_of::<(K, V)>();
-    d.charge(if map.is_empty() {
-        11 * entry
-    } else {
-        2 * entry
-    })
+/// The types a map field may be: `BTreeMap`, or `HashMap` (`map=hash`).
+/// Entries go in with `Extend`, which replaces one with the same key.
+pub trait MapField<K, V>: Default + Extend<(K, V)> {
+    /// The entries, in the same order each time while the map is unchanged.
+    fn entries<'a>(&'a self) -> impl Iterator<Item = (&'a K, &'a V)>
+    where
+        K: 'a,
+        V: 'a;
+    /// Counts a new entry against the decoder's memory budget.
+    fn charge_entry(&self, d: &mut Decoder<'_>) -> Result<(), DecodeError>;
 }
+
+/// Implements [`MapField`] for a map type whose first entry costs
+/// `first` times an entry's size (plus `overhead` bytes each), and each
+/// further entry `each` times, amortized.
+macro_rules! map_field {
+    ($(#[$doc:meta])* impl[$($generics:tt)*] $map:ty,
+     overhead: $overhead:expr, first: $first:expr, each: $each:expr) => {
+        $(#[$doc])*
+        impl<$($generics)*> MapField<K, V> for $map {
+            #[inline]
+            fn entries<'a>(&'a self) -> impl Iterator<Item = (&'a K, &'a V)>
+            where
+                K: 'a,
+                V: 'a,
+            {
+                self.iter()
+            }
+            #[inline]
+            fn charge_entry(&self, d: &mut Decoder<'_>) -> Result<(), DecodeError> {
+                let entry = std::mem::size_of::<(K, V)>() + $overhead;
+                d.charge(if self.is_empty() { $first * entry } else { $each * entry })
+            }
+        }
+    };
+}
+
+map_field!(
+    /// A B-tree node holds eleven entries, each at least half full but the
+    /// first, which holds one.
+    impl[K: Ord, V] BTreeMap<K, V>, overhead: 0, first: 11, each: 2
+);
+map_field!(
+    /// A hash table doubles as it fills to seven eighths, with a control
+    /// byte beside each slot, and starts at four slots.
+    impl[K: Hash + Eq, V, S: BuildHasher + Default] HashMap<K, V, S>, overhead: 1, first: 4, each: 3
+);
 
 /// The bytes a map entry's key and value take.
 #[inline]
@@ -566,10 +608,10 @@ fn entry_len<K: Scalar, V: Kind>(key: &K::Value, value: &V::Value, sizes: &mut S
 #[inline]
 pub fn map_len<K: Scalar, V: Kind>(
     number: u32,
-    map: &BTreeMap<K::Value, V::Value>,
+    map: &impl MapField<K::Value, V::Value>,
     sizes: &mut Sizes,
 ) -> usize {
-    map.iter()
+    map.entries()
         .map(|(key, value)| {
             let slot = sizes.slot();
             let len = entry_len::<K, V>(key, value, sizes);
@@ -579,14 +621,15 @@ pub fn map_len<K: Scalar, V: Kind>(
         .sum()
 }
 
-/// Writes a map field, entries in key order.
+/// Writes a map field, entries in the order [`map_len`] measured them
+/// (key order for a `BTreeMap`).
 #[inline]
 pub fn write_map<K: Scalar, V: Kind>(
     w: &mut Writer<'_>,
     number: u32,
-    map: &BTreeMap<K::Value, V::Value>,
+    map: &impl MapField<K::Value, V::Value>,
 ) {
-    for (key, value) in map {
+    for (key, value) in map.entries() {
         w.tag(number, WireType::LengthDelimited);
         let len = w.next_size();
         w.varint(len as u64);
@@ -622,14 +665,11 @@ fn read_entry<K: Scalar, V: Kind>(
 #[inline]
 pub fn merge_map<K: Scalar, V: Kind>(
     d: &mut Decoder<'_>,
-    map: &mut BTreeMap<K::Value, V::Value>,
-) -> Result<(), DecodeError>
-where
-    K::Value: Ord,
-{
+    map: &mut impl MapField<K::Value, V::Value>,
+) -> Result<(), DecodeError> {
     let (key, value) = read_entry::<K, V>(d)?;
-    charge_entry(d, map)?;
-    map.insert(key, value);
+    map.charge_entry(d)?;
+    map.extend([(key, value)]);
     Ok(())
 }
 
@@ -639,17 +679,14 @@ where
 pub fn merge_closed_map<K: Scalar, E: Enumeration>(
     d: &mut Decoder<'_>,
     number: u32,
-    map: &mut BTreeMap<K::Value, E>,
+    map: &mut impl MapField<K::Value, E>,
     unknown: &mut UnknownFields,
-) -> Result<(), DecodeError>
-where
-    K::Value: Ord,
-{
+) -> Result<(), DecodeError> {
     let mark = d.mark();
     let (key, value) = read_entry::<K, Enum<E>>(d)?;
     if value.is_known() {
-        charge_entry(d, map)?;
-        map.insert(key, value);
+        map.charge_entry(d)?;
+        map.extend([(key, value)]);
     } else {
         let buf = unknown.buffer();
         put_varint(buf, tag(number, WireType::LengthDelimited));

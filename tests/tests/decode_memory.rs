@@ -15,7 +15,12 @@ static ALLOCATOR: Counting = Counting;
 /// Decodes `input` as a `Composite`; returns the outcome and the most the
 /// decoding had allocated at once.
 fn measure(input: &[u8]) -> (Result<Composite, DecodeErrorKind>, usize) {
-    counting::peak_of(|| Composite::decode(input).map_err(|err| err.kind()))
+    measure_as::<Composite>(input)
+}
+
+/// [`measure`] as an `M`.
+fn measure_as<M: Message>(input: &[u8]) -> (Result<M, DecodeErrorKind>, usize) {
+    counting::peak_of(|| M::decode(input).map_err(|err| err.kind()))
 }
 
 fn varint(mut value: u64, out: &mut Vec<u8>) {
@@ -62,7 +67,7 @@ fn empty_entries_of_a_large_message_are_held_to_the_budget() {
 #[test]
 fn maps_of_one_entry_each_are_held_to_the_budget() {
     // `children` (21), each holding one entry of `named` (22): every child
-    // makes a B-tree node of its own.
+    // makes a B-tree node (or, with `map=hash`, a hash table) of its own.
     let input = repeated(MIB / 8, |i, out| {
         let mut entry = Vec::new();
         delimited(1, (i % 100).to_string().as_bytes(), &mut entry);
@@ -73,6 +78,13 @@ fn maps_of_one_entry_each_are_held_to_the_budget() {
     let (decoded, peak) = measure(&input);
     assert_eq!(decoded.err(), Some(DecodeErrorKind::MemoryLimit));
     assert!(peak <= bound(&input), "{peak} bytes from {}", input.len());
+    let (decoded, peak) = measure_as::<rgrpc_tests::pb_options::coverage::v3::Composite>(&input);
+    assert_eq!(decoded.err(), Some(DecodeErrorKind::MemoryLimit));
+    assert!(
+        peak <= bound(&input),
+        "hash maps: {peak} bytes from {}",
+        input.len()
+    );
 }
 
 #[test]
@@ -93,6 +105,14 @@ fn ordinary_messages_decode_within_the_budget() {
     let decoded = decoded.expect("an ordinary message decodes");
     assert_eq!((decoded.children.len(), decoded.counts.len()), (1000, 1000));
     assert!(peak <= bound(&input), "{peak} bytes from {}", input.len());
+    let (decoded, peak) = measure_as::<rgrpc_tests::pb_options::coverage::v3::Composite>(&input);
+    let decoded = decoded.expect("an ordinary message decodes into hash maps");
+    assert_eq!((decoded.children.len(), decoded.counts.len()), (1000, 1000));
+    assert!(
+        peak <= bound(&input),
+        "hash maps: {peak} bytes from {}",
+        input.len()
+    );
 }
 
 #[test]

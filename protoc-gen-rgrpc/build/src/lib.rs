@@ -35,7 +35,7 @@ use prost_types::compiler::{CodeGeneratorRequest, CodeGeneratorResponse};
 use prost_types::{FileDescriptorProto, FileDescriptorSet};
 
 pub use error::Error;
-pub use options::{Options, Paths, Services, WellKnownTypes};
+pub use options::{BytesType, MapType, Options, Paths, Services, WellKnownTypes};
 
 /// The module tree file written beside the generated files.
 pub const MODULE_TREE: &str = "mod.rs";
@@ -111,7 +111,7 @@ fn generate_decoded(
         }
         generated.push(GeneratedFile {
             name: file.output_path.clone(),
-            content: render::render(emit::file(file, options.services), &file.proto_path)?,
+            content: render::render(emit::file(file, options), &file.proto_path)?,
         });
     }
     let sources: Vec<&str> = model.files.iter().map(|f| f.proto_path.as_str()).collect();

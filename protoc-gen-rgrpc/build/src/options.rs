@@ -54,6 +54,26 @@ impl Services {
     }
 }
 
+/// The Rust type of `bytes` fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BytesType {
+    /// `rgrpc::Bytes` (`bytes::Bytes`): decoding from a `Bytes` buffer shares it.
+    #[default]
+    Bytes,
+    /// `Vec<u8>`: every value is a copy.
+    Vec,
+}
+
+/// The Rust type of map fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MapType {
+    /// `BTreeMap`: entries are encoded in key order, so encoding is deterministic.
+    #[default]
+    BTreeMap,
+    /// `HashMap`: entries are encoded in the order the map gives.
+    HashMap,
+}
+
 /// Generator options, from the comma-separated `key=value` plugin parameter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
@@ -78,6 +98,10 @@ pub struct Options {
     /// RUST_PATH (such as `::other_crate::pb`), in another crate, and are
     /// not generated.
     pub extern_paths: Vec<(String, String)>,
+    /// `bytes=bytes|vec`: the type of `bytes` fields.
+    pub bytes: BytesType,
+    /// `map=btree|hash`: the type of map fields.
+    pub map: MapType,
 }
 
 impl Default for Options {
@@ -90,6 +114,8 @@ impl Default for Options {
             type_attributes: Vec::new(),
             field_attributes: Vec::new(),
             extern_paths: Vec::new(),
+            bytes: BytesType::default(),
+            map: MapType::default(),
         }
     }
 }
@@ -97,7 +123,7 @@ impl Default for Options {
 const KNOWN: &str = "paths=import|source_relative, well_known_types=runtime|generate, \
                      services=all|client|server|none, descriptors=true|false, \
                      type_attribute=PATH=ATTRIBUTES, field_attribute=PATH=ATTRIBUTES, \
-                     extern_path=.PACKAGE=RUST_PATH";
+                     extern_path=.PACKAGE=RUST_PATH, bytes=bytes|vec, map=btree|hash";
 
 /// Whether `path`, as prost-build takes paths, matches the declaration
 /// whose full name is `name` (with its leading dot): `.` matches all; a
@@ -255,6 +281,20 @@ impl FromStr for Options {
                         _ => return Err(invalid("true or false")),
                     }
                 }
+                "bytes" => {
+                    options.bytes = match value.trim() {
+                        "bytes" => BytesType::Bytes,
+                        "vec" => BytesType::Vec,
+                        _ => return Err(invalid("bytes or vec")),
+                    }
+                }
+                "map" => {
+                    options.map = match value.trim() {
+                        "btree" => MapType::BTreeMap,
+                        "hash" => MapType::HashMap,
+                        _ => return Err(invalid("btree or hash")),
+                    }
+                }
                 "extern_path" => {
                     let (proto, rust) = value.split_once('=').unwrap_or((value, ""));
                     options
@@ -370,6 +410,16 @@ mod tests {
         assert_eq!(
             err,
             "invalid option \"services=false\": expected services=all, client, server or none"
+        );
+        let options: Options = "bytes=vec,map=hash".parse().unwrap();
+        assert_eq!(
+            (options.bytes, options.map),
+            (BytesType::Vec, MapType::HashMap)
+        );
+        let err = "map=sorted".parse::<Options>().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "invalid option \"map=sorted\": expected map=btree or hash"
         );
         let err = "descriptors=no".parse::<Options>().unwrap_err().to_string();
         assert_eq!(

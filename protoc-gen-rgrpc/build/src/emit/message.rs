@@ -9,6 +9,7 @@ use crate::model::{
     Cardinality, DefaultValue, Field, FieldType, MAX_FIELD_NUMBER, Member, Message, Oneof, Scalar,
 };
 use crate::names::ident;
+use crate::options::{BytesType, MapType};
 
 /// The struct for `message`, its impls, and the module of its nested types.
 pub fn message(ctx: &Ctx<'_>, message: &Message) -> TokenStream {
@@ -125,6 +126,9 @@ fn oneof_enum(ctx: &Ctx<'_>, message: &Message, oneof: &Oneof) -> TokenStream {
 /// The Rust type of one value of `ty`.
 fn value_type(ctx: &Ctx<'_>, ty: &FieldType) -> TokenStream {
     match ty {
+        FieldType::Scalar(Scalar::Bytes) if ctx.bytes == BytesType::Vec => {
+            quote!(::std::vec::Vec<u8>)
+        }
         FieldType::Scalar(scalar) => scalar_type(*scalar),
         FieldType::Enum { path, .. } => ctx.path(path),
         FieldType::Message { path, boxed, .. } => {
@@ -161,7 +165,10 @@ fn field_type(ctx: &Ctx<'_>, field: &Field) -> TokenStream {
         Cardinality::Repeated { .. } => quote!(::std::vec::Vec<#value>),
         Cardinality::Map { key } => {
             let key = scalar_type(*key);
-            quote!(::std::collections::BTreeMap<#key, #value>)
+            match ctx.map {
+                MapType::BTreeMap => quote!(::std::collections::BTreeMap<#key, #value>),
+                MapType::HashMap => quote!(::std::collections::HashMap<#key, #value>),
+            }
         }
     }
 }
@@ -194,6 +201,9 @@ fn tag_of(number: u32, wire_type: u32) -> Literal {
 /// The codec kind for values of `ty` (`::rgrpc::__codegen::Int32`, `...::Message::<T>`).
 fn kind(ctx: &Ctx<'_>, ty: &FieldType) -> TokenStream {
     match ty {
+        FieldType::Scalar(Scalar::Bytes) if ctx.bytes == BytesType::Vec => {
+            quote!(::rgrpc::__codegen::VecBytes)
+        }
         FieldType::Scalar(scalar) => scalar_kind(*scalar),
         FieldType::Enum { path, .. } => {
             let path = ctx.path(path);

@@ -10,7 +10,7 @@ use quote::quote;
 
 use crate::model::{Descriptor, File, Model};
 use crate::names::{RustPath, ident};
-use crate::options::Services;
+use crate::options::{BytesType, MapType, Options};
 
 /// The version of the runtime's codegen interface this generator writes for.
 const ABI: u32 = 2;
@@ -35,16 +35,24 @@ pub fn attributes(attributes: &[String]) -> TokenStream {
         .collect()
 }
 
-/// Where the code being emitted lives.
+/// Where the code being emitted lives, and the types it uses for `bytes`
+/// and map fields.
 pub struct Ctx<'a> {
     module: std::borrow::Cow<'a, [String]>,
+    /// The type of `bytes` fields.
+    pub bytes: BytesType,
+    /// The type of map fields.
+    pub map: MapType,
 }
 
 impl<'a> Ctx<'a> {
-    /// Code in module `module` (names from the root of the generated tree).
-    pub fn new(module: &'a [String]) -> Self {
+    /// Code in module `module` (names from the root of the generated tree),
+    /// with the field types `options` ask for.
+    pub fn new(module: &'a [String], options: &Options) -> Self {
         Self {
             module: module.into(),
+            bytes: options.bytes,
+            map: options.map,
         }
     }
 
@@ -54,6 +62,8 @@ impl<'a> Ctx<'a> {
         module.push(name.to_owned());
         Ctx {
             module: module.into(),
+            bytes: self.bytes,
+            map: self.map,
         }
     }
 
@@ -92,9 +102,10 @@ fn allowances(deprecated: bool) -> TokenStream {
 }
 
 /// The items of one .proto file, to be included in its package module, with
-/// the sides of its services that `services` asks for.
-pub fn file(file: &File, services: Services) -> TokenStream {
-    let ctx = Ctx::new(&file.modules);
+/// the sides of its services and the field types that `options` ask for.
+pub fn file(file: &File, options: &Options) -> TokenStream {
+    let services = options.services;
+    let ctx = Ctx::new(&file.modules, options);
     let abi = proc_macro2::Literal::u32_unsuffixed(ABI);
     let messages = file.messages.iter().map(|m| message::message(&ctx, m));
     let enums = file.enums.iter().map(|e| enumeration::enumeration(&ctx, e));
@@ -243,7 +254,7 @@ pub fn module_tree(model: &Model) -> TokenStream {
             .push(file.output_path.clone());
     }
     for imported in &model.imported {
-        let ctx = Ctx::new(&imported.modules);
+        let ctx = Ctx::new(&imported.modules, &Options::default());
         node(&mut root, &imported.package, &imported.modules)
             .descriptors
             .push(descriptor(&ctx, &imported.descriptor));
