@@ -111,6 +111,25 @@ fn interceptors_authenticate_log_count_tag_and_time_out() {
 }
 
 #[test]
+fn rich_errors_carry_and_read_the_standard_details() {
+    let output = run(env!("CARGO_BIN_EXE_rich_errors"));
+    assert_lines(
+        &output,
+        &[
+            "create with no name and a bad e-mail: INVALID_ARGUMENT: the request has invalid fields",
+            "  bad field name: must not be empty (EMPTY); for the user, in en-US: Please check the name.",
+            "  bad field email: must contain an @ (NOT_AN_EMAIL); for the user, in en-US: Please check the email.",
+            "  resource user.v1.User \"42\": no user has this id",
+            "  reason USER_NOT_FOUND in users.example.com, {\"id\": \"42\"}",
+            "create Ada again: RESOURCE_EXHAUSTED: the creation quota is spent",
+            "  quota of project:demo: 1 user creation a minute",
+            "  retry after 1500 ms",
+            "  help: Quotas <https://example.com/docs/quotas>",
+        ],
+    );
+}
+
+#[test]
 fn tls_echo_answers_over_tls_and_refuses_a_stranger_s_client() {
     let output = run(env!("CARGO_BIN_EXE_tls_echo"));
     assert_lines(

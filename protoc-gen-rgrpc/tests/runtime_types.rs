@@ -5,7 +5,8 @@
 //!   files: Debian's `libprotobuf-dev` copies under /usr/include (installed by
 //!   scripts/setup.sh), since the parser's built-in copies carry no comments,
 //!   and the comments are the types' documentation;
-//! - `google.rpc.Status` (`rgrpc::rpc`), from proto/google/rpc/status.proto;
+//! - `google.rpc.Status`, `google.rpc.Code` and the error details
+//!   (`rgrpc::rpc`), from proto/google/rpc/;
 //! - the health and reflection services (`rgrpc::health`,
 //!   `rgrpc::reflection`), from the official .proto files that Debian's
 //!   `grpc-proto` installs under /usr/share/grpc-proto.
@@ -77,9 +78,13 @@ fn committed_well_known_types_are_current() {
 }
 
 #[test]
-fn committed_rpc_status_is_current() {
+fn committed_rpc_types_are_current() {
     check_committed(
-        &["google/rpc/status.proto"],
+        &[
+            "google/rpc/status.proto",
+            "google/rpc/code.proto",
+            "google/rpc/error_details.proto",
+        ],
         &project("proto"),
         &Options::default(),
         &project("runtime/src/rpc/generated"),

@@ -119,6 +119,20 @@ impl Code {
     }
 }
 
+/// The same code, as the `google.rpc.Code` enum.
+impl From<Code> for rpc::Code {
+    fn from(code: Code) -> Self {
+        rpc::Code(code.as_i32())
+    }
+}
+
+/// The code `google.rpc.Code` holds; a number no code has is UNKNOWN.
+impl From<rpc::Code> for Code {
+    fn from(code: rpc::Code) -> Self {
+        Code::from_i32(code.0)
+    }
+}
+
 impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -301,6 +315,17 @@ impl From<crate::DecodeError> for Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_convert_to_and_from_google_rpc_code() {
+        for code in Code::ALL {
+            let proto = rpc::Code::from(code);
+            assert_eq!(proto.0, code.as_i32());
+            assert_eq!(Code::from(proto), code);
+        }
+        assert_eq!(rpc::Code::from(Code::NotFound), rpc::Code::NOT_FOUND);
+        assert_eq!(Code::from(rpc::Code(99)), Code::Unknown);
+    }
 
     #[test]
     fn codes_round_trip_and_unknown_numbers_are_unknown() {

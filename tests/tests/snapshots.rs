@@ -175,6 +175,8 @@ fn compiled_descriptors() -> Vec<&'static rgrpc::FileDescriptor> {
         &pb::coverage::twice::twice::FILE_COVERAGE_TWICE_PROTO,
         &pb::echo::FILE_ECHO_PROTO,
         &pb::google::rpc::FILE_GOOGLE_RPC_STATUS_PROTO,
+        &pb::google::rpc::FILE_GOOGLE_RPC_CODE_PROTO,
+        &pb::google::rpc::FILE_GOOGLE_RPC_ERROR_DETAILS_PROTO,
         &pb::user::v1::FILE_USER_V1_USER_PROTO,
     ];
     // With each file, everything it imports: the runtime's files included.

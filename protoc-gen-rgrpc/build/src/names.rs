@@ -224,7 +224,10 @@ impl RustPath {
                 let modules = self.modules.iter().map(|m| ident(m));
                 quote!(::rgrpc::wkt:: #(#modules::)* #name)
             }
-            Root::Rpc => quote!(::rgrpc::rpc:: #name),
+            Root::Rpc => {
+                let modules = self.modules.iter().map(|m| ident(m));
+                quote!(::rgrpc::rpc:: #(#modules::)* #name)
+            }
             Root::Extern(path) => {
                 // A path Options::check parsed.
                 let path: TokenStream = path.parse().unwrap_or_default();

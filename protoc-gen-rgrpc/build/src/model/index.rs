@@ -19,8 +19,13 @@ use crate::options::{Options, WellKnownTypes};
 /// The package the runtime ships types for.
 const WELL_KNOWN_PACKAGE: &str = "google.protobuf";
 
-/// The file of `google.rpc.Status`, which the runtime ships as `rgrpc::rpc::Status`.
-const RPC_STATUS_FILE: &str = "google/rpc/status.proto";
+/// The `google.rpc` files whose types the runtime ships, under `rgrpc::rpc`:
+/// `Status`, `Code` and the error details.
+const RPC_FILES: &[&str] = &[
+    "google/rpc/status.proto",
+    "google/rpc/code.proto",
+    "google/rpc/error_details.proto",
+];
 
 /// A named type.
 #[derive(Debug)]
@@ -266,7 +271,7 @@ impl Builder<'_> {
         let runtime = self.options.well_known_types == WellKnownTypes::Runtime;
         match file.package() {
             WELL_KNOWN_PACKAGE if runtime => (Root::WellKnown, Vec::new()),
-            "google.rpc" if runtime && file.name() == RPC_STATUS_FILE => (Root::Rpc, Vec::new()),
+            "google.rpc" if runtime && RPC_FILES.contains(&file.name()) => (Root::Rpc, Vec::new()),
             package => (Root::Local, names::package_modules(package)),
         }
     }
