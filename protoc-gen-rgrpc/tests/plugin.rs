@@ -639,3 +639,24 @@ fn a_syntax_error_from_the_embedded_parser_says_where_it_is() {
         "{text}"
     );
 }
+
+#[test]
+fn an_editions_file_given_to_the_embedded_parser_says_to_use_protoc_or_buf() {
+    let dir = scratch("editions");
+    std::fs::write(
+        dir.join("modern.proto"),
+        "edition = \"2023\";\npackage modern;\nmessage M { int32 a = 1; }\n",
+    )
+    .unwrap();
+    let err = generate_from_protos(&["modern.proto"], &[&dir], &Options::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("modern.proto:1:1: "), "{err}");
+    assert!(
+        err.ends_with(
+            "modern.proto is written in editions, which the embedded parser (protox) \
+             cannot read yet: generate it with protoc or buf and protoc-gen-rgrpc"
+        ),
+        "{err}"
+    );
+}

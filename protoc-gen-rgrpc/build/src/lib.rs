@@ -157,7 +157,19 @@ pub fn parse_protos(
     files: &[impl AsRef<Path>],
     includes: &[impl AsRef<Path>],
 ) -> Result<(Vec<u8>, Vec<String>), Error> {
-    let parse_error = |err: protox::Error| Error::Parse(located(&err));
+    let parse_error = |err: protox::Error| {
+        let located = located(&err);
+        // protox stops at the first word of an editions file.
+        match err.file() {
+            Some(file) if err.to_string().ends_with("but found 'edition'") => {
+                Error::Parse(format!(
+                    "{located}\n{file} is written in editions, which the embedded parser (protox) \
+                 cannot read yet: generate it with protoc or buf and protoc-gen-rgrpc"
+                ))
+            }
+            _ => Error::Parse(located),
+        }
+    };
     let mut compiler = protox::Compiler::new(includes).map_err(parse_error)?;
     compiler.include_source_info(true).include_imports(true);
     let mut names = Vec::with_capacity(files.len());
