@@ -72,7 +72,7 @@ fn run() -> Result<(), String> {
     })?;
     let response = rgrpc_build::respond(&input);
     std::io::stdout()
-        .write_all(&response.encode_to_vec())
+        .write_all(&rgrpc_build::encode_response(&response))
         .and_then(|()| std::io::stdout().flush())
         .map_err(|err| format!("cannot write the response to stdout: {err}"))
 }

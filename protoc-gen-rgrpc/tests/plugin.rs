@@ -174,15 +174,28 @@ fn input_problems_are_a_response_error_with_exit_code_zero() {
 }
 
 #[test]
-fn supported_features_declare_proto3_optional_only() {
+fn supported_features_declare_proto3_optional_and_editions_up_to_2024() {
     let output = run_plugin(&CodeGeneratorRequest::default().encode_to_vec(), &[]);
     let response = CodeGeneratorResponse::decode(output.stdout.as_slice()).unwrap();
     assert_eq!(
         response.supported_features,
-        Some(1),
-        "FEATURE_PROTO3_OPTIONAL and nothing else"
+        Some(3),
+        "FEATURE_PROTO3_OPTIONAL and FEATURE_SUPPORTS_EDITIONS"
     );
     assert_eq!(response.error, None);
+    // minimum_edition = EDITION_PROTO2 (998), maximum_edition = EDITION_2024
+    // (1001): fields newer than prost-types' CodeGeneratorResponse.
+    let mut tail = output.stdout.as_slice();
+    let mut editions = Vec::new();
+    while !tail.is_empty() {
+        let (number, wire) = prost::encoding::decode_key(&mut tail).unwrap();
+        if number == 3 || number == 4 {
+            editions.push((number, prost::encoding::decode_varint(&mut tail).unwrap()));
+        } else {
+            prost::encoding::skip_field(wire, number, &mut tail, Default::default()).unwrap();
+        }
+    }
+    assert_eq!(editions, [(3, 998), (4, 1001)]);
 }
 
 #[test]

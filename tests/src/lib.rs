@@ -19,6 +19,13 @@ pub mod pb_options {
     include!(concat!(env!("OUT_DIR"), "/options/mod.rs"));
 }
 
+/// tests/editions/proto/ in editions 2023 and 2024, as grpcio-tools'
+/// protoc and the plugin generate it (the committed tests/editions/generated/,
+/// which `protoc-gen-rgrpc`'s `editions` test keeps current).
+pub mod pb_editions {
+    include!("../editions/generated/mod.rs");
+}
+
 /// The plugin parameter that [`pb_options`] was generated with, and its files.
 pub const OPTIONS: (&str, &[&str]) = include!(concat!(env!("OUT_DIR"), "/options.rs"));
 

@@ -103,6 +103,29 @@ pub fn files<'a>(message: &'a [u8], number: u32, what: &str) -> Result<Vec<&'a [
         .collect())
 }
 
+/// The length-delimited fields of `message`: each number and value, in order.
+pub fn children<'a>(message: &'a [u8], what: &str) -> Result<Vec<(u32, &'a [u8])>, Error> {
+    Ok(fields(message, what)?
+        .into_iter()
+        .filter_map(|field| Some((field.number, &message[field.payload?])))
+        .collect())
+}
+
+/// The varint fields of `message`: each number and value (as protobuf
+/// reads an `int32` or an enum), in order.
+pub fn varint_fields(message: &[u8], what: &str) -> Result<Vec<(u32, i32)>, Error> {
+    let mut values = Vec::new();
+    for field in fields(message, what)? {
+        let mut at = field.whole.start;
+        let key = varint(message, &mut at).unwrap_or_default();
+        if key & 7 == 0 {
+            let value = varint(message, &mut at).unwrap_or_default();
+            values.push((field.number, value as i32));
+        }
+    }
+    Ok(values)
+}
+
 /// `file`, an encoded `FileDescriptorProto`, without its source info, as
 /// `protoc --descriptor_set_out` writes it when not asked for source info.
 pub fn without_source_info(file: &[u8]) -> Result<Vec<u8>, Error> {

@@ -122,12 +122,21 @@ fn generate_decoded(
     Ok(generated)
 }
 
+/// `CodeGeneratorResponse.FEATURE_SUPPORTS_EDITIONS`, newer than the
+/// decoded type's enum.
+const FEATURE_SUPPORTS_EDITIONS: u64 = 2;
+
+/// The oldest edition the generator supports: proto2.
+pub const MINIMUM_EDITION: i32 = 998;
+/// The newest edition the generator supports: 2024.
+pub const MAXIMUM_EDITION: i32 = 1001;
+
 /// Answers a plugin request, encoded as protoc sends it, as plugin.proto
 /// specifies: problems with the input or the options go in `error`, never
-/// in a panic.
+/// in a panic. Encode it with [`encode_response`].
 pub fn respond(request: &[u8]) -> CodeGeneratorResponse {
     let mut response = CodeGeneratorResponse {
-        supported_features: Some(Feature::Proto3Optional as u64),
+        supported_features: Some(Feature::Proto3Optional as u64 | FEATURE_SUPPORTS_EDITIONS),
         ..Default::default()
     };
     match generate(request) {
@@ -144,6 +153,24 @@ pub fn respond(request: &[u8]) -> CodeGeneratorResponse {
         Err(err) => response.error = Some(err.to_string()),
     }
     response
+}
+
+/// `response` encoded for protoc, with the editions the generator supports
+/// ([`MINIMUM_EDITION`] to [`MAXIMUM_EDITION`]), which a response must
+/// give when it declares editions support.
+pub fn encode_response(response: &CodeGeneratorResponse) -> Vec<u8> {
+    let mut encoded = response.encode_to_vec();
+    // CodeGeneratorResponse.minimum_edition (3) and maximum_edition (4),
+    // newer than the decoded type.
+    for (number, edition) in [(3u64, MINIMUM_EDITION), (4, MAXIMUM_EDITION)] {
+        prost::encoding::encode_key(
+            number as u32,
+            prost::encoding::WireType::Varint,
+            &mut encoded,
+        );
+        prost::encoding::encode_varint(edition as u64, &mut encoded);
+    }
+    encoded
 }
 
 /// Parses .proto files with the embedded parser: the descriptors of `files`

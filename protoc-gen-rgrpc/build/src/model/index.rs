@@ -11,6 +11,8 @@ use prost_types::{
     DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto,
 };
 
+use super::comments::path;
+use super::features::FileFeatures;
 use super::{is_map_entry, qualify};
 use crate::Error;
 use crate::names::{self, Root, RustPath, Scope};
@@ -50,7 +52,8 @@ pub enum TypeKind {
     },
     /// An enum.
     Enum {
-        /// proto2 enums are closed.
+        /// Closed enums (proto2's, or `enum_type = CLOSED`) send undeclared
+        /// values to the unknown fields.
         closed: bool,
         /// The descriptor.
         descriptor: EnumDescriptorProto,
@@ -87,6 +90,14 @@ pub struct Index {
     descriptors: HashMap<String, RustPath>,
 }
 
+/// The file whose types are being indexed: its features, and where its
+/// types live.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    features: &'a FileFeatures,
+    root: &'a Root,
+}
+
 struct Builder<'a> {
     options: &'a Options,
     scopes: BTreeMap<Vec<String>, Scope>,
@@ -103,7 +114,11 @@ struct Builder<'a> {
 
 impl Index {
     /// Names every type in `files`.
-    pub fn build(files: &[FileDescriptorProto], options: &Options) -> Result<Self, Error> {
+    pub fn build(
+        files: &[FileDescriptorProto],
+        features: &[FileFeatures],
+        options: &Options,
+    ) -> Result<Self, Error> {
         let mut builder = Builder {
             options,
             scopes: BTreeMap::new(),
@@ -130,19 +145,24 @@ impl Index {
                     .reserve(&modules[depth]);
             }
         }
-        for file in files {
+        for (file, features) in files.iter().zip(features) {
             builder.file = file.name().to_owned();
             let (root, modules) = builder.root(file);
             builder.scope = match &root {
                 Root::Extern(path) => vec![format!("extern {path}")],
                 _ => Vec::new(),
             };
-            let closed = file.syntax() != "proto3";
-            for message in &file.message_type {
-                builder.message(message, file.package(), &root, &modules, closed)?;
+            let at = At {
+                features,
+                root: &root,
+            };
+            for (i, message) in file.message_type.iter().enumerate() {
+                let path = [path::FILE_MESSAGE, i as i32];
+                builder.message(message, file.package(), at, &modules, &path)?;
             }
-            for enumeration in &file.enum_type {
-                builder.enumeration(enumeration, file.package(), &root, &modules, closed);
+            for (i, enumeration) in file.enum_type.iter().enumerate() {
+                let path = [path::FILE_ENUM, i as i32];
+                builder.enumeration(enumeration, file.package(), at, &modules, &path);
             }
             for service in &file.service {
                 builder.service(service.name(), file.package(), &modules);
@@ -285,10 +305,11 @@ impl Builder<'_> {
         &mut self,
         desc: &DescriptorProto,
         parent: &str,
-        root: &Root,
+        at: At<'_>,
         modules: &[String],
-        closed: bool,
+        path: &[i32],
     ) -> Result<(), Error> {
+        let root = at.root;
         let full_name = qualify(parent, desc.name());
         let message_fields = desc
             .field
@@ -308,7 +329,12 @@ impl Builder<'_> {
                 .map(|f| f.type_name().trim_start_matches('.').to_owned())
                 .collect(),
         );
-        if desc.field.iter().any(|f| f.label() == Label::Required) {
+        let required = desc.field.iter().enumerate().any(|(i, f)| {
+            let field_path = [path, &[path::MESSAGE_FIELD, i as i32]].concat();
+            let oneof = f.oneof_index.filter(|_| !f.proto3_optional());
+            at.features.field(&field_path, f, oneof).required
+        });
+        if required {
             self.index.required.insert(full_name.clone());
         }
 
@@ -361,11 +387,13 @@ impl Builder<'_> {
         );
 
         let inner: Vec<String> = modules.iter().cloned().chain(nested_module).collect();
-        for nested in &desc.nested_type {
-            self.message(nested, &full_name, root, &inner, closed)?;
+        for (i, nested) in desc.nested_type.iter().enumerate() {
+            let nested_path = [path, &[path::MESSAGE_NESTED, i as i32]].concat();
+            self.message(nested, &full_name, at, &inner, &nested_path)?;
         }
-        for enumeration in &desc.enum_type {
-            self.enumeration(enumeration, &full_name, root, &inner, closed);
+        for (i, enumeration) in desc.enum_type.iter().enumerate() {
+            let enum_path = [path, &[path::MESSAGE_ENUM, i as i32]].concat();
+            self.enumeration(enumeration, &full_name, at, &inner, &enum_path);
         }
         for oneof in real_oneofs {
             let name = self.claim(&inner, names::type_name(oneof));
@@ -385,10 +413,11 @@ impl Builder<'_> {
         &mut self,
         desc: &EnumDescriptorProto,
         parent: &str,
-        root: &Root,
+        at: At<'_>,
         modules: &[String],
-        closed: bool,
+        path: &[i32],
     ) {
+        let (root, closed) = (at.root, at.features.enum_closed(path));
         let full_name = qualify(parent, desc.name());
         let name = self.claim(modules, names::type_name(desc.name()));
         let constants = names::enum_value_names(desc.name(), desc.value.iter().map(|v| v.name()));

@@ -2,6 +2,7 @@
 //! descriptors once. Emitters read only this; it holds no tokens.
 
 mod comments;
+mod features;
 mod index;
 mod validate;
 
@@ -16,6 +17,7 @@ use crate::Error;
 use crate::names::{self, RustPath, Scope};
 use crate::options::{Options, Paths};
 use comments::{Comments, path};
+use features::{FieldRules, FileFeatures};
 pub use index::ServiceNames;
 use index::{Index, TypeKind};
 
@@ -414,7 +416,12 @@ impl Model {
         options: &Options,
     ) -> Result<Self, Error> {
         validate::request(files)?;
-        let index = Index::build(files, options)?;
+        let features = files
+            .iter()
+            .zip(encoded)
+            .map(|(file, encoded)| FileFeatures::of(file, encoded))
+            .collect::<Result<Vec<_>, _>>()?;
+        let index = Index::build(files, &features, options)?;
         let mut outputs: BTreeMap<String, String> = BTreeMap::new();
         let mut model = Model {
             files: Vec::new(),
@@ -445,6 +452,10 @@ impl Model {
                 comments: Comments::of(file),
                 generated: &files_to_generate,
                 options,
+                features: &features[files
+                    .iter()
+                    .position(|f| std::ptr::eq(f, file))
+                    .unwrap_or_default()],
             }
             .build(&descriptors)?;
             if let Some(first) = outputs.insert(built.output_path.clone(), name.clone()) {
@@ -528,6 +539,8 @@ struct FileBuilder<'a> {
     /// The files generated in this run: the module tree holds only these.
     generated: &'a [String],
     options: &'a Options,
+    /// The file's features.
+    features: &'a FileFeatures,
 }
 
 impl FileBuilder<'_> {
@@ -559,15 +572,6 @@ impl FileBuilder<'_> {
 
     fn build(&self, descriptors: &Descriptors<'_>) -> Result<File, Error> {
         let (file, options) = (self.file, self.options);
-        match file.syntax() {
-            "" | "proto2" | "proto3" => {}
-            other => {
-                return Err(Error::Input(format!(
-                    "{}: syntax \"{other}\" is not supported (protoc-gen-rgrpc supports proto2 and proto3)",
-                    file.name()
-                )));
-            }
-        }
         let package = file.package().to_owned();
         let stem = file.name().strip_suffix(".proto").unwrap_or(file.name());
         let output_path = match options.paths {
@@ -692,7 +696,6 @@ impl FileBuilder<'_> {
     ) -> Result<Message, Error> {
         let full_name = qualify(parent, desc.name());
         let entry = self.index.lookup(&full_name)?;
-        let proto3 = self.file.syntax() == "proto3";
 
         let mut fields = Scope::default();
         let mut members: Vec<(u32, Member)> = Vec::new();
@@ -706,6 +709,11 @@ impl FileBuilder<'_> {
                 .get(&[&loc[..], &[path::MESSAGE_FIELD, i as i32]].concat());
             let deprecated = field.options.as_ref().is_some_and(|o| o.deprecated());
             let real_oneof = field.oneof_index.filter(|_| !field.proto3_optional());
+            let rules = self.features.field(
+                &[&loc[..], &[path::MESSAGE_FIELD, i as i32]].concat(),
+                field,
+                real_oneof,
+            );
             if let Some(oneof_index) = real_oneof {
                 let oneof = match oneofs.entry(oneof_index) {
                     std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
@@ -742,12 +750,12 @@ impl FileBuilder<'_> {
                     name: variant_scope.claim(names::type_name(field.name())),
                     number,
                     doc,
-                    ty: self.field_type(&full_name, field, true)?,
+                    ty: self.field_type(&full_name, field, true, rules.delimited)?,
                 });
                 continue;
             }
             let name = fields.claim(names::value_name(field.name()));
-            let (cardinality, ty) = self.cardinality_and_type(&full_name, field, proto3)?;
+            let (cardinality, ty) = self.cardinality_and_type(&full_name, field, rules)?;
             let getter = match (&cardinality, &ty) {
                 (
                     Cardinality::Optional | Cardinality::Required,
@@ -822,11 +830,11 @@ impl FileBuilder<'_> {
         &self,
         message: &str,
         field: &FieldDescriptorProto,
-        proto3: bool,
+        rules: FieldRules,
     ) -> Result<(Cardinality, FieldType), Error> {
         if field.label() == Label::Repeated {
             if let Some((key, value)) = self.index.map_entry(field.type_name()) {
-                let key = match self.field_type(message, key, false)? {
+                let key = match self.field_type(message, key, false, false)? {
                     FieldType::Scalar(scalar)
                         if !matches!(scalar, Scalar::Float | Scalar::Double | Scalar::Bytes) =>
                     {
@@ -839,38 +847,36 @@ impl FileBuilder<'_> {
                         )));
                     }
                 };
+                // A map's values are length-prefixed, whatever the features.
                 return Ok((
                     Cardinality::Map { key },
-                    self.field_type(message, value, false)?,
+                    self.field_type(message, value, false, false)?,
                 ));
             }
-            let ty = self.field_type(message, field, false)?;
-            let packed = ty.packable()
-                && field
-                    .options
-                    .as_ref()
-                    .and_then(|o| o.packed)
-                    .unwrap_or(proto3);
+            let ty = self.field_type(message, field, false, rules.delimited)?;
+            let packed = ty.packable() && rules.packed;
             return Ok((Cardinality::Repeated { packed }, ty));
         }
-        let ty = self.field_type(message, field, true)?;
-        let cardinality = if field.label() == Label::Required {
+        let ty = self.field_type(message, field, true, rules.delimited)?;
+        let cardinality = if rules.required {
             Cardinality::Required
-        } else if proto3 && !field.proto3_optional() && !matches!(ty, FieldType::Message { .. }) {
-            Cardinality::Implicit
-        } else {
+        } else if rules.explicit {
             Cardinality::Optional
+        } else {
+            Cardinality::Implicit
         };
         Ok((cardinality, ty))
     }
 
     /// The type of `field`'s values; `inline` when the struct holds the value
-    /// itself (not in a `Vec` or map), so that a recursive type needs a `Box`.
+    /// itself (not in a `Vec` or map), so that a recursive type needs a `Box`;
+    /// `delimited` when a message is written as a group.
     fn field_type(
         &self,
         message: &str,
         field: &FieldDescriptorProto,
         inline: bool,
+        delimited: bool,
     ) -> Result<FieldType, Error> {
         Ok(FieldType::Scalar(match field.r#type() {
             Type::Double => Scalar::Double,
@@ -912,7 +918,7 @@ impl FileBuilder<'_> {
                         && self
                             .index
                             .reaches(field.type_name().trim_start_matches('.'), message),
-                    group: field.r#type() == Type::Group,
+                    group: delimited,
                     checks_required: self
                         .index
                         .check_required(field.type_name().trim_start_matches('.')),
