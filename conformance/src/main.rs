@@ -13,7 +13,7 @@ use rgrpc_conformance::pb::conformance::{
     ConformanceRequest, ConformanceResponse, FailureSet, WireFormat, conformance_request,
     conformance_response,
 };
-use rgrpc_conformance::pb::protobuf_test_messages::{proto2, proto3};
+use rgrpc_conformance::pb::protobuf_test_messages::{editions, proto2, proto3};
 
 fn main() -> io::Result<()> {
     let mut stdin = io::stdin().lock();
@@ -66,6 +66,18 @@ fn respond(request: &ConformanceRequest) -> ConformanceResponse {
         }
         "protobuf_test_messages.proto2.TestAllRequiredTypesProto2" => {
             round_trip::<proto2::TestAllRequiredTypesProto2>(input)
+        }
+        "protobuf_test_messages.editions.proto3.TestAllTypesProto3" => {
+            round_trip::<editions::proto3::TestAllTypesProto3>(input)
+        }
+        "protobuf_test_messages.editions.proto2.TestAllTypesProto2" => {
+            round_trip::<editions::proto2::TestAllTypesProto2>(input)
+        }
+        "protobuf_test_messages.editions.proto2.TestAllRequiredTypesProto2" => {
+            round_trip::<editions::proto2::TestAllRequiredTypesProto2>(input)
+        }
+        "protobuf_test_messages.editions.TestAllTypesEdition2023" => {
+            round_trip::<editions::TestAllTypesEdition2023>(input)
         }
         other => return skipped(&format!("message type {other} is not generated here")),
     };

@@ -288,10 +288,7 @@ fn collect(
         if number == options_field {
             for set in encoded::files(value, features_field, what)? {
                 let features = encoded::varint_fields(set, what)?;
-                declared
-                    .entry(path.clone())
-                    .or_default()
-                    .extend(features);
+                declared.entry(path.clone()).or_default().extend(features);
             }
         } else if let Some(child) = kind.child(number) {
             let index = counts.entry(number).or_default();
