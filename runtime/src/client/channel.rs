@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 #[cfg(unix)]
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -16,6 +17,7 @@ use http::uri::Authority;
 
 use super::intercept::{Interceptors, StreamInterceptor, UnaryInterceptor};
 use super::receiving::Receiving;
+use super::target::{self, Resolver, Target};
 use crate::call::{Bounds, BoxFuture, CallCredentials, CallOptions, push_link, remaining};
 use crate::frame::{Compression, DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
 #[cfg(feature = "server")]
@@ -28,7 +30,8 @@ use crate::{Metadata, Status, protocol};
 /// How a channel reaches its server.
 #[derive(Clone)]
 enum Connector {
-    Tcp(String),
+    /// TCP, to the first address the resolver gives that accepts.
+    Tcp(Arc<dyn Resolver>),
     /// A Unix domain socket at this path.
     #[cfg(unix)]
     Unix(PathBuf),
@@ -64,6 +67,10 @@ where
 /// handshake), gRPC's connection-backoff minimum.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The least time between two resolutions of a channel's target: grpc-go's
+/// for DNS.
+pub const DEFAULT_MIN_RESOLVE_INTERVAL: Duration = Duration::from_secs(30);
+
 /// Builds a [`Channel`].
 pub struct ChannelBuilder {
     connector: Connector,
@@ -75,6 +82,7 @@ pub struct ChannelBuilder {
     keepalive_timeout: Duration,
     keepalive_while_idle: bool,
     connect_timeout: Duration,
+    min_resolve_interval: Duration,
     credentials: Option<Arc<dyn CallCredentials>>,
     send_compression: Option<Compression>,
     #[cfg(feature = "tls")]
@@ -104,6 +112,7 @@ impl ChannelBuilder {
             keepalive_timeout: DEFAULT_KEEPALIVE_TIMEOUT,
             keepalive_while_idle: false,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            min_resolve_interval: DEFAULT_MIN_RESOLVE_INTERVAL,
             credentials: None,
             send_compression: None,
             #[cfg(feature = "tls")]
@@ -186,6 +195,16 @@ impl ChannelBuilder {
         self
     }
 
+    /// The least time between two resolutions of the target,
+    /// [`DEFAULT_MIN_RESOLVE_INTERVAL`] by default. The channel resolves
+    /// its target when it connects and when it reconnects after its
+    /// connection is lost, but not more often than this, so that a server
+    /// that is down does not turn every call into a DNS query.
+    pub fn min_resolve_interval(mut self, interval: Duration) -> Self {
+        self.min_resolve_interval = interval;
+        self
+    }
+
     /// Pings the server after `time` without hearing from it, and gives
     /// the connection up when a ping goes unanswered for the keepalive
     /// timeout: its calls fail with UNAVAILABLE, and the next call
@@ -239,6 +258,7 @@ impl ChannelBuilder {
                 max_receive_message_size: self.max_receive_message_size,
                 max_send_message_size: self.max_send_message_size,
                 connect_timeout: self.connect_timeout,
+                resolved: Resolved::new(self.min_resolve_interval),
                 credentials: self.credentials,
                 send_compression: self.send_compression,
                 #[cfg(feature = "tls")]
@@ -286,6 +306,8 @@ struct Inner {
     max_send_message_size: usize,
     keepalive: Option<Keepalive>,
     connect_timeout: Duration,
+    /// The addresses the resolver last gave, for a TCP connector.
+    resolved: Resolved,
     credentials: Option<Arc<dyn CallCredentials>>,
     send_compression: Option<Compression>,
     #[cfg(feature = "tls")]
@@ -297,6 +319,54 @@ struct Inner {
     connection: Mutex<Option<Connection>>,
     /// Held while connecting, so that one call connects and the others wait for it.
     connecting: tokio::sync::Mutex<()>,
+}
+
+/// The addresses a resolver last gave, and when.
+struct Resolved {
+    min_interval: Duration,
+    last: Mutex<Option<(tokio::time::Instant, Arc<[SocketAddr]>)>>,
+}
+
+impl Resolved {
+    fn new(min_interval: Duration) -> Self {
+        Self {
+            min_interval,
+            last: Mutex::new(None),
+        }
+    }
+
+    /// The addresses of `resolver`: those it last gave, if it gave them less
+    /// than the minimum interval ago, or new ones.
+    async fn addresses(
+        &self,
+        resolver: &dyn Resolver,
+        name: &Authority,
+    ) -> Result<Arc<[SocketAddr]>, Status> {
+        if let Some((at, addresses)) = &*crate::lock(&self.last)
+            && at.elapsed() < self.min_interval
+        {
+            return Ok(addresses.clone());
+        }
+        let addresses: Arc<[SocketAddr]> = resolver
+            .resolve()
+            .await
+            .map_err(|err| Status::unavailable(format!("cannot resolve {name}: {err}")))?
+            .into();
+        if addresses.is_empty() {
+            return Err(Status::unavailable(format!(
+                "{name} resolved to no address"
+            )));
+        }
+        *crate::lock(&self.last) = Some((tokio::time::Instant::now(), addresses.clone()));
+        Ok(addresses)
+    }
+}
+
+/// `authority`, given by the application, as calls carry it.
+fn parse_authority(authority: &str) -> Result<Authority, Status> {
+    authority
+        .parse()
+        .map_err(|_| Status::invalid_argument(format!("invalid authority {authority:?}")))
 }
 
 /// How long a client's keepalive ping may go unanswered: grpc-go's default.
@@ -312,42 +382,43 @@ struct Connection {
 }
 
 impl Channel {
-    /// A builder for a channel to `target`: `host:port` or
-    /// `http://host:port`; `https://host:port` with the `tls` feature, which
-    /// trusts the system's certificate authorities (see
-    /// [`ChannelBuilder::tls`] for others); or a Unix domain socket as the gRPC naming
-    /// document writes it, `unix:path` (relative or absolute) or
-    /// `unix:///absolute/path`.
+    /// A builder for a channel to `target`, written as gRPC's naming
+    /// document says:
+    ///
+    /// - `host:port`, `dns:host[:port]` or `dns:///host[:port]` (port 443
+    ///   when not given): the addresses the system's resolver gives for
+    ///   `host`, tried in order;
+    /// - `ipv4:address[:port][,address[:port]...]`, `ipv6:address` or
+    ///   `ipv6:[address]:port` in a list the same way: those addresses;
+    /// - `http://host:port`, and `https://host:port` with the `tls` feature,
+    ///   which trusts the system's certificate authorities (see
+    ///   [`ChannelBuilder::tls`] for others);
+    /// - `unix:path` (relative or absolute) or `unix:///absolute/path`: a
+    ///   Unix domain socket.
+    ///
+    /// The channel connects to the first address that accepts, and
+    /// resolves the target again when it reconnects (see
+    /// [`ChannelBuilder::min_resolve_interval`]). [`Channel::with_resolver`]
+    /// takes a [`Resolver`] of the application's.
     ///
     /// # Errors
     /// INVALID_ARGUMENT when the target is not of those forms. (An
     /// `https://` target's calls fail with UNAVAILABLE when the system's
     /// authorities cannot be loaded.)
     pub fn builder(target: &str) -> Result<ChannelBuilder, Status> {
-        #[cfg(unix)]
-        if let Some(path) = target.strip_prefix("unix:") {
-            let path = match path.strip_prefix("//") {
-                Some(absolute) if absolute.starts_with('/') => absolute,
-                Some(_) => {
-                    return Err(Status::invalid_argument(format!(
-                        "invalid target {target:?}: unix:// takes an absolute path, unix:///path"
-                    )));
-                }
-                None => path,
-            };
-            if path.is_empty() {
-                return Err(Status::invalid_argument(format!(
-                    "invalid target {target:?}: no socket path"
-                )));
+        let (resolver, authority, https) = match target::parse(target)? {
+            #[cfg(unix)]
+            Target::Unix(path) => {
+                return Ok(ChannelBuilder::new(
+                    Connector::Unix(path),
+                    Authority::from_static("localhost"),
+                ));
             }
-            return Ok(ChannelBuilder::new(
-                Connector::Unix(PathBuf::from(path)),
-                Authority::from_static("localhost"),
-            ));
-        }
-        let (https, address) = match target.strip_prefix("https://") {
-            Some(address) => (true, address),
-            None => (false, target.strip_prefix("http://").unwrap_or(target)),
+            Target::Resolved {
+                resolver,
+                authority,
+                https,
+            } => (resolver, authority, https),
         };
         #[cfg(not(feature = "tls"))]
         if https {
@@ -356,27 +427,38 @@ impl Channel {
                  `tls` feature; use http:// or host:port"
             )));
         }
-        let address = address.trim_end_matches('/');
-        let invalid = || {
-            Status::invalid_argument(format!(
-                "invalid target {target:?}: expected host:port, http://host:port or \
-                 https://host:port"
-            ))
-        };
-        let valid = address
-            .rsplit_once(':')
-            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
-        if !valid || address.contains('/') {
-            return Err(invalid());
-        }
-        let authority = address.parse().map_err(|_| invalid())?;
-        let builder = ChannelBuilder::new(Connector::Tcp(address.to_owned()), authority);
+        let builder = ChannelBuilder::new(Connector::Tcp(resolver), authority);
         #[cfg(feature = "tls")]
         let builder = ChannelBuilder {
             tls: https.then(|| Tls::System(Arc::default())),
             ..builder
         };
         Ok(builder)
+    }
+
+    /// A builder for a channel to the servers `resolver` gives (a list of
+    /// its own, a file, a service registry), known as `authority` (the
+    /// `:authority` of its calls, such as `example.com:443`).
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), rgrpc::Status> {
+    /// let channel = rgrpc::Channel::with_resolver("echo.internal:50051", || async {
+    ///     Ok(vec!["10.0.0.7:50051".parse().unwrap(), "10.0.0.8:50051".parse().unwrap()])
+    /// })?
+    /// .connect_lazy();
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// INVALID_ARGUMENT when `authority` is not a valid authority.
+    pub fn with_resolver(
+        authority: &str,
+        resolver: impl Resolver,
+    ) -> Result<ChannelBuilder, Status> {
+        Ok(ChannelBuilder::new(
+            Connector::Tcp(Arc::new(resolver)),
+            parse_authority(authority)?,
+        ))
     }
 
     /// A builder for a channel whose connections `connect` opens, to a
@@ -398,12 +480,9 @@ impl Channel {
         authority: &str,
         connect: impl Connect,
     ) -> Result<ChannelBuilder, Status> {
-        let authority = authority
-            .parse()
-            .map_err(|_| Status::invalid_argument(format!("invalid authority {authority:?}")))?;
         Ok(ChannelBuilder::new(
             Connector::Custom(Arc::new(connect)),
-            authority,
+            parse_authority(authority)?,
         ))
     }
 
@@ -496,7 +575,10 @@ impl Channel {
 
     async fn open_connection(&self) -> Result<(SendRequest<Bytes>, Link), Status> {
         match &self.inner.connector {
-            Connector::Tcp(address) => self.handshake(transport::connect_tcp(address).await?).await,
+            Connector::Tcp(resolver) => {
+                let socket = self.connect_first(&**resolver).await?;
+                self.handshake(socket).await
+            }
             #[cfg(unix)]
             Connector::Unix(path) => {
                 let socket = tokio::net::UnixStream::connect(path)
@@ -519,6 +601,31 @@ impl Channel {
                 self.handshake(client).await
             }
         }
+    }
+
+    /// A TCP connection to the first of the resolver's addresses that
+    /// accepts one (gRPC's `pick_first`).
+    async fn connect_first(
+        &self,
+        resolver: &dyn Resolver,
+    ) -> Result<tokio::net::TcpStream, Status> {
+        let name = &self.inner.authority;
+        let addresses = self.inner.resolved.addresses(resolver, name).await?;
+        let mut failure = None;
+        for address in addresses.iter() {
+            match transport::connect_tcp(*address).await {
+                Ok(socket) => return Ok(socket),
+                Err(status) => failure = Some(status),
+            }
+        }
+        Err(match (failure, addresses.len()) {
+            (Some(status), 1) => status,
+            (Some(status), tried) => Status::unavailable(format!(
+                "cannot connect to any of the {tried} addresses of {name}; the last: {}",
+                status.message()
+            )),
+            (None, _) => Status::unavailable(format!("{name} resolved to no address")),
+        })
     }
 
     /// The handshakes over a new connection `io`: TLS if the channel has

@@ -3,7 +3,8 @@
 //!
 //! | file | what it holds |
 //! | --- | --- |
-//! | `channel` | [`Channel`] and [`ChannelBuilder`]: the connection, and opening a call's stream |
+//! | `channel` | [`Channel`] and [`ChannelBuilder`]: the connection to the first address that accepts, and opening a call's stream |
+//! | `target` | targets as gRPC's naming document writes them, and the [`Resolver`]s that give their addresses |
 //! | `call` | [`Call`]: a call with its options, and the typed start of each shape |
 //! | `sending` | a call's request messages going out, untyped |
 //! | `receiving` | a call's response headers, messages and status, untyped |
@@ -16,14 +17,17 @@ mod handles;
 mod intercept;
 mod receiving;
 mod sending;
+mod target;
 
 pub use crate::call::{BearerToken, CallCredentials, CallOptions};
 pub use crate::transport::Io;
 pub use call::{BidiStreaming, Call, ClientStreaming, ServerStreaming, Shape, Unary};
 pub use channel::{
     Channel, ChannelBuilder, Connect, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE_TIMEOUT,
+    DEFAULT_MIN_RESOLVE_INTERVAL,
 };
 pub use handles::{BidiStreamingCall, ClientStreamingCall, RequestSink, ResponseStream};
 pub use intercept::{
     ClientCall, StartedStream, StreamInterceptor, StreamNext, UnaryInterceptor, UnaryNext,
 };
+pub use target::Resolver;

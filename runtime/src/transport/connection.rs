@@ -38,7 +38,9 @@ const PIPE_BUFFER: usize = 256 * 1024;
 /// # Errors
 /// UNAVAILABLE when the connection cannot be made.
 #[cfg(feature = "client")]
-pub(crate) async fn connect_tcp(address: &str) -> Result<tokio::net::TcpStream, Status> {
+pub(crate) async fn connect_tcp(
+    address: std::net::SocketAddr,
+) -> Result<tokio::net::TcpStream, Status> {
     let socket = tokio::net::TcpStream::connect(address)
         .await
         .map_err(|err| cannot_connect(&address, &err))?;
