@@ -67,3 +67,28 @@ impl pb::echo::Echo for Echoing {
         )))
     }
 }
+
+/// An [`Echoing`] server on a loopback port: its address, and the switch
+/// that stops it (dropping it stops it too).
+pub async fn echo_server() -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let bound = rgrpc::Server::builder()
+        .add_service(pb::echo::EchoServer::new(Echoing))
+        .build()
+        .bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let address = bound.local_addr().expect("the bound address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(bound.serve_with_shutdown(async {
+        let _ = stopped.await;
+    }));
+    (address, stop)
+}
+
+/// A loopback address nobody listens on.
+pub async fn closed_port() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    listener.local_addr().expect("the bound address")
+}

@@ -12,6 +12,16 @@ use rgrpc_tests::pb::coverage::v3::Composite;
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
+/// Held by each test for its whole run: the allocator counts the whole
+/// process, so no test may build its input while another measures.
+static ALONE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn alone() -> std::sync::MutexGuard<'static, ()> {
+    ALONE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Decodes `input` as a `Composite`; returns the outcome and the most the
 /// decoding had allocated at once.
 fn measure(input: &[u8]) -> (Result<Composite, DecodeErrorKind>, usize) {
@@ -57,6 +67,7 @@ const MIB: usize = 1024 * 1024;
 
 #[test]
 fn empty_entries_of_a_large_message_are_held_to_the_budget() {
+    let _alone = alone();
     // `children` (21): a repeated Composite, each empty: 3 bytes apiece.
     let input = repeated(MIB / 3, |_, out| delimited(21, &[], out));
     let (decoded, peak) = measure(&input);
@@ -66,6 +77,7 @@ fn empty_entries_of_a_large_message_are_held_to_the_budget() {
 
 #[test]
 fn maps_of_one_entry_each_are_held_to_the_budget() {
+    let _alone = alone();
     // `children` (21), each holding one entry of `named` (22): every child
     // makes a B-tree node (or, with `map=hash`, a hash table) of its own.
     let input = repeated(MIB / 8, |i, out| {
@@ -89,6 +101,7 @@ fn maps_of_one_entry_each_are_held_to_the_budget() {
 
 #[test]
 fn ordinary_messages_decode_within_the_budget() {
+    let _alone = alone();
     // A thousand children with text, and a map of a thousand counts.
     let mut input = repeated(1000, |i, out| {
         let mut child = Vec::new();
@@ -117,6 +130,7 @@ fn ordinary_messages_decode_within_the_budget() {
 
 #[test]
 fn a_small_input_may_make_a_few_large_values() {
+    let _alone = alone();
     // Ten empty children: far more than 64 bytes per input byte, within
     // the allowance.
     let input = repeated(10, |_, out| delimited(21, &[], out));

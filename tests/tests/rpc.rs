@@ -581,12 +581,16 @@ async fn a_server_that_is_down_is_unavailable_and_the_channel_reconnects() {
     let err = client.echo_message(request("x")).await.unwrap_err();
     assert_eq!(err.code(), Code::Unavailable);
 
+    // The channel waits out its connection backoff (a second after the
+    // failure) before it tries again; a call that waits for ready does too.
     let observed = Arc::new(Observed::default());
     let listener = tokio::net::TcpListener::bind(address).await.unwrap();
     tokio::spawn(server(&observed).serve_with_shutdown(listener, std::future::pending()));
     assert_eq!(
         client
             .echo_message(request("back"))
+            .wait_for_ready(true)
+            .timeout(Duration::from_secs(10))
             .await
             .unwrap()
             .message()

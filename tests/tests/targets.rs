@@ -8,31 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rgrpc::{Channel, Code, Server};
-use rgrpc_tests::Echoing;
-use rgrpc_tests::pb::echo::{EchoClient, EchoServer};
-
-/// An echo server on a loopback port; its address and its stop switch.
-async fn server() -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let bound = Server::builder()
-        .add_service(EchoServer::new(Echoing))
-        .build()
-        .bind("127.0.0.1:0")
-        .await
-        .unwrap();
-    let address = bound.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bound.serve_with_shutdown(async {
-        let _ = stopped.await;
-    }));
-    (address, stop)
-}
-
-/// A loopback port nobody listens on.
-async fn closed_port() -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    listener.local_addr().unwrap()
-}
+use rgrpc::client::ConnectBackoff;
+use rgrpc::{Channel, Code};
+use rgrpc_tests::pb::echo::EchoClient;
+use rgrpc_tests::{closed_port, echo_server as server};
 
 async fn echo(channel: &Channel) -> Result<String, rgrpc::Status> {
     let client = EchoClient::new(channel.clone());
@@ -125,15 +104,21 @@ async fn a_lost_connection_is_resolved_again_within_the_minimum_interval() {
     }
     assert_eq!(moving.resolutions.load(Ordering::SeqCst), 1);
 
-    // With no minimum, the reconnection finds the new address.
+    // With no minimum, the next attempt (after the connection backoff)
+    // finds the new address.
     let channel = Channel::with_resolver("echo.test:50051", moving.resolver())
         .unwrap()
         .min_resolve_interval(Duration::ZERO)
+        .connect_backoff(ConnectBackoff {
+            initial: Duration::from_millis(20),
+            ..ConnectBackoff::default()
+        })
         .connect_lazy();
     moving.set(first);
     let err = echo(&channel).await.unwrap_err();
     assert_eq!(err.code(), Code::Unavailable);
     moving.set(second);
+    tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(echo(&channel).await.as_deref(), Ok("hi"));
     assert_eq!(moving.resolutions.load(Ordering::SeqCst), 3);
 }

@@ -32,6 +32,8 @@ pub struct CallOptions {
     max_send_message_size: Option<u32>,
     /// What to compress the requests with, if not the channel's choice.
     compression: Option<Option<Compression>>,
+    /// Whether the call waits out failed attempts to connect.
+    wait_for_ready: bool,
 }
 
 /// A deadline as given: a timeout counts from the call's start.
@@ -123,6 +125,21 @@ impl CallOptions {
     pub fn compression(mut self, compression: Option<Compression>) -> Self {
         self.compression = Some(compression);
         self
+    }
+
+    /// Whether the call waits for the channel to be ready: when the channel
+    /// cannot connect, a call fails at once with UNAVAILABLE by default; one
+    /// that waits for ready goes on trying, after each backoff
+    /// ([`ChannelBuilder::connect_backoff`](crate::ChannelBuilder::connect_backoff)),
+    /// until it connects or its deadline passes.
+    pub fn wait_for_ready(mut self, wait: bool) -> Self {
+        self.wait_for_ready = wait;
+        self
+    }
+
+    /// Whether the call waits for the channel to be ready.
+    pub(crate) fn waits_for_ready(&self) -> bool {
+        self.wait_for_ready
     }
 
     /// What the call's requests are compressed with, given the channel's

@@ -85,6 +85,13 @@ impl<'c, S> Call<'c, S> {
         self.options = std::mem::take(&mut self.options).context(context);
         self
     }
+
+    /// Waits for the channel to be ready rather than failing at once when
+    /// it cannot connect: see [`CallOptions::wait_for_ready`].
+    pub fn wait_for_ready(mut self, wait: bool) -> Self {
+        self.options = std::mem::take(&mut self.options).wait_for_ready(wait);
+        self
+    }
 }
 
 impl<'c, S: Shape> IntoFuture for Call<'c, S> {
@@ -410,9 +417,7 @@ impl Channel {
         let compression = self.compression(options);
         let frame = Frame::measure(request.message(), limit)?.encode_with(compression)?;
         let metadata = [request.metadata(), options.request_metadata()];
-        let (mut stream, mut receiving) = self
-            .start(path, metadata, bounds, options.receive_limit(), compression)
-            .await?;
+        let (mut stream, mut receiving) = self.start(path, metadata, bounds, options).await?;
         // One message, whole, with END_STREAM: h2 buffers it until the window allows.
         if let Err(err) = stream.send_data(frame, true) {
             // Rare, so boxed: every call's future stays the smaller for it.
@@ -434,13 +439,7 @@ impl Channel {
         let metadata = [options.request_metadata(), &NO_METADATA];
         let compression = self.compression(options);
         let (stream, mut receiving) = bounds
-            .bound(self.start(
-                path,
-                metadata,
-                &bounds,
-                options.receive_limit(),
-                compression,
-            ))
+            .bound(self.start(path, metadata, &bounds, options))
             .await?;
         let limit = options.send_limit().unwrap_or(self.max_send_message_size());
         let aborted = receiving.aborted();

@@ -15,6 +15,7 @@ use h2::SendStream;
 use h2::client::SendRequest;
 use http::uri::Authority;
 
+use super::backoff::{Backoffs, ConnectBackoff};
 use super::intercept::{Interceptors, StreamInterceptor, UnaryInterceptor};
 use super::receiving::Receiving;
 use super::target::{self, Resolver, Target};
@@ -82,6 +83,7 @@ pub struct ChannelBuilder {
     keepalive_timeout: Duration,
     keepalive_while_idle: bool,
     connect_timeout: Duration,
+    backoff: ConnectBackoff,
     min_resolve_interval: Duration,
     credentials: Option<Arc<dyn CallCredentials>>,
     send_compression: Option<Compression>,
@@ -112,6 +114,7 @@ impl ChannelBuilder {
             keepalive_timeout: DEFAULT_KEEPALIVE_TIMEOUT,
             keepalive_while_idle: false,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            backoff: ConnectBackoff::default(),
             min_resolve_interval: DEFAULT_MIN_RESOLVE_INTERVAL,
             credentials: None,
             send_compression: None,
@@ -195,6 +198,16 @@ impl ChannelBuilder {
         self
     }
 
+    /// How long to wait between failed attempts to connect (gRPC's
+    /// connection backoff: 1 s, growing by 1.6 to 120 s, with a fifth of
+    /// jitter, by default). While it waits, calls fail at once with the
+    /// last attempt's error (UNAVAILABLE), unless they wait for the channel
+    /// to be ready ([`CallOptions::wait_for_ready`](super::CallOptions::wait_for_ready)).
+    pub fn connect_backoff(mut self, backoff: ConnectBackoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
     /// The least time between two resolutions of the target,
     /// [`DEFAULT_MIN_RESOLVE_INTERVAL`] by default. The channel resolves
     /// its target when it connects and when it reconnects after its
@@ -258,6 +271,7 @@ impl ChannelBuilder {
                 max_receive_message_size: self.max_receive_message_size,
                 max_send_message_size: self.max_send_message_size,
                 connect_timeout: self.connect_timeout,
+                failure: Mutex::new((Backoffs::new(self.backoff), None)),
                 resolved: Resolved::new(self.min_resolve_interval),
                 credentials: self.credentials,
                 send_compression: self.send_compression,
@@ -281,7 +295,7 @@ impl ChannelBuilder {
     /// UNAVAILABLE when the server cannot be reached.
     pub async fn connect(self) -> Result<Channel, Status> {
         let channel = self.connect_lazy();
-        channel.ready().await?;
+        channel.ready(false).await?;
         Ok(channel)
     }
 }
@@ -306,6 +320,9 @@ struct Inner {
     max_send_message_size: usize,
     keepalive: Option<Keepalive>,
     connect_timeout: Duration,
+    /// Where the connection backoff is, and the last failed attempt: its
+    /// error, and when the next may be made.
+    failure: Mutex<(Backoffs, Option<(tokio::time::Instant, Status)>)>,
     /// The addresses the resolver last gave, for a TCP connector.
     resolved: Resolved,
     credentials: Option<Arc<dyn CallCredentials>>,
@@ -508,8 +525,10 @@ impl Channel {
         self.inner.max_send_message_size
     }
 
-    /// A connection ready for a new stream, connecting or reconnecting as needed.
-    async fn ready(&self) -> Result<(SendRequest<Bytes>, Link), Status> {
+    /// A connection ready for a new stream, connecting or reconnecting as
+    /// needed; `wait_for_ready` when the call waits out failed attempts to
+    /// connect instead of failing with them.
+    async fn ready(&self, wait_for_ready: bool) -> Result<(SendRequest<Bytes>, Link), Status> {
         // Taken apart before the wait, so that the future holds each part once.
         let current = self.current();
         let failed = match current {
@@ -525,28 +544,62 @@ impl Channel {
         };
         // Connecting takes a large future (TCP connect and HTTP/2 handshake);
         // boxed, it does not weigh on every call's future.
-        Box::pin(self.reconnect(failed)).await
+        Box::pin(self.reconnect(failed, wait_for_ready)).await
     }
 
     /// Replaces the connection of generation `failed` (none: no connection
-    /// yet), unless another call did so meanwhile.
-    async fn reconnect(&self, failed: Option<u64>) -> Result<(SendRequest<Bytes>, Link), Status> {
-        let connecting = self.inner.connecting.lock().await;
-        let connection = match self.current() {
-            // Another call reconnected meanwhile.
-            Some(connection) if Some(connection.generation) != failed => connection,
-            _ => {
-                let (sender, end) = self.connect().await?;
-                let connection = Connection {
-                    generation: failed.map_or(0, |g| g + 1),
-                    sender,
-                    end,
-                };
-                *crate::lock(&self.inner.connection) = Some(connection.clone());
-                connection
+    /// yet), unless another call did so meanwhile. After a failed attempt,
+    /// the next waits for the backoff: calls fail with the last error until
+    /// then, or, with `wait_for_ready`, wait and try again.
+    async fn reconnect(
+        &self,
+        mut failed: Option<u64>,
+        wait_for_ready: bool,
+    ) -> Result<(SendRequest<Bytes>, Link), Status> {
+        let connection = loop {
+            let connecting = self.inner.connecting.lock().await;
+            match self.current() {
+                // Another call reconnected meanwhile.
+                Some(connection) if Some(connection.generation) != failed => break connection,
+                current => failed = current.map(|c| c.generation).or(failed),
             }
+            let waiting = crate::lock(&self.inner.failure).1.clone();
+            let retry_at = match waiting {
+                Some((retry_at, status)) if retry_at > tokio::time::Instant::now() => {
+                    if !wait_for_ready {
+                        return Err(status);
+                    }
+                    retry_at
+                }
+                _ => match self.connect().await {
+                    Ok((sender, end)) => {
+                        let mut failure = crate::lock(&self.inner.failure);
+                        failure.0.reset();
+                        failure.1 = None;
+                        drop(failure);
+                        let connection = Connection {
+                            generation: failed.map_or(0, |g| g + 1),
+                            sender,
+                            end,
+                        };
+                        *crate::lock(&self.inner.connection) = Some(connection.clone());
+                        break connection;
+                    }
+                    Err(status) => {
+                        let mut failure = crate::lock(&self.inner.failure);
+                        let retry_at = tokio::time::Instant::now() + failure.0.next();
+                        failure.1 = Some((retry_at, status.clone()));
+                        drop(failure);
+                        if !wait_for_ready {
+                            return Err(status);
+                        }
+                        retry_at
+                    }
+                },
+            };
+            drop(connecting);
+            tokio::time::sleep_until(retry_at).await;
         };
-        drop(connecting);
         let sender = connection
             .sender
             .ready()
@@ -560,9 +613,11 @@ impl Channel {
         crate::lock(&self.inner.connection).clone()
     }
 
-    /// Opens a new connection, within the connect timeout.
+    /// Opens a new connection, within the connect timeout, or the
+    /// backoff's current wait when that is longer.
     async fn connect(&self) -> Result<(SendRequest<Bytes>, Link), Status> {
-        let timeout = self.inner.connect_timeout;
+        let backoff = crate::lock(&self.inner.failure).0.current();
+        let timeout = self.inner.connect_timeout.max(backoff);
         tokio::time::timeout(timeout, self.open_connection())
             .await
             .unwrap_or_else(|_| {
@@ -662,21 +717,21 @@ impl Channel {
         false
     }
 
-    /// Opens a stream for a call to `path` and sends the request headers
-    /// with `metadata`, saying that the requests are compressed with
-    /// `compression`; response messages are limited to
-    /// `max_receive_message_size`, or the channel's limit.
+    /// Opens a stream for a call to `path` with `options` and sends the
+    /// request headers with `metadata`, saying what the requests are
+    /// compressed with; response messages are limited to the call's limit,
+    /// or the channel's.
     pub(crate) async fn start(
         &self,
         path: &'static str,
         metadata: [&Metadata; 2],
         bounds: &Bounds,
-        max_receive_message_size: Option<usize>,
-        compression: Option<Compression>,
+        options: &CallOptions,
     ) -> Result<(SendStream<Bytes>, Receiving), Status> {
         // Ready first: the request is built after the waits, so the
         // future does not hold it while waiting.
-        let (mut sender, end) = self.ready().await?;
+        let (mut sender, end) = self.ready(options.waits_for_ready()).await?;
+        let compression = self.compression(options);
         let credentials = match &self.inner.credentials {
             // Boxed: only the calls of channels with credentials carry
             // this wait in their futures.
@@ -697,7 +752,9 @@ impl Channel {
         let (response, stream) = sender
             .send_request(request, false)
             .map_err(|err| end.status(&err))?;
-        let limit = max_receive_message_size.unwrap_or(self.inner.max_receive_message_size);
+        let limit = options
+            .receive_limit()
+            .unwrap_or(self.inner.max_receive_message_size);
         Ok((stream, Receiving::new(response, end, bounds.clone(), limit)))
     }
 
