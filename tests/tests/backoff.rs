@@ -131,3 +131,42 @@ async fn attempts_follow_the_backoff_schedule() {
         "{elapsed:?}"
     );
 }
+
+#[tokio::test]
+async fn the_state_follows_the_connection_and_can_be_waited_for() {
+    use rgrpc::client::ConnectivityState::{Connecting, Idle, Ready, TransientFailure};
+
+    let (address, stop) = echo_server().await;
+    let at = Arc::new(Mutex::new(address));
+    let (channel, _) = channel(&at, fixed(Duration::from_millis(50)));
+    assert_eq!(channel.state(), Idle);
+
+    let watching = tokio::spawn({
+        let channel = channel.clone();
+        async move {
+            let first = channel.state_changed(Idle).await;
+            let second = channel.state_changed(first).await;
+            (first, second)
+        }
+    });
+    tokio::task::yield_now().await;
+    assert_eq!(
+        echo(&channel, CallOptions::new()).await.as_deref(),
+        Ok("hi")
+    );
+    assert_eq!(watching.await.unwrap(), (Connecting, Ready));
+    assert_eq!(channel.state(), Ready);
+
+    // The server goes away: the channel is idle again.
+    stop.send(()).unwrap();
+    let state = tokio::time::timeout(Duration::from_secs(5), channel.state_changed(Ready))
+        .await
+        .expect("the channel sees its connection end");
+    assert_eq!(state, Idle);
+
+    // It cannot connect: a transient failure.
+    *at.lock().unwrap() = closed_port().await;
+    let err = echo(&channel, CallOptions::new()).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable);
+    assert_eq!(channel.state(), TransientFailure);
+}

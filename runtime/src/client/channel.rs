@@ -64,6 +64,23 @@ where
     }
 }
 
+/// Where a channel's connection is, as gRPC names the states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConnectivityState {
+    /// No connection, and none being opened: the channel connects on its
+    /// next call. Where a channel starts, and returns when its connection
+    /// ends.
+    Idle,
+    /// A connection is being opened.
+    Connecting,
+    /// The connection is open and takes calls.
+    Ready,
+    /// The last attempt to connect failed; the next waits for the
+    /// connection backoff, and calls fail at once meanwhile unless they
+    /// wait for ready.
+    TransientFailure,
+}
+
 /// How long a connection may take to open (the socket and HTTP/2's
 /// handshake), gRPC's connection-backoff minimum.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
@@ -285,6 +302,7 @@ impl ChannelBuilder {
                 interceptors: any.then(|| Arc::new(self.interceptors)),
                 connection: Mutex::new(None),
                 connecting: tokio::sync::Mutex::new(()),
+                state: tokio::sync::watch::Sender::new(ConnectivityState::Idle),
             }),
         }
     }
@@ -336,6 +354,8 @@ struct Inner {
     connection: Mutex<Option<Connection>>,
     /// Held while connecting, so that one call connects and the others wait for it.
     connecting: tokio::sync::Mutex<()>,
+    /// Where the connection is.
+    state: tokio::sync::watch::Sender<ConnectivityState>,
 }
 
 /// The addresses a resolver last gave, and when.
@@ -503,6 +523,25 @@ impl Channel {
         ))
     }
 
+    /// Where the channel's connection is now.
+    pub fn state(&self) -> ConnectivityState {
+        *self.inner.state.borrow()
+    }
+
+    /// Waits until the channel's state is other than `from`, and gives the
+    /// new one (grpc-go's `WaitForStateChange`). A channel connects when a
+    /// call needs it: to connect one that is idle, make a call, or build it
+    /// with [`ChannelBuilder::connect`].
+    pub async fn state_changed(&self, from: ConnectivityState) -> ConnectivityState {
+        let mut states = self.inner.state.subscribe();
+        // The sender lives as long as the channel this borrows: the wait
+        // ends with a change.
+        match states.wait_for(|state| *state != from).await {
+            Ok(state) => *state,
+            Err(_) => from,
+        }
+    }
+
     /// The channel's interceptors, when it has any that `wanted` says fit.
     pub(crate) fn interceptors(
         &self,
@@ -571,7 +610,7 @@ impl Channel {
                     }
                     retry_at
                 }
-                _ => match self.connect().await {
+                _ => match self.connect(failed.map_or(0, |g| g + 1)).await {
                     Ok((sender, end)) => {
                         let mut failure = crate::lock(&self.inner.failure);
                         failure.0.reset();
@@ -583,9 +622,13 @@ impl Channel {
                             end,
                         };
                         *crate::lock(&self.inner.connection) = Some(connection.clone());
+                        self.inner.state.send_replace(ConnectivityState::Ready);
                         break connection;
                     }
                     Err(status) => {
+                        self.inner
+                            .state
+                            .send_replace(ConnectivityState::TransientFailure);
                         let mut failure = crate::lock(&self.inner.failure);
                         let retry_at = tokio::time::Instant::now() + failure.0.next();
                         failure.1 = Some((retry_at, status.clone()));
@@ -613,12 +656,13 @@ impl Channel {
         crate::lock(&self.inner.connection).clone()
     }
 
-    /// Opens a new connection, within the connect timeout, or the
+    /// Opens connection `generation`, within the connect timeout, or the
     /// backoff's current wait when that is longer.
-    async fn connect(&self) -> Result<(SendRequest<Bytes>, Link), Status> {
+    async fn connect(&self, generation: u64) -> Result<(SendRequest<Bytes>, Link), Status> {
+        self.inner.state.send_replace(ConnectivityState::Connecting);
         let backoff = crate::lock(&self.inner.failure).0.current();
         let timeout = self.inner.connect_timeout.max(backoff);
-        tokio::time::timeout(timeout, self.open_connection())
+        tokio::time::timeout(timeout, self.open_connection(generation))
             .await
             .unwrap_or_else(|_| {
                 Err(Status::unavailable(format!(
@@ -628,18 +672,18 @@ impl Channel {
             })
     }
 
-    async fn open_connection(&self) -> Result<(SendRequest<Bytes>, Link), Status> {
+    async fn open_connection(&self, generation: u64) -> Result<(SendRequest<Bytes>, Link), Status> {
         match &self.inner.connector {
             Connector::Tcp(resolver) => {
                 let socket = self.connect_first(&**resolver).await?;
-                self.handshake(socket).await
+                self.handshake(socket, generation).await
             }
             #[cfg(unix)]
             Connector::Unix(path) => {
                 let socket = tokio::net::UnixStream::connect(path)
                     .await
                     .map_err(|err| transport::cannot_connect(&path.display(), &err))?;
-                self.handshake(socket).await
+                self.handshake(socket, generation).await
             }
             Connector::Custom(connect) => {
                 let authority = &self.inner.authority;
@@ -647,13 +691,13 @@ impl Channel {
                     .connect()
                     .await
                     .map_err(|err| transport::cannot_connect(authority, &err))?;
-                self.handshake(io).await
+                self.handshake(io, generation).await
             }
             #[cfg(feature = "server")]
             Connector::InProcess(server) => {
                 let (client, server_side) = transport::pipe();
                 server.serve_io(server_side);
-                self.handshake(client).await
+                self.handshake(client, generation).await
             }
         }
     }
@@ -683,10 +727,26 @@ impl Channel {
         })
     }
 
-    /// The handshakes over a new connection `io`: TLS if the channel has
-    /// it, then HTTP/2.
-    async fn handshake(&self, io: impl Io) -> Result<(SendRequest<Bytes>, Link), Status> {
+    /// The handshakes over connection `generation`, `io`: TLS if the
+    /// channel has it, then HTTP/2. When it ends, the channel is idle again,
+    /// unless another connection has taken its place.
+    async fn handshake(
+        &self,
+        io: impl Io,
+        generation: u64,
+    ) -> Result<(SendRequest<Bytes>, Link), Status> {
         let keepalive = self.inner.keepalive;
+        let inner = Arc::downgrade(&self.inner);
+        let on_end = move || {
+            if let Some(inner) = inner.upgrade() {
+                let current = crate::lock(&inner.connection)
+                    .as_ref()
+                    .map(|connection| connection.generation);
+                if current == Some(generation) {
+                    inner.state.send_replace(ConnectivityState::Idle);
+                }
+            }
+        };
         #[cfg(feature = "tls")]
         if let Some(tls) = &self.inner.tls {
             let tls = match tls {
@@ -703,9 +763,9 @@ impl Channel {
             // Boxed: the HTTP/2 connection's code is not made again for
             // each kind of socket under TLS.
             let io: Box<dyn Io> = Box::new(tls.connect(io).await?);
-            return transport::handshake(io, keepalive).await;
+            return transport::handshake(io, keepalive, on_end).await;
         }
-        transport::handshake(io, keepalive).await
+        transport::handshake(io, keepalive, on_end).await
     }
 
     /// Whether the channel's connections encrypt what they carry: only

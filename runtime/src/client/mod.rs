@@ -26,8 +26,8 @@ pub use crate::transport::Io;
 pub use backoff::ConnectBackoff;
 pub use call::{BidiStreaming, Call, ClientStreaming, ServerStreaming, Shape, Unary};
 pub use channel::{
-    Channel, ChannelBuilder, Connect, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE_TIMEOUT,
-    DEFAULT_MIN_RESOLVE_INTERVAL,
+    Channel, ChannelBuilder, Connect, ConnectivityState, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_KEEPALIVE_TIMEOUT, DEFAULT_MIN_RESOLVE_INTERVAL,
 };
 pub use handles::{BidiStreamingCall, ClientStreamingCall, RequestSink, ResponseStream};
 pub use intercept::{

@@ -66,6 +66,7 @@ pub(crate) fn cannot_connect(to: &dyn std::fmt::Display, err: &io::Error) -> Sta
 pub(crate) async fn handshake<IO>(
     io: IO,
     keepalive: Option<Keepalive>,
+    on_end: impl FnOnce() + Send + 'static,
 ) -> Result<(h2::client::SendRequest<Bytes>, Link), Status>
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -79,7 +80,10 @@ where
         .await
         .map_err(|err| Status::unavailable(format!("HTTP/2 handshake failed: {err}")))?;
     let ping_pong = keepalive.and_then(|_| connection.ping_pong());
+    // Told when the connection ends, however it ends (keepalive aborts it).
+    let ended = OnEnd(Some(on_end));
     let mut running = tokio::spawn(async move {
+        let _ended = ended;
         if let Err(err) = connection.await {
             crate::call::connection_failed("client", &err);
         }
@@ -97,6 +101,20 @@ where
         });
     }
     Ok((sender, link))
+}
+
+/// Runs its function when dropped: when the task holding it ends or is
+/// aborted.
+#[cfg(feature = "client")]
+struct OnEnd<F: FnOnce()>(Option<F>);
+
+#[cfg(feature = "client")]
+impl<F: FnOnce()> Drop for OnEnd<F> {
+    fn drop(&mut self) {
+        if let Some(on_end) = self.0.take() {
+            on_end();
+        }
+    }
 }
 
 /// What a server's connections are accepted with.
