@@ -96,10 +96,10 @@ fn varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
 /// Each value of the length-delimited field `number` of `message` (a
 /// request or a set), in order.
 pub fn files<'a>(message: &'a [u8], number: u32, what: &str) -> Result<Vec<&'a [u8]>, Error> {
-    Ok(fields(message, what)?
+    Ok(children(message, what)?
         .into_iter()
-        .filter(|field| field.number == number)
-        .filter_map(|field| field.payload.map(|range| &message[range]))
+        .filter(|(n, _)| *n == number)
+        .map(|(_, value)| value)
         .collect())
 }
 

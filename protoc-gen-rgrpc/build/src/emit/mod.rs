@@ -109,10 +109,11 @@ pub fn file(file: &File, options: &Options) -> TokenStream {
     let abi = proc_macro2::Literal::u32_unsuffixed(ABI);
     let messages = file.messages.iter().map(|m| message::message(&ctx, m));
     let enums = file.enums.iter().map(|e| enumeration::enumeration(&ctx, e));
+    let file_descriptor = file.descriptor.as_ref().map(|d| d.name.as_str());
     let services = file
         .services
         .iter()
-        .map(|s| service::service(&ctx, s, services));
+        .map(|s| service::service(&ctx, s, services, file_descriptor));
     let descriptor = file.descriptor.as_ref().map(|d| descriptor(&ctx, d));
     quote! {
         const _: () = ::rgrpc::__codegen::check_abi(#abi);

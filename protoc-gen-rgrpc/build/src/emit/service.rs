@@ -95,7 +95,12 @@ fn fragments(ctx: &Ctx<'_>, method: &Method) -> Fragments {
 
 /// What is generated for `service`: the sides `sides` asks for, and the name
 /// and path constants with either.
-pub fn service(ctx: &Ctx<'_>, service: &Service, sides: Services) -> TokenStream {
+pub fn service(
+    ctx: &Ctx<'_>,
+    service: &Service,
+    sides: Services,
+    file_descriptor: Option<&str>,
+) -> TokenStream {
     if sides == Services::None {
         return TokenStream::new();
     }
@@ -112,7 +117,7 @@ pub fn service(ctx: &Ctx<'_>, service: &Service, sides: Services) -> TokenStream
         .map(|m| (m, fragments(ctx, m)))
         .collect();
 
-    let file_descriptor = service.descriptor.as_deref().map(|name| {
+    let file_descriptor = file_descriptor.map(|name| {
         let name = ident(name);
         quote!(const FILE_DESCRIPTOR: ::core::option::Option<&'static ::rgrpc::FileDescriptor> = ::core::option::Option::Some(&#name);)
     });

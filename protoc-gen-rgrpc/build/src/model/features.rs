@@ -124,8 +124,6 @@ pub struct FileFeatures {
     edition: i32,
     /// Its edition's defaults.
     defaults: Features,
-    /// Whether the file is written in editions, and features decide.
-    editions: bool,
     /// The `features` each element declares, by path (the file's is `[]`).
     declared: HashMap<Vec<i32>, Vec<(u32, i32)>>,
 }
@@ -205,7 +203,6 @@ impl FileFeatures {
         Ok(FileFeatures {
             edition,
             defaults,
-            editions: file.syntax() == "editions",
             declared,
         })
     }
@@ -239,7 +236,7 @@ impl FileFeatures {
     ) -> FieldRules {
         let repeated = field.label() == Label::Repeated;
         let is_message = matches!(field.r#type(), Type::Message | Type::Group);
-        if !self.editions {
+        if matches!(self.edition, edition::PROTO2 | edition::PROTO3) {
             // The syntax decides, with the `packed` option and proto3 `optional`.
             let proto3 = self.edition == edition::PROTO3;
             let packed_option = field.options.as_ref().and_then(|o| o.packed);

@@ -121,9 +121,6 @@ pub struct Service {
     pub methods: Vec<Method>,
     /// Marked `deprecated = true`.
     pub deprecated: bool,
-    /// The static holding its file's descriptor, in the same module,
-    /// unless `descriptors=false`.
-    pub descriptor: Option<String>,
 }
 
 /// The call shape of a method.
@@ -435,27 +432,25 @@ impl Model {
         // The files of extern packages are another crate's.
         let mut generated = Vec::with_capacity(files_to_generate.len());
         for name in files_to_generate {
-            let file = files.iter().find(|f| f.name() == name).ok_or_else(|| {
+            let at = files.iter().position(|f| f.name() == name).ok_or_else(|| {
                 Error::Input(format!(
                     "{name} is to be generated but its descriptor is missing"
                 ))
             })?;
-            if options.extern_package(file.package()).is_none() {
-                generated.push((name.clone(), file));
+            if options.extern_package(files[at].package()).is_none() {
+                generated.push((name.clone(), at));
             }
         }
         let files_to_generate: Vec<String> = generated.iter().map(|(n, _)| n.clone()).collect();
-        for (name, file) in generated {
+        for (name, at) in generated {
+            let file = &files[at];
             let built = FileBuilder {
                 index: &index,
                 file,
                 comments: Comments::of(file),
                 generated: &files_to_generate,
                 options,
-                features: &features[files
-                    .iter()
-                    .position(|f| std::ptr::eq(f, file))
-                    .unwrap_or_default()],
+                features: &features[at],
             }
             .build(&descriptors)?;
             if let Some(first) = outputs.insert(built.output_path.clone(), name.clone()) {
@@ -601,21 +596,16 @@ impl FileBuilder<'_> {
                 )
             })
             .collect::<Result<_, _>>()?;
-        let mut services = file
+        let services = file
             .service
             .iter()
             .enumerate()
             .map(|(i, service)| self.service(service, &package, vec![path::FILE_SERVICE, i as i32]))
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<_, _>>()?;
         let descriptor = options
             .descriptors
             .then(|| descriptors.of(file.name()))
             .transpose()?;
-        if let Some(descriptor) = &descriptor {
-            for service in &mut services {
-                service.descriptor = Some(descriptor.name.clone());
-            }
-        }
         Ok(File {
             services,
             descriptor,
@@ -679,7 +669,6 @@ impl FileBuilder<'_> {
             })
             .collect::<Result<_, Error>>()?;
         Ok(Service {
-            descriptor: None,
             deprecated: desc.options.as_ref().is_some_and(|o| o.deprecated()),
             doc: self.comments.get(&loc),
             names: self.index.service(&full_name)?.clone(),
