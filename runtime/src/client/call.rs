@@ -417,7 +417,9 @@ impl Channel {
         let compression = self.compression(options);
         let frame = Frame::measure(request.message(), limit)?.encode_with(compression)?;
         let metadata = [request.metadata(), options.request_metadata()];
-        let (mut stream, mut receiving) = self.start(path, metadata, bounds, options).await?;
+        let (mut stream, mut receiving) = self
+            .start(path, metadata, bounds, options, compression)
+            .await?;
         // One message, whole, with END_STREAM: h2 buffers it until the window allows.
         if let Err(err) = stream.send_data(frame, true) {
             // Rare, so boxed: every call's future stays the smaller for it.
@@ -439,7 +441,7 @@ impl Channel {
         let metadata = [options.request_metadata(), &NO_METADATA];
         let compression = self.compression(options);
         let (stream, mut receiving) = bounds
-            .bound(self.start(path, metadata, &bounds, options))
+            .bound(self.start(path, metadata, &bounds, options, compression))
             .await?;
         let limit = options.send_limit().unwrap_or(self.max_send_message_size());
         let aborted = receiving.aborted();

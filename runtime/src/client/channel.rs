@@ -778,20 +778,20 @@ impl Channel {
     }
 
     /// Opens a stream for a call to `path` with `options` and sends the
-    /// request headers with `metadata`, saying what the requests are
-    /// compressed with; response messages are limited to the call's limit,
-    /// or the channel's.
+    /// request headers with `metadata`, saying that the requests are
+    /// compressed with `compression`; response messages are limited to the
+    /// call's limit, or the channel's.
     pub(crate) async fn start(
         &self,
         path: &'static str,
         metadata: [&Metadata; 2],
         bounds: &Bounds,
         options: &CallOptions,
+        compression: Option<Compression>,
     ) -> Result<(SendStream<Bytes>, Receiving), Status> {
         // Ready first: the request is built after the waits, so the
         // future does not hold it while waiting.
         let (mut sender, end) = self.ready(options.waits_for_ready()).await?;
-        let compression = self.compression(options);
         let credentials = match &self.inner.credentials {
             // Boxed: only the calls of channels with credentials carry
             // this wait in their futures.
