@@ -32,7 +32,7 @@
 //!
 //! | feature | what it adds |
 //! | --- | --- |
-//! | `client` (default) | [`Channel`] and the client side of calls |
+//! | `client` (default) | [`Channel`] and the client side of calls: targets, resolvers, load balancing, the service config and retries (with serde_json, to read it) |
 //! | `server` (default) | [`Server`] and the server side of calls |
 //! | `gzip` (default) | gzip [`Compression`] of messages, sent when asked for, received always |
 //! | `deflate` | deflate (zlib) [`Compression`] as well |

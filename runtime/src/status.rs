@@ -48,7 +48,7 @@ pub enum Code {
 }
 
 impl Code {
-    const ALL: [Code; 17] = [
+    pub(crate) const ALL: [Code; 17] = [
         Code::Ok,
         Code::Cancelled,
         Code::Unknown,

@@ -32,8 +32,8 @@ pub struct CallOptions {
     max_send_message_size: Option<u32>,
     /// What to compress the requests with, if not the channel's choice.
     compression: Option<Option<Compression>>,
-    /// Whether the call waits out failed attempts to connect.
-    wait_for_ready: bool,
+    /// Whether the call waits out failed attempts to connect, if it says.
+    wait_for_ready: Option<bool>,
 }
 
 /// A deadline as given: a timeout counts from the call's start.
@@ -131,15 +131,35 @@ impl CallOptions {
     /// cannot connect, a call fails at once with UNAVAILABLE by default; one
     /// that waits for ready goes on trying, after each backoff
     /// ([`ChannelBuilder::connect_backoff`](crate::ChannelBuilder::connect_backoff)),
-    /// until it connects or its deadline passes.
+    /// until it connects or its deadline passes. Unless this is set, the
+    /// channel's service config may say.
     pub fn wait_for_ready(mut self, wait: bool) -> Self {
-        self.wait_for_ready = wait;
+        self.wait_for_ready = Some(wait);
         self
     }
 
     /// Whether the call waits for the channel to be ready.
     pub(crate) fn waits_for_ready(&self) -> bool {
-        self.wait_for_ready
+        self.wait_for_ready.unwrap_or(false)
+    }
+
+    /// Whether the call says if it waits for ready.
+    pub(crate) fn says_wait_for_ready(&self) -> bool {
+        self.wait_for_ready.is_some()
+    }
+
+    /// The options with their deadline no later than `timeout` after the
+    /// call starts.
+    pub(crate) fn timeout_at_most(mut self, timeout: Duration) -> Self {
+        self.deadline = Some(match self.deadline {
+            None => Deadline::Timeout(timeout),
+            Some(Deadline::Timeout(own)) => Deadline::Timeout(own.min(timeout)),
+            Some(Deadline::At(own)) => match Instant::now().checked_add(timeout) {
+                Some(latest) => Deadline::At(own.min(latest)),
+                None => Deadline::At(own),
+            },
+        });
+        self
     }
 
     /// What the call's requests are compressed with, given the channel's

@@ -73,18 +73,22 @@ impl Backoffs {
 
     /// [`Backoffs::next_with`] a random jitter.
     pub(crate) fn next(&mut self) -> Duration {
-        let bits = std::collections::hash_map::RandomState::new()
-            .build_hasher()
-            .finish();
-        // 53 random bits as a fraction in [0, 1), then in [-1, 1).
-        let unit = (bits >> 11) as f64 / (1u64 << 53) as f64;
-        self.next_with(unit * 2.0 - 1.0)
+        self.next_with(random_unit() * 2.0 - 1.0)
     }
 
     /// After a connection: the next failure waits `initial` again.
     pub(crate) fn reset(&mut self) {
         self.current = self.settings.initial;
     }
+}
+
+/// A random number in [0, 1), good enough to spread waits: 53 bits of
+/// the standard library's randomly keyed hasher.
+pub(crate) fn random_unit() -> f64 {
+    let bits = std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish();
+    (bits >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]

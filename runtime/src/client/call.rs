@@ -8,19 +8,33 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::time::Duration;
 
+use bytes::Bytes;
+
 use super::Channel;
 use super::handles::{
     BidiStreamingCall, ClientStreamingCall, RequestSink, ResponseStream, single_response,
 };
 use super::intercept::{ClientCall, StartedStream, StreamNext, UnaryNext};
 use super::receiving::Receiving;
+use super::retry::Attempts;
 use super::sending::Sending;
+use super::service_config::RetryPolicy;
 use crate::call::{Bounds, CallContext, CallOptions, CallSpan, Layers, ended_here};
-use crate::frame::Frame;
+use crate::frame::{Compression, Frame};
 use crate::transport;
 use crate::{
     AnyRequest, AnyResponse, CallInfo, CallKind, Code, Message, Metadata, Request, Response, Status,
 };
+
+/// A call's request, encoded, as each attempt sends it.
+struct Attempt<'a> {
+    path: &'static str,
+    frame: Bytes,
+    metadata: [&'a Metadata; 2],
+    options: &'a CallOptions,
+    bounds: &'a Bounds,
+    compression: Option<Compression>,
+}
 
 /// What a call that carries no metadata of its own sends besides its options'.
 static NO_METADATA: Metadata = Metadata::new();
@@ -100,8 +114,8 @@ impl<'c, S: Shape> IntoFuture for Call<'c, S> {
 
     fn into_future(self) -> Self::IntoFuture {
         let span = CallSpan::client(&CallInfo::new(self.path, S::KIND, None));
-        self.shape
-            .start(self.channel, self.path, self.options, span)
+        let options = self.channel.configure(self.path, self.options);
+        self.shape.start(self.channel, self.path, options, span)
     }
 }
 
@@ -403,9 +417,9 @@ impl Channel {
     }
 
     /// Starts a call whose request is `request`'s one message: sends it and
-    /// half-closes. It is encoded first: a message over the send limit fails
-    /// the call before it starts. When sending fails, the server may have
-    /// ended the call already, and its status says why.
+    /// half-closes, and under a retry policy, sends it again while the
+    /// policy says. It is encoded first: a message over the send limit fails
+    /// the call before it starts.
     async fn send_request<Req: Message>(
         &self,
         path: &'static str,
@@ -416,12 +430,39 @@ impl Channel {
         let limit = options.send_limit().unwrap_or(self.max_send_message_size());
         let compression = self.compression(options);
         let frame = Frame::measure(request.message(), limit)?.encode_with(compression)?;
-        let metadata = [request.metadata(), options.request_metadata()];
+        let request = Attempt {
+            path,
+            frame,
+            metadata: [request.metadata(), options.request_metadata()],
+            options,
+            bounds,
+            compression,
+        };
+        if let Some((policy, buffer)) = self.retry_policy(path)
+            && request.frame.len() <= buffer
+        {
+            // Boxed: calls without a policy do not carry its future.
+            return Box::pin(self.send_retrying(&request, policy)).await;
+        }
+        self.send_frame(&request, 0).await
+    }
+
+    /// Sends `request` once, after `previous` attempts. When sending fails,
+    /// the server may have ended the call already, and its status says why.
+    async fn send_frame(&self, request: &Attempt<'_>, previous: u32) -> Result<Receiving, Status> {
+        let Attempt {
+            path,
+            metadata,
+            options,
+            bounds,
+            compression,
+            ..
+        } = *request;
         let (mut stream, mut receiving) = self
-            .start(path, metadata, bounds, options, compression)
+            .start(path, metadata, bounds, options, compression, previous)
             .await?;
         // One message, whole, with END_STREAM: h2 buffers it until the window allows.
-        if let Err(err) = stream.send_data(frame, true) {
+        if let Err(err) = stream.send_data(request.frame.clone(), true) {
             // Rare, so boxed: every call's future stays the smaller for it.
             return Err(Box::pin(receiving.next())
                 .await
@@ -429,6 +470,42 @@ impl Channel {
                 .unwrap_or_else(|| transport::h2_status(&err)));
         }
         Ok(receiving)
+    }
+
+    /// Sends `request` until an attempt is answered with response headers
+    /// (the call is then committed), or fails in a way `policy` does not
+    /// try again.
+    async fn send_retrying(
+        &self,
+        request: &Attempt<'_>,
+        policy: &RetryPolicy,
+    ) -> Result<Receiving, Status> {
+        let mut attempts = Attempts::new(policy);
+        loop {
+            let previous = attempts.start();
+            let (status, pushback) = match self.send_frame(request, previous).await {
+                Ok(mut receiving) => match receiving.headers().await {
+                    Ok(_) => {
+                        if let Some(throttle) = self.throttle() {
+                            throttle.succeeded();
+                        }
+                        return Ok(receiving);
+                    }
+                    Err(status) => (status, receiving.pushback()),
+                },
+                Err(status) => (status, None),
+            };
+            let Some(wait) = attempts.retry_after(&status, pushback, self.throttle()) else {
+                return Err(status);
+            };
+            request
+                .bounds
+                .bound(async {
+                    tokio::time::sleep(wait).await;
+                    Ok(())
+                })
+                .await?;
+        }
     }
 
     /// Starts a call whose requests are streamed: both sides, untyped.
@@ -441,7 +518,7 @@ impl Channel {
         let metadata = [options.request_metadata(), &NO_METADATA];
         let compression = self.compression(options);
         let (stream, mut receiving) = bounds
-            .bound(self.start(path, metadata, &bounds, options, compression))
+            .bound(self.start(path, metadata, &bounds, options, compression, 0))
             .await?;
         let limit = options.send_limit().unwrap_or(self.max_send_message_size());
         let aborted = receiving.aborted();

@@ -2,83 +2,39 @@
 //! lazily and reopened after a failure, and the opening of each call's
 //! stream on it.
 
-use std::future::Future;
-use std::io;
-use std::net::SocketAddr;
-#[cfg(unix)]
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use h2::SendStream;
-use h2::client::SendRequest;
 use http::uri::Authority;
 
-use super::backoff::{Backoffs, ConnectBackoff};
+use super::backoff::ConnectBackoff;
+use super::balancer::{Addresses, Balancer, LoadBalancing};
+#[cfg(feature = "tls")]
+use super::dial::Tls;
+use super::dial::{Connect, Dialer, Endpoint};
 use super::intercept::{Interceptors, StreamInterceptor, UnaryInterceptor};
 use super::receiving::Receiving;
+use super::retry::{DEFAULT_RETRY_BUFFER_SIZE, Throttle};
+use super::service_config::{MethodConfig, RetryPolicy, ServiceConfig};
+use super::subchannel::ConnectivityState;
 use super::target::{self, Resolver, Target};
-use crate::call::{Bounds, BoxFuture, CallCredentials, CallOptions, push_link, remaining};
+use crate::call::{Bounds, CallCredentials, CallOptions, push_link, remaining};
 use crate::frame::{Compression, DEFAULT_MAX_RECEIVE_SIZE, DEFAULT_MAX_SEND_SIZE};
+use crate::transport::Keepalive;
 #[cfg(feature = "server")]
 use crate::transport::ServeIo;
 #[cfg(feature = "tls")]
 use crate::transport::tls::{self, ClientTls};
-use crate::transport::{self, Io, Keepalive, Link};
 use crate::{Metadata, Status, protocol};
 
-/// How a channel reaches its server.
-#[derive(Clone)]
-enum Connector {
-    /// TCP, to the first address the resolver gives that accepts.
-    Tcp(Arc<dyn Resolver>),
-    /// A Unix domain socket at this path.
-    #[cfg(unix)]
-    Unix(PathBuf),
-    /// The user's own.
-    Custom(Arc<dyn Connect>),
-    /// A server in this process, through a pipe.
-    #[cfg(feature = "server")]
-    InProcess(Arc<dyn ServeIo>),
-}
-
-/// Opens connections for a channel that brings its own
-/// ([`Channel::with_connector`]): a proxy, a test harness, a transport of
-/// the user's. Implemented by every `Fn() -> impl Future<Output =
-/// io::Result<impl Io>>`.
-pub trait Connect: Send + Sync + 'static {
-    /// Opens a new connection to the server.
-    fn connect(&self) -> BoxFuture<'static, io::Result<Box<dyn Io>>>;
-}
-
-impl<F, Fut, C> Connect for F
-where
-    F: Fn() -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = io::Result<C>> + Send + 'static,
-    C: Io,
-{
-    fn connect(&self) -> BoxFuture<'static, io::Result<Box<dyn Io>>> {
-        let connecting = self();
-        Box::pin(async move { Ok(Box::new(connecting.await?) as Box<dyn Io>) })
-    }
-}
-
-/// Where a channel's connection is, as gRPC names the states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ConnectivityState {
-    /// No connection, and none being opened: the channel connects on its
-    /// next call. Where a channel starts, and returns when its connection
-    /// ends.
-    Idle,
-    /// A connection is being opened.
-    Connecting,
-    /// The connection is open and takes calls.
-    Ready,
-    /// The last attempt to connect failed; the next waits for the
-    /// connection backoff, and calls fail at once meanwhile unless they
-    /// wait for ready.
-    TransientFailure,
+/// Where a channel's connections go.
+enum Source {
+    /// To the addresses a resolver gives.
+    Resolver(Arc<dyn Resolver>),
+    /// One way to the server.
+    One(Endpoint),
 }
 
 /// How long a connection may take to open (the socket and HTTP/2's
@@ -89,9 +45,13 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// for DNS.
 pub const DEFAULT_MIN_RESOLVE_INTERVAL: Duration = Duration::from_secs(30);
 
+/// How often a channel in use resolves its target again, to find servers
+/// that came or went: the time DNS answers are commonly cached for.
+pub const DEFAULT_RESOLVE_INTERVAL: Duration = Duration::from_secs(30);
+
 /// Builds a [`Channel`].
 pub struct ChannelBuilder {
-    connector: Connector,
+    source: Source,
     authority: Authority,
     max_receive_message_size: usize,
     max_send_message_size: usize,
@@ -102,27 +62,20 @@ pub struct ChannelBuilder {
     connect_timeout: Duration,
     backoff: ConnectBackoff,
     min_resolve_interval: Duration,
+    resolve_interval: Duration,
+    load_balancing: LoadBalancing,
+    service_config: Option<ServiceConfig>,
+    retry_buffer_size: usize,
     credentials: Option<Arc<dyn CallCredentials>>,
     send_compression: Option<Compression>,
     #[cfg(feature = "tls")]
     tls: Option<Tls>,
 }
 
-/// A channel's TLS.
-#[cfg(feature = "tls")]
-#[derive(Clone)]
-enum Tls {
-    /// As the user set it.
-    Given(tls::Connector),
-    /// An `https://` target's: the system's roots, loaded at the first
-    /// connection, so that a machine without them can still be given others.
-    System(Arc<std::sync::OnceLock<Result<tls::Connector, Status>>>),
-}
-
 impl ChannelBuilder {
-    fn new(connector: Connector, authority: Authority) -> Self {
+    fn new(source: Source, authority: Authority) -> Self {
         Self {
-            connector,
+            source,
             authority,
             max_receive_message_size: DEFAULT_MAX_RECEIVE_SIZE,
             max_send_message_size: DEFAULT_MAX_SEND_SIZE,
@@ -133,6 +86,10 @@ impl ChannelBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             backoff: ConnectBackoff::default(),
             min_resolve_interval: DEFAULT_MIN_RESOLVE_INTERVAL,
+            resolve_interval: DEFAULT_RESOLVE_INTERVAL,
+            load_balancing: LoadBalancing::default(),
+            service_config: None,
+            retry_buffer_size: DEFAULT_RETRY_BUFFER_SIZE,
             credentials: None,
             send_compression: None,
             #[cfg(feature = "tls")]
@@ -145,7 +102,7 @@ impl ChannelBuilder {
     #[cfg(feature = "server")]
     pub(crate) fn in_process(server: Arc<dyn ServeIo>) -> Self {
         Self::new(
-            Connector::InProcess(server),
+            Source::One(Endpoint::InProcess(server)),
             Authority::from_static("in-memory"),
         )
     }
@@ -177,7 +134,7 @@ impl ChannelBuilder {
     #[cfg(feature = "tls")]
     pub fn tls(mut self, tls: ClientTls) -> Result<Self, tls::Error> {
         #[cfg(feature = "server")]
-        if matches!(self.connector, Connector::InProcess(_)) {
+        if matches!(self.source, Source::One(Endpoint::InProcess(_))) {
             return Err(tls::Error::new(
                 "an in-memory channel does not use TLS: its calls never leave the process",
             ));
@@ -227,11 +184,95 @@ impl ChannelBuilder {
 
     /// The least time between two resolutions of the target,
     /// [`DEFAULT_MIN_RESOLVE_INTERVAL`] by default. The channel resolves
-    /// its target when it connects and when it reconnects after its
-    /// connection is lost, but not more often than this, so that a server
-    /// that is down does not turn every call into a DNS query.
+    /// its target when it first connects, and again after a connection is
+    /// lost or cannot be made, but not more often than this, so that a
+    /// server that is down does not turn every call into a DNS query.
     pub fn min_resolve_interval(mut self, interval: Duration) -> Self {
         self.min_resolve_interval = interval;
+        self
+    }
+
+    /// How often the target is resolved again while the channel is in use,
+    /// [`DEFAULT_RESOLVE_INTERVAL`] by default, so that servers added
+    /// behind its name (a service scaled up) get calls too. The calls do
+    /// not wait for it: they go on over the connections there are, and a
+    /// channel nobody calls resolves nothing.
+    pub fn resolve_interval(mut self, interval: Duration) -> Self {
+        self.resolve_interval = interval;
+        self
+    }
+
+    /// How calls are spread over the addresses of the target:
+    /// [`LoadBalancing::PickFirst`] by default, or
+    /// [`LoadBalancing::RoundRobin`].
+    pub fn load_balancing(mut self, policy: LoadBalancing) -> Self {
+        self.load_balancing = policy;
+        self
+    }
+
+    /// The channel's service config, in the JSON of gRFC A2 and A6:
+    ///
+    /// - `methodConfig`, each for the methods its `name` list gives (a
+    ///   `service` and `method`, a whole `service`, or `{}` for every
+    ///   method; the most specific applies): `timeout` (the call's
+    ///   deadline, unless it has an earlier one), `waitForReady` (unless
+    ///   the call says), `maxRequestMessageBytes` and
+    ///   `maxResponseMessageBytes` (unless the call sets its own, and no
+    ///   more than the channel's), and a `retryPolicy`: `maxAttempts` (2
+    ///   to 5), `initialBackoff`, `maxBackoff`, `backoffMultiplier` and
+    ///   `retryableStatusCodes`;
+    /// - `retryThrottling`: `maxTokens` and `tokenRatio`;
+    /// - `loadBalancingConfig`: the first of its policies that the channel
+    ///   has (`pick_first`, `round_robin`), which replaces
+    ///   [`ChannelBuilder::load_balancing`]'s.
+    ///
+    /// A call under a retry policy is made again after an attempt fails
+    /// with one of its codes, until the server sends the response headers
+    /// (the call is then committed), after a random wait under a backoff
+    /// that grows by the multiplier, or as long as the server says in
+    /// `grpc-retry-pushback-ms`, and within the call's deadline. Calls
+    /// whose request is streamed are not retried, nor requests larger
+    /// than [`ChannelBuilder::retry_buffer_size`].
+    ///
+    /// ```
+    /// # fn build() -> Result<(), rgrpc::Status> {
+    /// let channel = rgrpc::Channel::builder("dns:///echo.internal:50051")?
+    ///     .service_config(r#"{
+    ///         "loadBalancingConfig": [{"round_robin": {}}],
+    ///         "methodConfig": [{
+    ///             "name": [{"service": "echo.Echo"}],
+    ///             "timeout": "2s",
+    ///             "retryPolicy": {
+    ///                 "maxAttempts": 3,
+    ///                 "initialBackoff": "0.1s",
+    ///                 "maxBackoff": "1s",
+    ///                 "backoffMultiplier": 2,
+    ///                 "retryableStatusCodes": ["UNAVAILABLE"]
+    ///             }
+    ///         }]
+    ///     }"#)?
+    ///     .connect_lazy();
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// INVALID_ARGUMENT, saying where and why, when `json` is not a valid
+    /// service config. Fields it does not know are left alone, as gRPC
+    /// does; a `hedgingPolicy` is refused, since hedging is not supported.
+    pub fn service_config(mut self, json: &str) -> Result<Self, Status> {
+        let config = ServiceConfig::from_json(json)?;
+        if let Some(policy) = config.load_balancing {
+            self.load_balancing = policy;
+        }
+        self.service_config = Some(config);
+        Ok(self)
+    }
+
+    /// The largest request a call under a retry policy keeps to send
+    /// again, [`DEFAULT_RETRY_BUFFER_SIZE`] by default: a call with a
+    /// larger one is not retried.
+    pub fn retry_buffer_size(mut self, bytes: usize) -> Self {
+        self.retry_buffer_size = bytes;
         self
     }
 
@@ -281,28 +322,46 @@ impl ChannelBuilder {
     pub fn connect_lazy(self) -> Channel {
         let interceptors = &self.interceptors;
         let any = !interceptors.unary.is_empty() || !interceptors.stream.is_empty();
+        let dialer = Arc::new(Dialer {
+            authority: self.authority,
+            keepalive: self.keepalive_time.map(|time| Keepalive {
+                time,
+                timeout: self.keepalive_timeout,
+                while_idle: self.keepalive_while_idle,
+            }),
+            connect_timeout: self.connect_timeout,
+            #[cfg(feature = "tls")]
+            tls: self.tls,
+        });
+        let addresses = match self.source {
+            Source::Resolver(resolver) => Addresses::Resolved {
+                resolver,
+                min_interval: self.min_resolve_interval,
+                every: self.resolve_interval,
+            },
+            Source::One(endpoint) => Addresses::One(endpoint),
+        };
         Channel {
             inner: Arc::new(Inner {
-                connector: self.connector,
-                authority: self.authority,
+                balancer: Balancer::new(
+                    self.load_balancing,
+                    addresses,
+                    dialer.clone(),
+                    self.backoff,
+                ),
+                dialer,
                 max_receive_message_size: self.max_receive_message_size,
                 max_send_message_size: self.max_send_message_size,
-                connect_timeout: self.connect_timeout,
-                failure: Mutex::new((Backoffs::new(self.backoff), None)),
-                resolved: Resolved::new(self.min_resolve_interval),
+                throttle: self
+                    .service_config
+                    .as_ref()
+                    .and_then(|config| config.throttling)
+                    .map(Throttle::new),
+                service_config: self.service_config,
+                retry_buffer_size: self.retry_buffer_size,
                 credentials: self.credentials,
                 send_compression: self.send_compression,
-                #[cfg(feature = "tls")]
-                tls: self.tls,
-                keepalive: self.keepalive_time.map(|time| Keepalive {
-                    time,
-                    timeout: self.keepalive_timeout,
-                    while_idle: self.keepalive_while_idle,
-                }),
                 interceptors: any.then(|| Arc::new(self.interceptors)),
-                connection: Mutex::new(None),
-                connecting: tokio::sync::Mutex::new(()),
-                state: tokio::sync::watch::Sender::new(ConnectivityState::Idle),
             }),
         }
     }
@@ -313,7 +372,7 @@ impl ChannelBuilder {
     /// UNAVAILABLE when the server cannot be reached.
     pub async fn connect(self) -> Result<Channel, Status> {
         let channel = self.connect_lazy();
-        channel.ready(false).await?;
+        channel.inner.balancer.pick(false).await?;
         Ok(channel)
     }
 }
@@ -332,71 +391,17 @@ pub struct Channel {
 }
 
 struct Inner {
-    connector: Connector,
-    authority: Authority,
+    balancer: Balancer,
+    dialer: Arc<Dialer>,
     max_receive_message_size: usize,
     max_send_message_size: usize,
-    keepalive: Option<Keepalive>,
-    connect_timeout: Duration,
-    /// Where the connection backoff is, and the last failed attempt: its
-    /// error, and when the next may be made.
-    failure: Mutex<(Backoffs, Option<(tokio::time::Instant, Status)>)>,
-    /// The addresses the resolver last gave, for a TCP connector.
-    resolved: Resolved,
+    service_config: Option<ServiceConfig>,
+    throttle: Option<Throttle>,
+    retry_buffer_size: usize,
     credentials: Option<Arc<dyn CallCredentials>>,
     send_compression: Option<Compression>,
-    #[cfg(feature = "tls")]
-    tls: Option<Tls>,
     /// None when there are none, so that calls pay nothing for them.
     interceptors: Option<Arc<Interceptors>>,
-    /// The current connection and its generation, so that concurrent calls
-    /// that see it fail replace it only once. Held only to copy or replace it.
-    connection: Mutex<Option<Connection>>,
-    /// Held while connecting, so that one call connects and the others wait for it.
-    connecting: tokio::sync::Mutex<()>,
-    /// Where the connection is.
-    state: tokio::sync::watch::Sender<ConnectivityState>,
-}
-
-/// The addresses a resolver last gave, and when.
-struct Resolved {
-    min_interval: Duration,
-    last: Mutex<Option<(tokio::time::Instant, Arc<[SocketAddr]>)>>,
-}
-
-impl Resolved {
-    fn new(min_interval: Duration) -> Self {
-        Self {
-            min_interval,
-            last: Mutex::new(None),
-        }
-    }
-
-    /// The addresses of `resolver`: those it last gave, if it gave them less
-    /// than the minimum interval ago, or new ones.
-    async fn addresses(
-        &self,
-        resolver: &dyn Resolver,
-        name: &Authority,
-    ) -> Result<Arc<[SocketAddr]>, Status> {
-        if let Some((at, addresses)) = &*crate::lock(&self.last)
-            && at.elapsed() < self.min_interval
-        {
-            return Ok(addresses.clone());
-        }
-        let addresses: Arc<[SocketAddr]> = resolver
-            .resolve()
-            .await
-            .map_err(|err| Status::unavailable(format!("cannot resolve {name}: {err}")))?
-            .into();
-        if addresses.is_empty() {
-            return Err(Status::unavailable(format!(
-                "{name} resolved to no address"
-            )));
-        }
-        *crate::lock(&self.last) = Some((tokio::time::Instant::now(), addresses.clone()));
-        Ok(addresses)
-    }
 }
 
 /// `authority`, given by the application, as calls carry it.
@@ -408,15 +413,6 @@ fn parse_authority(authority: &str) -> Result<Authority, Status> {
 
 /// How long a client's keepalive ping may go unanswered: grpc-go's default.
 pub const DEFAULT_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// The channel's connection: its sender, why it ended if it has, and its
-/// generation, which tells a reconnection from the failure it answers.
-#[derive(Clone)]
-struct Connection {
-    generation: u64,
-    sender: SendRequest<Bytes>,
-    end: Link,
-}
 
 impl Channel {
     /// A builder for a channel to `target`, written as gRPC's naming
@@ -447,7 +443,7 @@ impl Channel {
             #[cfg(unix)]
             Target::Unix(path) => {
                 return Ok(ChannelBuilder::new(
-                    Connector::Unix(path),
+                    Source::One(Endpoint::Unix(Arc::new(path))),
                     Authority::from_static("localhost"),
                 ));
             }
@@ -464,7 +460,7 @@ impl Channel {
                  `tls` feature; use http:// or host:port"
             )));
         }
-        let builder = ChannelBuilder::new(Connector::Tcp(resolver), authority);
+        let builder = ChannelBuilder::new(Source::Resolver(resolver), authority);
         #[cfg(feature = "tls")]
         let builder = ChannelBuilder {
             tls: https.then(|| Tls::System(Arc::default())),
@@ -493,7 +489,7 @@ impl Channel {
         resolver: impl Resolver,
     ) -> Result<ChannelBuilder, Status> {
         Ok(ChannelBuilder::new(
-            Connector::Tcp(Arc::new(resolver)),
+            Source::Resolver(Arc::new(resolver)),
             parse_authority(authority)?,
         ))
     }
@@ -518,14 +514,16 @@ impl Channel {
         connect: impl Connect,
     ) -> Result<ChannelBuilder, Status> {
         Ok(ChannelBuilder::new(
-            Connector::Custom(Arc::new(connect)),
+            Source::One(Endpoint::Custom(Arc::new(connect))),
             parse_authority(authority)?,
         ))
     }
 
-    /// Where the channel's connection is now.
+    /// Where the channel's connections are now: ready when one of them
+    /// is; connecting when none is but one is being opened; in transient
+    /// failure when every attempt failed.
     pub fn state(&self) -> ConnectivityState {
-        *self.inner.state.borrow()
+        self.inner.balancer.state()
     }
 
     /// Waits until the channel's state is other than `from`, and gives the
@@ -533,13 +531,7 @@ impl Channel {
     /// call needs it: to connect one that is idle, make a call, or build it
     /// with [`ChannelBuilder::connect`].
     pub async fn state_changed(&self, from: ConnectivityState) -> ConnectivityState {
-        let mut states = self.inner.state.subscribe();
-        // The sender lives as long as the channel this borrows: the wait
-        // ends with a change.
-        match states.wait_for(|state| *state != from).await {
-            Ok(state) => *state,
-            Err(_) => from,
-        }
+        self.inner.balancer.state_changed(from).await
     }
 
     /// The channel's interceptors, when it has any that `wanted` says fit.
@@ -564,223 +556,60 @@ impl Channel {
         self.inner.max_send_message_size
     }
 
-    /// A connection ready for a new stream, connecting or reconnecting as
-    /// needed; `wait_for_ready` when the call waits out failed attempts to
-    /// connect instead of failing with them.
-    async fn ready(&self, wait_for_ready: bool) -> Result<(SendRequest<Bytes>, Link), Status> {
-        // Taken apart before the wait, so that the future holds each part once.
-        let current = self.current();
-        let failed = match current {
-            Some(Connection {
-                generation,
-                sender,
-                end,
-            }) => match sender.ready().await {
-                Ok(sender) => return Ok((sender, end)),
-                Err(_) => Some(generation),
-            },
-            None => None,
+    /// `options` with what the service config says of calls to `path`
+    /// where they leave it to the channel.
+    pub(crate) fn configure(&self, path: &str, mut options: CallOptions) -> CallOptions {
+        let Some(config) = self.method_config(path) else {
+            return options;
         };
-        // Connecting takes a large future (TCP connect and HTTP/2 handshake);
-        // boxed, it does not weigh on every call's future.
-        Box::pin(self.reconnect(failed, wait_for_ready)).await
-    }
-
-    /// Replaces the connection of generation `failed` (none: no connection
-    /// yet), unless another call did so meanwhile. After a failed attempt,
-    /// the next waits for the backoff: calls fail with the last error until
-    /// then, or, with `wait_for_ready`, wait and try again.
-    async fn reconnect(
-        &self,
-        mut failed: Option<u64>,
-        wait_for_ready: bool,
-    ) -> Result<(SendRequest<Bytes>, Link), Status> {
-        let connection = loop {
-            let connecting = self.inner.connecting.lock().await;
-            match self.current() {
-                // Another call reconnected meanwhile.
-                Some(connection) if Some(connection.generation) != failed => break connection,
-                current => failed = current.map(|c| c.generation).or(failed),
-            }
-            let waiting = crate::lock(&self.inner.failure).1.clone();
-            let retry_at = match waiting {
-                Some((retry_at, status)) if retry_at > tokio::time::Instant::now() => {
-                    if !wait_for_ready {
-                        return Err(status);
-                    }
-                    retry_at
-                }
-                _ => match self.connect(failed.map_or(0, |g| g + 1)).await {
-                    Ok((sender, end)) => {
-                        let mut failure = crate::lock(&self.inner.failure);
-                        failure.0.reset();
-                        failure.1 = None;
-                        drop(failure);
-                        let connection = Connection {
-                            generation: failed.map_or(0, |g| g + 1),
-                            sender,
-                            end,
-                        };
-                        *crate::lock(&self.inner.connection) = Some(connection.clone());
-                        self.inner.state.send_replace(ConnectivityState::Ready);
-                        break connection;
-                    }
-                    Err(status) => {
-                        self.inner
-                            .state
-                            .send_replace(ConnectivityState::TransientFailure);
-                        let mut failure = crate::lock(&self.inner.failure);
-                        let retry_at = tokio::time::Instant::now() + failure.0.next();
-                        failure.1 = Some((retry_at, status.clone()));
-                        drop(failure);
-                        if !wait_for_ready {
-                            return Err(status);
-                        }
-                        retry_at
-                    }
-                },
-            };
-            drop(connecting);
-            tokio::time::sleep_until(retry_at).await;
-        };
-        let sender = connection
-            .sender
-            .ready()
-            .await
-            .map_err(|err| connection.end.status(&err))?;
-        Ok((sender, connection.end))
-    }
-
-    /// The current connection, if any.
-    fn current(&self) -> Option<Connection> {
-        crate::lock(&self.inner.connection).clone()
-    }
-
-    /// Opens connection `generation`, within the connect timeout, or the
-    /// backoff's current wait when that is longer.
-    async fn connect(&self, generation: u64) -> Result<(SendRequest<Bytes>, Link), Status> {
-        self.inner.state.send_replace(ConnectivityState::Connecting);
-        let backoff = crate::lock(&self.inner.failure).0.current();
-        let timeout = self.inner.connect_timeout.max(backoff);
-        tokio::time::timeout(timeout, self.open_connection(generation))
-            .await
-            .unwrap_or_else(|_| {
-                Err(Status::unavailable(format!(
-                    "could not connect to {} within {timeout:?}",
-                    self.inner.authority
-                )))
-            })
-    }
-
-    async fn open_connection(&self, generation: u64) -> Result<(SendRequest<Bytes>, Link), Status> {
-        match &self.inner.connector {
-            Connector::Tcp(resolver) => {
-                let socket = self.connect_first(&**resolver).await?;
-                self.handshake(socket, generation).await
-            }
-            #[cfg(unix)]
-            Connector::Unix(path) => {
-                let socket = tokio::net::UnixStream::connect(path)
-                    .await
-                    .map_err(|err| transport::cannot_connect(&path.display(), &err))?;
-                self.handshake(socket, generation).await
-            }
-            Connector::Custom(connect) => {
-                let authority = &self.inner.authority;
-                let io = connect
-                    .connect()
-                    .await
-                    .map_err(|err| transport::cannot_connect(authority, &err))?;
-                self.handshake(io, generation).await
-            }
-            #[cfg(feature = "server")]
-            Connector::InProcess(server) => {
-                let (client, server_side) = transport::pipe();
-                server.serve_io(server_side);
-                self.handshake(client, generation).await
-            }
+        if let Some(timeout) = config.timeout {
+            options = options.timeout_at_most(timeout);
         }
-    }
-
-    /// A TCP connection to the first of the resolver's addresses that
-    /// accepts one (gRPC's `pick_first`).
-    async fn connect_first(
-        &self,
-        resolver: &dyn Resolver,
-    ) -> Result<tokio::net::TcpStream, Status> {
-        let name = &self.inner.authority;
-        let addresses = self.inner.resolved.addresses(resolver, name).await?;
-        let mut failure = None;
-        for address in addresses.iter() {
-            match transport::connect_tcp(*address).await {
-                Ok(socket) => return Ok(socket),
-                Err(status) => failure = Some(status),
-            }
+        if let Some(wait) = config.wait_for_ready
+            && !options.says_wait_for_ready()
+        {
+            options = options.wait_for_ready(wait);
         }
-        Err(match (failure, addresses.len()) {
-            (Some(status), 1) => status,
-            (Some(status), tried) => Status::unavailable(format!(
-                "cannot connect to any of the {tried} addresses of {name}; the last: {}",
-                status.message()
-            )),
-            (None, _) => Status::unavailable(format!("{name} resolved to no address")),
-        })
-    }
-
-    /// The handshakes over connection `generation`, `io`: TLS if the
-    /// channel has it, then HTTP/2. When it ends, the channel is idle again,
-    /// unless another connection has taken its place.
-    async fn handshake(
-        &self,
-        io: impl Io,
-        generation: u64,
-    ) -> Result<(SendRequest<Bytes>, Link), Status> {
-        let keepalive = self.inner.keepalive;
-        let inner = Arc::downgrade(&self.inner);
-        let on_end = move || {
-            if let Some(inner) = inner.upgrade() {
-                let current = crate::lock(&inner.connection)
-                    .as_ref()
-                    .map(|connection| connection.generation);
-                if current == Some(generation) {
-                    inner.state.send_replace(ConnectivityState::Idle);
-                }
-            }
-        };
-        #[cfg(feature = "tls")]
-        if let Some(tls) = &self.inner.tls {
-            let tls = match tls {
-                Tls::Given(tls) => tls,
-                Tls::System(loaded) => loaded
-                    .get_or_init(|| {
-                        ClientTls::new()
-                            .connector(self.inner.authority.host())
-                            .map_err(|err| Status::unavailable(err.to_string()))
-                    })
-                    .as_ref()
-                    .map_err(Clone::clone)?,
-            };
-            // Boxed: the HTTP/2 connection's code is not made again for
-            // each kind of socket under TLS.
-            let io: Box<dyn Io> = Box::new(tls.connect(io).await?);
-            return transport::handshake(io, keepalive, on_end).await;
+        if let Some(bytes) = config.max_request_message_bytes
+            && options.send_limit().is_none()
+        {
+            options = options.max_send_message_size(bytes.min(self.inner.max_send_message_size));
         }
-        transport::handshake(io, keepalive, on_end).await
+        if let Some(bytes) = config.max_response_message_bytes
+            && options.receive_limit().is_none()
+        {
+            options =
+                options.max_receive_message_size(bytes.min(self.inner.max_receive_message_size));
+        }
+        options
     }
 
-    /// Whether the channel's connections encrypt what they carry: only
-    /// with TLS, since rgrpc cannot vouch for a connector of the user's.
-    fn encrypts(&self) -> bool {
-        #[cfg(feature = "tls")]
-        return self.inner.tls.is_some();
-        #[cfg(not(feature = "tls"))]
-        false
+    /// What the service config says of calls to `path`, if anything.
+    fn method_config(&self, path: &str) -> Option<&MethodConfig> {
+        self.inner
+            .service_config
+            .as_ref()?
+            .method(path)
+            .map(|config| &**config)
+    }
+
+    /// The retry policy of calls to `path`, if they have one, and the
+    /// largest request they keep to send again.
+    pub(crate) fn retry_policy(&self, path: &str) -> Option<(&RetryPolicy, usize)> {
+        let policy = self.method_config(path)?.retry.as_ref()?;
+        Some((policy, self.inner.retry_buffer_size))
+    }
+
+    /// The channel's retry throttle, if its service config has one.
+    pub(crate) fn throttle(&self) -> Option<&Throttle> {
+        self.inner.throttle.as_ref()
     }
 
     /// Opens a stream for a call to `path` with `options` and sends the
     /// request headers with `metadata`, saying that the requests are
-    /// compressed with `compression`; response messages are limited to the
-    /// call's limit, or the channel's.
+    /// compressed with `compression`, and how many `previous` attempts the
+    /// call made; response messages are limited to the call's limit, or
+    /// the channel's.
     pub(crate) async fn start(
         &self,
         path: &'static str,
@@ -788,10 +617,11 @@ impl Channel {
         bounds: &Bounds,
         options: &CallOptions,
         compression: Option<Compression>,
+        previous: u32,
     ) -> Result<(SendStream<Bytes>, Receiving), Status> {
         // Ready first: the request is built after the waits, so the
         // future does not hold it while waiting.
-        let (mut sender, end) = self.ready(options.waits_for_ready()).await?;
+        let (mut sender, end) = self.inner.balancer.pick(options.waits_for_ready()).await?;
         let credentials = match &self.inner.credentials {
             // Boxed: only the calls of channels with credentials carry
             // this wait in their futures.
@@ -799,8 +629,8 @@ impl Channel {
             None => None,
         };
         let mut request = protocol::request(
-            self.encrypts(),
-            &self.inner.authority,
+            self.inner.dialer.encrypts(),
+            &self.inner.dialer.authority,
             path,
             metadata,
             bounds.deadline().map(remaining),
@@ -808,6 +638,9 @@ impl Channel {
         )?;
         if let Some(credentials) = &credentials {
             protocol::write_metadata(credentials, request.headers_mut());
+        }
+        if previous > 0 {
+            protocol::previous_attempts(&mut request, previous);
         }
         let (response, stream) = sender
             .send_request(request, false)
@@ -828,7 +661,7 @@ impl Channel {
         credentials: &Arc<dyn CallCredentials>,
         path: &'static str,
     ) -> Result<Metadata, Status> {
-        if credentials.require_secure() && !self.encrypts() {
+        if credentials.require_secure() && !self.inner.dialer.encrypts() {
             return Err(Status::unauthenticated(
                 "these credentials require a connection that encrypts, and this one does not",
             ));

@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 use h2::client::ResponseFuture;
 use http::HeaderMap;
 
+use super::retry::Pushback;
 use crate::call::{Bounds, Expiry};
 use crate::transport::{Incoming, Link};
 use crate::{Message, Metadata, Status, protocol};
@@ -23,6 +24,8 @@ pub(crate) struct Receiving {
     max_message_size: usize,
     headers: Metadata,
     trailers: Option<Metadata>,
+    /// What the trailers of a failed call said of trying it again.
+    pushback: Option<Pushback>,
     /// Set by the sending side when it ends the call itself.
     aborted: Option<Aborted>,
 }
@@ -52,6 +55,7 @@ impl Receiving {
             max_message_size,
             headers: Metadata::new(),
             trailers: None,
+            pushback: None,
             aborted: None,
         }
     }
@@ -122,10 +126,17 @@ impl Receiving {
 
     /// Ends the call with the status in `trailers`.
     fn received_status(&mut self, trailers: &HeaderMap) {
-        let (trailers, result) = match protocol::read_status(trailers) {
-            Ok(trailers) => (trailers, Ok(())),
-            Err(status) => (status.metadata().clone(), Err(status)),
+        let (metadata, result) = match protocol::read_status(trailers) {
+            Ok(metadata) => (metadata, Ok(())),
+            Err(status) => {
+                self.pushback = protocol::retry_pushback(trailers).map(|wait| match wait {
+                    Some(wait) => Pushback::After(wait),
+                    None => Pushback::Never,
+                });
+                (status.metadata().clone(), Err(status))
+            }
         };
+        let trailers = metadata;
         self.trailers = Some(trailers);
         self.state = State::Ended(result);
     }
@@ -249,6 +260,12 @@ impl Receiving {
         if !matches!(self.state, State::Ended(_)) {
             self.state = State::Ended(Err(cancelled()));
         }
+    }
+
+    /// What the server said of trying the call again, if it failed and
+    /// the server said.
+    pub(crate) fn pushback(&self) -> Option<Pushback> {
+        self.pushback
     }
 
     /// The trailers, once the call has ended; empty before.

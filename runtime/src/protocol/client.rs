@@ -8,8 +8,9 @@ use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 
 use super::headers::{
-    CONTENT_TYPE, GRPC_MESSAGE, GRPC_STATUS, GRPC_STATUS_DETAILS, GRPC_TIMEOUT, decode_binary,
-    is_grpc, metadata_from_headers, read_encoding, write_accepted, write_encoding, write_metadata,
+    CONTENT_TYPE, GRPC_MESSAGE, GRPC_PREVIOUS_RPC_ATTEMPTS, GRPC_RETRY_PUSHBACK_MS, GRPC_STATUS,
+    GRPC_STATUS_DETAILS, GRPC_TIMEOUT, decode_binary, is_grpc, metadata_from_headers,
+    read_encoding, write_accepted, write_encoding, write_metadata,
 };
 use super::timeout;
 use crate::frame::Compression;
@@ -73,6 +74,14 @@ pub(crate) fn request(
         write_metadata(metadata, headers);
     }
     Ok(request)
+}
+
+/// Says in a retried call's `request` how many attempts came before it
+/// (`grpc-previous-rpc-attempts`).
+pub(crate) fn previous_attempts(request: &mut http::Request<()>, attempts: u32) {
+    request
+        .headers_mut()
+        .insert(GRPC_PREVIOUS_RPC_ATTEMPTS, HeaderValue::from(attempts));
 }
 
 /// Checks that a response is a gRPC response.
@@ -155,6 +164,19 @@ pub(crate) fn read_status(headers: &HeaderMap) -> Result<Metadata, Status> {
     } else {
         Err(status)
     }
+}
+
+/// What `grpc-retry-pushback-ms` in a failed call's trailers says: `None`
+/// when it is absent; `Some(None)` when it says not to try again (a
+/// negative or malformed value, as gRFC A6 says); else how long to wait.
+pub(crate) fn retry_pushback(trailers: &HeaderMap) -> Option<Option<Duration>> {
+    let value = trailers.get(GRPC_RETRY_PUSHBACK_MS)?;
+    Some(
+        std::str::from_utf8(value.as_bytes())
+            .ok()
+            .and_then(|ms| ms.parse::<u64>().ok())
+            .map(Duration::from_millis),
+    )
 }
 
 /// Decodes a percent-encoded `grpc-message`. Malformed escapes are kept as

@@ -22,6 +22,12 @@ pub(super) const GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status"
 pub(super) const GRPC_MESSAGE: HeaderName = HeaderName::from_static("grpc-message");
 pub(super) const GRPC_STATUS_DETAILS: HeaderName =
     HeaderName::from_static("grpc-status-details-bin");
+#[cfg(feature = "client")]
+pub(super) const GRPC_RETRY_PUSHBACK_MS: HeaderName =
+    HeaderName::from_static("grpc-retry-pushback-ms");
+#[cfg(feature = "client")]
+pub(super) const GRPC_PREVIOUS_RPC_ATTEMPTS: HeaderName =
+    HeaderName::from_static("grpc-previous-rpc-attempts");
 
 /// Binary values are sent unpadded and accepted with or without padding
 /// (PROTOCOL-HTTP2.md: "implementations MUST accept padded and un-padded values").

@@ -14,7 +14,9 @@ mod server;
 mod timeout;
 
 #[cfg(feature = "client")]
-pub(crate) use client::{read_response, read_status, request, response_compression};
+pub(crate) use client::{
+    previous_attempts, read_response, read_status, request, response_compression, retry_pushback,
+};
 #[cfg(feature = "client")]
 pub(crate) use headers::{metadata_from_headers, write_metadata};
 #[cfg(feature = "server")]

@@ -88,6 +88,15 @@ impl Link {
         })))
     }
 
+    /// Whether `other` is the link of the same connection.
+    #[cfg(feature = "client")]
+    pub(crate) fn same(&self, other: &Link) -> bool {
+        match (&self.0, &other.0) {
+            (Some(this), Some(other)) => Arc::ptr_eq(this, other),
+            _ => false,
+        }
+    }
+
     /// Records why the connection ended, unless an earlier failure was.
     pub(crate) fn ended(&self, why: impl FnOnce() -> String) {
         if let Some(shared) = &self.0
