@@ -2,7 +2,7 @@
 //! with canned responses) serving the same echo.proto over loopback, in one
 //! run, in one process.
 //!
-//! `cargo bench -p rgrpc-bench --bench transport [unary|streaming|interceptors|gzip]`.
+//! `cargo bench -p rgrpc-bench --bench transport [unary|streaming|interceptors|gzip|balancing]`.
 //! Samples of the implementations alternate; each figure is the median of
 //! `RGRPC_BENCH_SAMPLES` samples (default 3) of `RGRPC_BENCH_SECONDS` seconds (default 1).
 //!
@@ -11,6 +11,9 @@
 //! - server streaming of 64 B and 16 KiB messages: messages/s and MB/s;
 //! - `interceptors`: rgrpc unary calls behind three no-op interceptors on
 //!   each side against none, 32 B at 1 and 16 calls in flight;
+//! - `balancing`: rgrpc unary calls of one channel spread round robin over
+//!   three servers against the same channel's calls to one, 32 B at 1 and
+//!   16 calls in flight: what the balancer costs a call;
 //! - `gzip`: rgrpc and tonic each with gzip both ways (the client compresses
 //!   its requests, the server its responses), without a ceiling: unary echo
 //!   of 4 KiB at 1, 16 and 64 calls in flight, and server streaming of
@@ -522,17 +525,19 @@ fn main() {
             .and_then(|s| s.parse().ok())
             .unwrap_or(1.0),
     );
-    // Naming parts (`unary`, `streaming`, `interceptors`, `gzip`) runs only those.
+    // Naming parts (`unary`, `streaming`, `interceptors`, `gzip`,
+    // `balancing`) runs only those.
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
     let wanted = |part: &str| args.is_empty() || args.iter().any(|a| a == part);
-    let (unary, streaming, intercepted, gzip) = (
+    let (unary, streaming, intercepted, gzip, balancing) = (
         wanted("unary"),
         wanted("streaming"),
         wanted("interceptors"),
         wanted("gzip"),
+        wanted("balancing"),
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -557,6 +562,15 @@ fn main() {
             .add_service(r::EchoServer::new(RgrpcEcho))
             .build();
         tokio::spawn(server.serve_with_shutdown(listener, std::future::pending()));
+
+        // Two more like the first, for a channel to balance over three.
+        let mut replicas = vec![rgrpc_address];
+        for _ in 0..2 {
+            let (listener, address) = bind().await;
+            let server = rgrpc::Server::builder().add_service(r::EchoServer::new(RgrpcEcho)).build();
+            tokio::spawn(server.serve_with_shutdown(listener, std::future::pending()));
+            replicas.push(address);
+        }
 
         let (listener, tonic_address) = bind().await;
         tokio::spawn(serve_tonic(listener, t::echo_server::EchoServer::new(TonicEcho)));
@@ -606,6 +620,14 @@ fn main() {
             .expect("rgrpc connect");
         let rgrpc_gzip: Arc<dyn Target> =
             Arc::new(RgrpcTarget(r::EchoClient::new(rgrpc_gzip_channel)));
+        let replicas = replicas.iter().map(SocketAddr::to_string).collect::<Vec<_>>().join(",");
+        let balanced_channel = rgrpc::Channel::builder(&format!("ipv4:{replicas}"))
+            .unwrap()
+            .load_balancing(rgrpc::client::LoadBalancing::RoundRobin)
+            .connect()
+            .await
+            .expect("rgrpc connect");
+        let balanced: Arc<dyn Target> = Arc::new(RgrpcTarget(r::EchoClient::new(balanced_channel)));
         let tonic: Arc<dyn Target> = Arc::new(TonicTarget(tonic_client(tonic_address).await));
         let tonic_gzip: Arc<dyn Target> = Arc::new(TonicTarget(
             tonic_client(tonic_gzip_address)
@@ -700,6 +722,27 @@ fn main() {
                 plain,
                 chained,
                 chained / plain,
+            );
+        }
+
+        println!(
+            "\n{:<24} {:>12} {:>12} {:>8}   {:>17} {:>17}",
+            "round robin", "1 srv req/s", "3 srv req/s", "3/1", "1 srv p50/p99 µs", "3 srv p50/p99 µs"
+        );
+        for in_flight in [1, 16].into_iter().filter(|_| balancing) {
+            let [one, three] = alternate([&rgrpc, &balanced], samples, seconds, |target, time| {
+                unary_run(target, 32, in_flight, time)
+            })
+            .await
+            .map(UnaryMedians::of);
+            println!(
+                "{:<24} {:>12.0} {:>12.0} {:>7.2}x   {} {}",
+                format!("32 B, {in_flight} in flight"),
+                one.per_second,
+                three.per_second,
+                three.per_second / one.per_second,
+                one.latencies(),
+                three.latencies(),
             );
         }
 
