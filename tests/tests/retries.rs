@@ -32,16 +32,25 @@ type Seen = Arc<Mutex<Vec<(Option<String>, Instant)>>>;
 /// A server answering the n-th request it receives (from 0) with
 /// `script(n)`.
 async fn scripted(script: fn(usize) -> Answer) -> (SocketAddr, Seen) {
+    serve_scripted(script, 0).await
+}
+
+/// [`scripted`], sending GOAWAY on each of its first `going_away`
+/// connections as soon as it is open, before any stream.
+async fn serve_scripted(script: fn(usize) -> Answer, going_away: usize) -> (SocketAddr, Seen) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let seen = Seen::default();
     let record = seen.clone();
     tokio::spawn(async move {
-        loop {
+        for accepted in 0.. {
             let (socket, _) = listener.accept().await.unwrap();
             let record = record.clone();
             tokio::spawn(async move {
                 let mut connection = h2::server::handshake(socket).await.unwrap();
+                if accepted < going_away {
+                    connection.abrupt_shutdown(h2::Reason::NO_ERROR);
+                }
                 while let Some(Ok((request, mut respond))) = connection.accept().await {
                     let previous = request
                         .headers()
@@ -279,6 +288,19 @@ async fn the_method_config_sets_timeouts_and_limits() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+}
+
+#[tokio::test]
+async fn a_connection_going_away_before_the_call_does_not_fail_it() {
+    let (address, seen) = serve_scripted(|_| Answer::Echo, 1).await;
+    let channel = Channel::builder(&address.to_string())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let client = EchoClient::new(channel);
+    assert_eq!(echo(&client).await.as_deref(), Ok("hi"));
+    assert_eq!(seen.lock().unwrap().len(), 1);
 }
 
 #[test]

@@ -382,13 +382,34 @@ impl Channel {
         let bounds = options.bounds();
         bounds
             .bound(async {
-                let mut receiving = self.send_request(path, request, options, &bounds).await?;
-                // The whole call is bounded here: receiving needs no
-                // timer of its own.
-                receiving.unbound();
-                single_response(&mut receiving, &Layers::default()).await
+                let (result, refused) = self.unary_once(path, request, options, &bounds).await?;
+                if refused {
+                    // The server refused the stream unhandled: the call is
+                    // made once more, on the connection the balancer picks
+                    // now (gRFC A6's transparent retry). Rare, so boxed.
+                    let again = Box::pin(self.unary_once(path, request, options, &bounds));
+                    return again.await?.0;
+                }
+                result
             })
             .await
+    }
+
+    /// One attempt at a unary call: its result, and whether the server
+    /// refused it unhandled.
+    async fn unary_once<Req: Message, Resp: Message>(
+        &self,
+        path: &'static str,
+        request: &Request<Req>,
+        options: &CallOptions,
+        bounds: &Bounds,
+    ) -> Result<(Result<Response<Resp>, Status>, bool), Status> {
+        let mut receiving = self.send_request(path, request, options, bounds).await?;
+        // The whole call is bounded by the caller: receiving needs no timer
+        // of its own.
+        receiving.unbound();
+        let result = single_response(&mut receiving, &Layers::default()).await;
+        Ok((result, receiving.refused()))
     }
 
     /// Opens a streaming call, behind the channel's stream interceptors if

@@ -26,6 +26,8 @@ pub(crate) struct Receiving {
     trailers: Option<Metadata>,
     /// What the trailers of a failed call said of trying it again.
     pushback: Option<Pushback>,
+    /// Whether the server refused the stream before handling it.
+    refused: bool,
     /// Set by the sending side when it ends the call itself.
     aborted: Option<Aborted>,
 }
@@ -56,6 +58,7 @@ impl Receiving {
             headers: Metadata::new(),
             trailers: None,
             pushback: None,
+            refused: false,
             aborted: None,
         }
     }
@@ -102,6 +105,16 @@ impl Receiving {
         let response = match response {
             Ok(response) => response,
             Err(err) => {
+                // REFUSED_STREAM, or past the last stream of a graceful
+                // GOAWAY from the server (h2 fails only those with its
+                // error; after one with an error code, it fails every
+                // stream with it, handled or not): the server did not
+                // handle it.
+                let reason = err.reason();
+                self.refused = reason == Some(h2::Reason::REFUSED_STREAM)
+                    || (err.is_go_away()
+                        && err.is_remote()
+                        && reason == Some(h2::Reason::NO_ERROR));
                 self.state = State::Ended(Err(end.status(&err)));
                 return;
             }
@@ -260,6 +273,13 @@ impl Receiving {
         if !matches!(self.state, State::Ended(_)) {
             self.state = State::Ended(Err(cancelled()));
         }
+    }
+
+    /// Whether the server refused the call's stream without handling it
+    /// (REFUSED_STREAM, or GOAWAY before it), so that it can be made again
+    /// without the server having seen it.
+    pub(crate) fn refused(&self) -> bool {
+        self.refused
     }
 
     /// What the server said of trying the call again, if it failed and
