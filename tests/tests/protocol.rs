@@ -395,33 +395,39 @@ async fn malformed_responses_are_clean_errors() {
 async fn a_call_cut_off_by_goaway_is_unavailable() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    // A server written frame by frame: once the request's HEADERS arrive it
-    // sends GOAWAY naming stream 0 as the last it processed, and stays connected.
+    // A server written frame by frame: on each connection, once the
+    // request's HEADERS arrive it sends GOAWAY naming stream 0 as the last
+    // it processed, and stays connected. The client makes the call once
+    // more on a new connection (the server never saw it), then gives up.
     tokio::spawn(async move {
-        let (mut socket, _) = listener.accept().await.unwrap();
-        let mut preface = [0u8; 24];
-        socket.read_exact(&mut preface).await.unwrap();
-        // Empty SETTINGS, then an ACK of the client's.
-        socket
-            .write_all(&[0, 0, 0, 0x4, 0, 0, 0, 0, 0, 0, 0, 0, 0x4, 0x1, 0, 0, 0, 0])
-            .await
-            .unwrap();
         loop {
-            let mut header = [0u8; 9];
-            socket.read_exact(&mut header).await.unwrap();
-            let len = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
-            let mut payload = vec![0; len];
-            socket.read_exact(&mut payload).await.unwrap();
-            if header[3] == 0x1 {
-                break;
-            }
+            let (mut socket, _) = listener.accept().await.unwrap();
+            tokio::spawn(async move {
+                let mut preface = [0u8; 24];
+                socket.read_exact(&mut preface).await.unwrap();
+                // Empty SETTINGS, then an ACK of the client's.
+                socket
+                    .write_all(&[0, 0, 0, 0x4, 0, 0, 0, 0, 0, 0, 0, 0, 0x4, 0x1, 0, 0, 0, 0])
+                    .await
+                    .unwrap();
+                loop {
+                    let mut header = [0u8; 9];
+                    socket.read_exact(&mut header).await.unwrap();
+                    let len = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
+                    let mut payload = vec![0; len];
+                    socket.read_exact(&mut payload).await.unwrap();
+                    if header[3] == 0x1 {
+                        break;
+                    }
+                }
+                // GOAWAY: last stream 0, NO_ERROR.
+                socket
+                    .write_all(&[0, 0, 8, 0x7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+                    .await
+                    .unwrap();
+                tokio::time::sleep(Duration::from_secs(10)).await;
+            });
         }
-        // GOAWAY: last stream 0, NO_ERROR.
-        socket
-            .write_all(&[0, 0, 8, 0x7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
-            .await
-            .unwrap();
-        tokio::time::sleep(Duration::from_secs(10)).await;
     });
     let client = EchoClient::new(
         Channel::builder(&address.to_string())

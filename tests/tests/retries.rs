@@ -23,6 +23,11 @@ enum Answer {
     FailAfterHeaders(Code),
     /// The echo of the request.
     Echo,
+    /// One response joining the messages of the request with `+`.
+    Join,
+    /// A trailers-only response with this code at once, before reading
+    /// the request.
+    Refuse(Code),
 }
 
 /// What the server saw: each request's `grpc-previous-rpc-attempts`, and
@@ -61,13 +66,22 @@ async fn serve_scripted(script: fn(usize) -> Answer, going_away: usize) -> (Sock
                         seen.push((previous, Instant::now()));
                         seen.len() - 1
                     };
-                    let mut body = request.into_body();
-                    let mut received = Vec::new();
-                    while let Some(Ok(data)) = body.data().await {
-                        let _ = body.flow_control().release_capacity(data.len());
-                        received.extend_from_slice(&data);
+                    let script = script(n);
+                    if let Answer::Refuse(code) = script {
+                        answer(Answer::Fail(code, None), &[], &mut respond);
+                        continue;
                     }
-                    answer(script(n), &received, &mut respond);
+                    // On a task of its own: the connection is driven by
+                    // `accept`, which must go on meanwhile.
+                    tokio::spawn(async move {
+                        let mut body = request.into_body();
+                        let mut received = Vec::new();
+                        while let Some(Ok(data)) = body.data().await {
+                            let _ = body.flow_control().release_capacity(data.len());
+                            received.extend_from_slice(&data);
+                        }
+                        answer(script, &received, &mut respond);
+                    });
                 }
             });
         }
@@ -103,9 +117,16 @@ fn answer(answer: Answer, request: &[u8], respond: &mut h2::server::SendResponse
             let mut stream = respond.send_response(headers(), false).unwrap();
             stream.send_trailers(status(code)).unwrap();
         }
-        Answer::Echo => {
-            let message = rgrpc_tests::pb::echo::EchoRequest::decode(&request[5..]).unwrap();
-            let reply = rgrpc_tests::response(message.message).encode_to_vec();
+        Answer::Echo | Answer::Join | Answer::Refuse(_) => {
+            let texts: Vec<String> = rgrpc_tests::raw::frames(request)
+                .into_iter()
+                .map(|(_, message)| {
+                    rgrpc_tests::pb::echo::EchoRequest::decode(&message[..])
+                        .unwrap()
+                        .message
+                })
+                .collect();
+            let reply = rgrpc_tests::response(texts.join("+")).encode_to_vec();
             let mut stream = respond.send_response(headers(), false).unwrap();
             let frame = rgrpc_tests::raw::frame(0, &reply);
             stream.send_data(frame.into(), false).unwrap();
@@ -288,6 +309,77 @@ async fn the_method_config_sets_timeouts_and_limits() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Unavailable, "{err:?}");
+}
+
+#[tokio::test]
+async fn client_streaming_calls_are_retried_with_their_requests_replayed() {
+    let (address, seen) = scripted(|n| match n {
+        0 => Answer::Fail(Code::Unavailable, None),
+        _ => Answer::Join,
+    })
+    .await;
+    let client = channel(address, &retrying(3, r#""UNAVAILABLE""#)).await;
+    let mut call = client.echo_client_streaming().await.unwrap();
+    for word in ["a", "b", "c"] {
+        call.send(&rgrpc_tests::request(word)).await.unwrap();
+    }
+    let reply = call.close_and_recv().await.unwrap();
+    assert_eq!(reply.message().message, "a+b+c");
+    assert_eq!(previous(&seen), [None, Some("1".to_owned())]);
+}
+
+#[tokio::test]
+async fn a_bidi_call_refused_while_sending_goes_on_on_a_new_attempt() {
+    let (address, seen) = scripted(|n| match n {
+        0 | 1 => Answer::Refuse(Code::Unavailable),
+        _ => Answer::Join,
+    })
+    .await;
+    let client = channel(address, &retrying(3, r#""UNAVAILABLE""#)).await;
+    let mut call = client.echo_bidirectional_streaming().await.unwrap();
+    call.send(&rgrpc_tests::request("x")).await.unwrap();
+    // The first attempt has failed by now; the sends go on regardless.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    call.send(&rgrpc_tests::request("y")).await.unwrap();
+    call.close_send().await.unwrap();
+    assert_eq!(call.recv().await.unwrap().unwrap().message, "x+y");
+    assert_eq!(call.recv().await.unwrap(), None);
+    assert_eq!(
+        previous(&seen),
+        [None, Some("1".to_owned()), Some("2".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn streaming_calls_are_not_retried_once_committed_or_past_the_buffer() {
+    let (address, seen) = scripted(|_| Answer::FailAfterHeaders(Code::Unavailable)).await;
+    let client = channel(address, &retrying(5, r#""UNAVAILABLE""#)).await;
+    let mut call = client.echo_client_streaming().await.unwrap();
+    call.send(&rgrpc_tests::request("a")).await.unwrap();
+    let err = call.close_and_recv().await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable);
+    assert_eq!(seen.lock().unwrap().len(), 1);
+
+    // Requests larger than the retry buffer commit the call.
+    let (address, seen) = scripted(|n| match n {
+        0 => Answer::Fail(Code::Unavailable, None),
+        _ => Answer::Join,
+    })
+    .await;
+    let channel = Channel::builder(&address.to_string())
+        .unwrap()
+        .service_config(&retrying(5, r#""UNAVAILABLE""#))
+        .unwrap()
+        .retry_buffer_size(16)
+        .connect_lazy();
+    let client = EchoClient::new(channel);
+    let mut call = client.echo_client_streaming().await.unwrap();
+    call.send(&rgrpc_tests::request("more than sixteen bytes"))
+        .await
+        .unwrap();
+    let err = call.close_and_recv().await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable);
+    assert_eq!(seen.lock().unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -42,6 +42,17 @@ impl Bounds {
         }
     }
 
+    /// Waits `wait` within the bounds, as [`Bounds::bound`] says: between
+    /// two attempts at a call.
+    #[cfg(feature = "client")]
+    pub(crate) async fn sleep(&self, wait: std::time::Duration) -> Result<(), Status> {
+        self.bound(async {
+            tokio::time::sleep(wait).await;
+            Ok(())
+        })
+        .await
+    }
+
     /// The bounds as something to poll, for a state machine that waits
     /// without a future of its own; [`Bounds::bound`] is the future form.
     pub(crate) fn expiry(&self) -> Expiry {

@@ -9,6 +9,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::Bytes;
+use h2::SendStream;
 
 use super::Channel;
 use super::handles::{
@@ -16,6 +17,7 @@ use super::handles::{
 };
 use super::intercept::{ClientCall, StartedStream, StreamNext, UnaryNext};
 use super::receiving::Receiving;
+use super::replay::{Replay, Restart, Retrier};
 use super::retry::Attempts;
 use super::sending::Sending;
 use super::service_config::RetryPolicy;
@@ -362,6 +364,19 @@ fn open_both<'c, Req: Message, Resp: Message, H: 'static>(
 ) -> BoxFuture<'c, Result<H, Status>> {
     let stream_span = span.clone();
     Box::pin(span.wrap(async move {
+        if let Some((policy, buffer)) = channel.retry_policy(path)
+            && channel
+                .interceptors(|chain| !chain.stream.is_empty())
+                .is_none()
+        {
+            let started = channel.start_retried(path, options, policy, buffer).await;
+            let (sending, receiving, retrier) = ended_on_error(started)?;
+            let layers = Layers::default();
+            return Ok(handle(
+                RequestSink::new(sending, layers.clone()),
+                ResponseStream::new(receiving, layers, stream_span).retried_by(retrier),
+            ));
+        }
         let opened = channel.open(path, kind, options).await;
         let (sending, receiving, layers) = ended_on_error(opened)?;
         Ok(handle(
@@ -501,7 +516,7 @@ impl Channel {
         request: &Attempt<'_>,
         policy: &RetryPolicy,
     ) -> Result<Receiving, Status> {
-        let mut attempts = Attempts::new(policy);
+        let mut attempts = Attempts::new(policy.clone());
         loop {
             let previous = attempts.start();
             let (status, pushback) = match self.send_frame(request, previous).await {
@@ -519,14 +534,49 @@ impl Channel {
             let Some(wait) = attempts.retry_after(&status, pushback, self.throttle()) else {
                 return Err(status);
             };
-            request
-                .bounds
-                .bound(async {
-                    tokio::time::sleep(wait).await;
-                    Ok(())
-                })
-                .await?;
+            request.bounds.sleep(wait).await?;
         }
+    }
+
+    /// Starts a call whose requests are streamed under a retry `policy`,
+    /// keeping up to `buffer` bytes of them to send again: both sides, and
+    /// what makes new attempts until the call commits. A first attempt
+    /// that cannot start is made again as the policy says.
+    async fn start_retried(
+        &self,
+        path: &'static str,
+        options: CallOptions,
+        policy: &RetryPolicy,
+        buffer: usize,
+    ) -> Result<(Sending, Receiving, Box<Retrier>), Status> {
+        let mut attempts = Attempts::new(policy.clone());
+        // Every attempt within the call's one deadline.
+        let bounds = options.bounds();
+        let (mut sending, mut receiving) = loop {
+            attempts.start();
+            let status = match self
+                .start_streaming_within(path, &options, bounds.clone())
+                .await
+            {
+                Ok(started) => break started,
+                Err(status) => status,
+            };
+            let Some(wait) = attempts.retry_after(&status, None, self.throttle()) else {
+                return Err(status);
+            };
+            bounds.sleep(wait).await?;
+        };
+        let replay = Replay::new(buffer);
+        sending.replay_with(replay.clone());
+        let restart = Restart {
+            channel: self.clone(),
+            path,
+            bounds: sending.bounds().clone(),
+            compression: sending.compression(),
+            options,
+        };
+        let retrier = Retrier::new(restart, attempts, replay, receiving.aborted());
+        Ok((sending, receiving, retrier))
     }
 
     /// Starts a call whose requests are streamed: both sides, untyped.
@@ -535,11 +585,20 @@ impl Channel {
         path: &'static str,
         options: &CallOptions,
     ) -> Result<(Sending, Receiving), Status> {
-        let bounds = options.bounds();
-        let metadata = [options.request_metadata(), &NO_METADATA];
+        self.start_streaming_within(path, options, options.bounds())
+            .await
+    }
+
+    /// [`Channel::start_streaming`] within `bounds`.
+    async fn start_streaming_within(
+        &self,
+        path: &'static str,
+        options: &CallOptions,
+        bounds: Bounds,
+    ) -> Result<(Sending, Receiving), Status> {
         let compression = self.compression(options);
         let (stream, mut receiving) = bounds
-            .bound(self.start(path, metadata, &bounds, options, compression, 0))
+            .bound(self.start_streamed(path, &bounds, options, compression, 0))
             .await?;
         let limit = options.send_limit().unwrap_or(self.max_send_message_size());
         let aborted = receiving.aborted();
@@ -552,5 +611,20 @@ impl Channel {
             compression,
         );
         Ok((sending, receiving))
+    }
+
+    /// Opens the stream of an attempt, after `previous` others, at a call
+    /// whose requests are streamed, its metadata its options'.
+    pub(crate) async fn start_streamed(
+        &self,
+        path: &'static str,
+        bounds: &Bounds,
+        options: &CallOptions,
+        compression: Option<Compression>,
+        previous: u32,
+    ) -> Result<(SendStream<Bytes>, Receiving), Status> {
+        let metadata = [options.request_metadata(), &NO_METADATA];
+        self.start(path, metadata, bounds, options, compression, previous)
+            .await
     }
 }

@@ -230,9 +230,10 @@ impl ChannelBuilder {
     /// with one of its codes, until the server sends the response headers
     /// (the call is then committed), after a random wait under a backoff
     /// that grows by the multiplier, or as long as the server says in
-    /// `grpc-retry-pushback-ms`, and within the call's deadline. Calls
-    /// whose request is streamed are not retried, nor requests larger
-    /// than [`ChannelBuilder::retry_buffer_size`].
+    /// `grpc-retry-pushback-ms`, and within the call's deadline. What the
+    /// call sent goes again with each attempt; one that sent more than
+    /// [`ChannelBuilder::retry_buffer_size`] commits. Streaming calls
+    /// behind stream interceptors are not retried.
     ///
     /// ```
     /// # fn build() -> Result<(), rgrpc::Status> {
@@ -268,9 +269,9 @@ impl ChannelBuilder {
         Ok(self)
     }
 
-    /// The largest request a call under a retry policy keeps to send
-    /// again, [`DEFAULT_RETRY_BUFFER_SIZE`] by default: a call with a
-    /// larger one is not retried.
+    /// How much of what a call under a retry policy sends it keeps to send
+    /// again, [`DEFAULT_RETRY_BUFFER_SIZE`] by default: a call that sends
+    /// more commits, and is not retried after.
     pub fn retry_buffer_size(mut self, bytes: usize) -> Self {
         self.retry_buffer_size = bytes;
         self

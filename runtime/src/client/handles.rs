@@ -10,6 +10,7 @@ use std::task::{Context, Poll, ready};
 use futures_core::Stream;
 
 use super::receiving::Receiving;
+use super::replay::Retrier;
 use super::sending::Sending;
 use crate::call::{CallSpan, Layers, next_item};
 use crate::frame::Frame;
@@ -107,6 +108,9 @@ pub struct ResponseStream<T> {
     span: Option<CallSpan>,
     /// As a `Stream`: ended or failed, so it gives nothing more.
     done: bool,
+    /// Under a retry policy, until the call commits: what makes new
+    /// attempts.
+    retrier: Option<Box<Retrier>>,
     _message: PhantomData<fn() -> T>,
 }
 
@@ -117,8 +121,25 @@ impl<T: Message> ResponseStream<T> {
             layers,
             span: Some(span),
             done: false,
+            retrier: None,
             _message: PhantomData,
         }
+    }
+
+    /// The stream of a call that `retrier` makes again until it commits.
+    pub(crate) fn retried_by(mut self, retrier: Box<Retrier>) -> Self {
+        self.retrier = Some(retrier);
+        self
+    }
+
+    /// Ready once the call can no longer be retried: the response headers
+    /// came, or it failed in a way its policy does not retry.
+    fn poll_committed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if let Some(retrier) = &mut self.retrier {
+            ready!(retrier.poll_committed(&mut self.receiving, cx));
+            self.retrier = None;
+        }
+        Poll::Ready(())
     }
 
     /// The next response message; `None` once the server ended the call with
@@ -131,6 +152,7 @@ impl<T: Message> ResponseStream<T> {
     }
 
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Option<T>, Status>> {
+        ready!(self.poll_committed(cx));
         // Streamed messages often arrive many to a DATA frame: one already
         // received is taken first, without a poll.
         let received = match self.receiving.received() {
@@ -155,6 +177,7 @@ impl<T: Message> ResponseStream<T> {
     /// The only message of a client-streaming response, with the headers
     /// and trailers.
     async fn single(&mut self) -> Result<Response<T>, Status> {
+        poll_fn(|cx| self.poll_committed(cx)).await;
         let result = single_response(&mut self.receiving, &self.layers).await;
         self.ended(result.as_ref().map(|_| ()));
         result
@@ -182,6 +205,7 @@ impl<T: Message> ResponseStream<T> {
     /// # Errors
     /// The call's status when it failed before sending headers.
     pub async fn headers(&mut self) -> Result<&Metadata, Status> {
+        poll_fn(|cx| self.poll_committed(cx)).await;
         self.receiving.headers().await
     }
 

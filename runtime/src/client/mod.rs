@@ -10,6 +10,7 @@
 //! | `backoff` | [`ConnectBackoff`]: the waits between failed attempts to connect |
 //! | `service_config` | the service config's JSON, read and checked: method configs, load balancing, retry throttling |
 //! | `retry` | retries under a retry policy: when, how long to wait, and throttling |
+//! | `replay` | retries of calls that stream their requests: what is kept to send again, and the new attempts |
 //! | `target` | targets as gRPC's naming document writes them, and the [`Resolver`]s that give their addresses |
 //! | `call` | [`Call`]: a call with its options, and the typed start of each shape |
 //! | `sending` | a call's request messages going out, untyped |
@@ -25,6 +26,7 @@ mod dial;
 mod handles;
 mod intercept;
 mod receiving;
+mod replay;
 mod retry;
 mod sending;
 mod service_config;

@@ -198,6 +198,27 @@ impl Receiving {
         }
     }
 
+    /// Shares `aborted` with the sending side of an earlier attempt at the
+    /// same call.
+    pub(crate) fn share_aborted(&mut self, aborted: Aborted) {
+        self.aborted = Some(aborted);
+    }
+
+    /// Moves the call on until the response headers come: ready with the
+    /// status when the server or the connection ended the call before
+    /// them, else with `Ok` (the headers came, the call ended OK, or the
+    /// sending side ended it, which later polls report).
+    pub(crate) fn poll_headers(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Status>> {
+        if self.aborted_with().is_some() {
+            return Poll::Ready(Ok(()));
+        }
+        std::task::ready!(self.poll_state(cx, true));
+        Poll::Ready(match &self.state {
+            State::Ended(Err(status)) if self.aborted_with().is_none() => Err(status.clone()),
+            _ => Ok(()),
+        })
+    }
+
     /// The response headers.
     pub(crate) async fn headers(&mut self) -> Result<&Metadata, Status> {
         self.check_aborted()?;

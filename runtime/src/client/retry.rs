@@ -8,8 +8,8 @@ use super::backoff::random_unit;
 use super::service_config::{RetryPolicy, Throttling};
 use crate::Status;
 
-/// The largest request a call that may be retried keeps to send again,
-/// by default: past it, the call is not retried.
+/// How much of what a call that may be retried sends it keeps to send
+/// again, by default: past it, the call is not retried.
 pub const DEFAULT_RETRY_BUFFER_SIZE: usize = 256 * 1024;
 
 /// What a server said of trying again, in `grpc-retry-pushback-ms`.
@@ -22,20 +22,20 @@ pub(crate) enum Pushback {
 }
 
 /// The attempts of one call under a retry policy.
-pub(crate) struct Attempts<'p> {
-    policy: &'p RetryPolicy,
+pub(crate) struct Attempts {
+    policy: RetryPolicy,
     /// Attempts made so far.
     made: u32,
     /// The backoff before jitter for the next retry.
     backoff: Duration,
 }
 
-impl<'p> Attempts<'p> {
-    pub(crate) fn new(policy: &'p RetryPolicy) -> Self {
+impl Attempts {
+    pub(crate) fn new(policy: RetryPolicy) -> Self {
         Attempts {
+            backoff: policy.initial_backoff,
             policy,
             made: 0,
-            backoff: policy.initial_backoff,
         }
     }
 
@@ -154,7 +154,7 @@ mod tests {
     #[test]
     fn waits_stay_within_the_growing_backoff_and_attempts_run_out() {
         let policy = policy(4, "3s");
-        let mut attempts = Attempts::new(&policy);
+        let mut attempts = Attempts::new(policy.clone());
         let unavailable = Status::unavailable("down");
         let mut bounds = Vec::new();
         while attempts.start() < 10 {
@@ -169,7 +169,7 @@ mod tests {
         for (wait, most) in bounds.iter().zip([1, 2, 3]) {
             assert!(*wait < Duration::from_secs(most), "{wait:?}");
         }
-        let mut attempts = Attempts::new(&policy);
+        let mut attempts = Attempts::new(policy.clone());
         attempts.start();
         assert_eq!(
             attempts.retry_after(&Status::internal("bug"), None, None),
@@ -180,7 +180,7 @@ mod tests {
     #[test]
     fn pushback_sets_the_wait_or_stops_retries() {
         let policy = policy(5, "8s");
-        let mut attempts = Attempts::new(&policy);
+        let mut attempts = Attempts::new(policy.clone());
         let status = Status::new(Code::Unavailable, "busy");
         attempts.start();
         let pushed = Some(Pushback::After(Duration::from_millis(1500)));

@@ -4,7 +4,10 @@
 use bytes::Bytes;
 use h2::SendStream;
 
+use std::sync::Arc;
+
 use super::receiving::{Aborted, cancelled};
+use super::replay::Replay;
 use crate::Status;
 use crate::call::Bounds;
 use crate::frame::Compression;
@@ -40,6 +43,9 @@ pub(crate) struct Sending {
     compression: Option<Compression>,
     /// The next message goes uncompressed.
     skip_compression: bool,
+    /// Under a retry policy, until the call commits: what is kept to send
+    /// again on a new attempt.
+    replay: Option<Arc<Replay>>,
 }
 
 impl Sending {
@@ -64,7 +70,32 @@ impl Sending {
             aborted,
             compression,
             skip_compression: false,
+            replay: None,
         }
+    }
+
+    /// Keeps what is sent in `replay`, for new attempts at the call.
+    pub(crate) fn replay_with(&mut self, replay: Arc<Replay>) {
+        self.replay = Some(replay);
+    }
+
+    /// The call's bounds.
+    pub(crate) fn bounds(&self) -> &Bounds {
+        &self.bounds
+    }
+
+    /// What the call's messages are compressed with.
+    pub(crate) fn compression(&self) -> Option<Compression> {
+        self.compression
+    }
+
+    /// Goes on on a newer attempt's `stream`, on the connection `link`
+    /// explains, what was sent before already on it.
+    fn switch(&mut self, (stream, link): (SendStream<Bytes>, Link)) {
+        self.stream = stream;
+        self.connection = link;
+        self.unsent = Unsent::default();
+        self.state = State::Started;
     }
 
     /// Sends the next message uncompressed.
@@ -103,9 +134,24 @@ impl Sending {
         status
     }
 
-    /// Sends a framed message; see `RequestSink::send`.
+    /// Sends a framed message; see `RequestSink::send`. Under a retry
+    /// policy, a send that fails on an attempt the call may still replace
+    /// is not an error: the message goes again with the next attempt.
     pub(crate) async fn send(&mut self, frame: Bytes) -> Result<(), Status> {
         self.check_open()?;
+        let Some(replay) = self.replay.clone() else {
+            return self.send_now(frame).await;
+        };
+        if let Some(newer) = replay.sending(&frame) {
+            self.switch(newer);
+        }
+        match self.send_now(frame).await {
+            Err(_) if !replay.committed() => Ok(()),
+            sent => sent,
+        }
+    }
+
+    async fn send_now(&mut self, frame: Bytes) -> Result<(), Status> {
         // The rest of a message whose send was cancelled after it began.
         self.flush().await?;
         let first = self.state == State::Fresh;
@@ -132,13 +178,30 @@ impl Sending {
     pub(crate) fn cancel(&mut self) {
         self.state = State::Cancelled;
         self.stream.send_reset(h2::Reason::CANCEL);
+        if let Some(replay) = &self.replay {
+            replay.cancel();
+        }
     }
 
-    /// Half-closes the stream, once what is left of the last message is out.
+    /// Half-closes the stream, once what is left of the last message is
+    /// out; under a retry policy, as [`Sending::send`] does.
     pub(crate) async fn close(&mut self) -> Result<(), Status> {
         if matches!(self.state, State::Closed | State::Cancelled) {
             return Ok(());
         }
+        let Some(replay) = self.replay.clone() else {
+            return self.close_now().await;
+        };
+        if let Some(newer) = replay.closing() {
+            self.switch(newer);
+        }
+        match self.close_now().await {
+            Err(_) if !replay.committed() => Ok(()),
+            closed => closed,
+        }
+    }
+
+    async fn close_now(&mut self) -> Result<(), Status> {
         self.flush().await?;
         self.state = State::Closed;
         self.stream
