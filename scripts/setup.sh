@@ -8,7 +8,9 @@
 #   1. apt:  protobuf-compiler, libprotobuf-dev (the well-known .proto files), grpc-proto,
 #            openssl (the interop tests' certificates), nginx (the L7 proxy that
 #            tests/tests/proxy.rs starts with a configuration of its own; the
-#            package's own service is left alone) (apt-get update only if one is missing)
+#            package's own service is left alone), dnsmasq-base (the DNS server
+#            that tests/tests/dns.rs asks, its binary alone)
+#            (apt-get update only if one is missing)
 #   2. npm:  tools/node_modules from tools/package-lock.json (npm ci, only when
 #            node_modules is missing or older than the lock file)
 #   3. glibc: Debian 13 (trixie) libc6, libstdc++6, libgcc-s1 unpacked into
@@ -47,7 +49,7 @@ PY_GEN_STAMP="$PY_GEN/.setup-stamp"
 GRPC_PROTO_ROOT=/usr/share/grpc-proto
 GRPC_TESTING_PROTOS=(grpc/testing/test.proto grpc/testing/messages.proto grpc/testing/empty.proto)
 
-APT_PACKAGES=(protobuf-compiler libprotobuf-dev grpc-proto openssl nginx)
+APT_PACKAGES=(protobuf-compiler libprotobuf-dev grpc-proto openssl nginx dnsmasq-base)
 TRIXIE_PACKAGES=(libc6 libstdc++6 libgcc-s1)
 
 export DEBIAN_FRONTEND=noninteractive

@@ -40,6 +40,7 @@
 //! | `tracing` | a `tracing` span per call on each side, and events for failures nobody else hears of |
 //! | `health` | the gRPC health checking service (`health`) and its client |
 //! | `reflection` | gRPC server reflection, v1 and v1alpha (`reflection`), and its client |
+//! | `hickory-dns` | targets that name their DNS server (`dns://8.8.8.8/host:port`), asked with hickory-resolver |
 //!
 //! Either one brings the transport: h2 and http on tokio. Without both
 //! (`default-features = false`), the crate is the protobuf layer, with

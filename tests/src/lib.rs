@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 pub mod counting;
+pub mod daemon;
 pub mod pki;
 pub mod python;
 pub mod raw;

@@ -282,3 +282,60 @@ async fn a_server_lost_under_load_loses_no_call_that_may_be_retried() {
         assert_eq!(answered.values().sum::<usize>() + failed.len(), 1200);
     }
 }
+
+/// Answers after a while.
+struct Slow;
+
+impl Echo for Slow {
+    async fn echo_message(
+        &self,
+        request: Request<EchoRequest>,
+    ) -> Result<Response<EchoResponse>, Status> {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        Ok(Response::new(rgrpc_tests::response(
+            request.into_message().message,
+        )))
+    }
+}
+
+#[tokio::test]
+async fn a_channel_shut_down_fails_new_calls_and_finishes_those_under_way() {
+    let bound = rgrpc::Server::builder()
+        .add_service(EchoServer::new(Slow))
+        .build()
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let address = bound.local_addr().unwrap();
+    tokio::spawn(bound.serve_with_shutdown(std::future::pending()));
+    let channel = Channel::builder(&address.to_string())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let client = EchoClient::new(channel.clone());
+    let under_way = tokio::spawn(async move {
+        client
+            .echo_message(rgrpc_tests::request("in flight"))
+            .await
+            .map(|response| response.into_message().message)
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    let watching = tokio::spawn({
+        let channel = channel.clone();
+        async move { channel.state_changed(ConnectivityState::Ready).await }
+    });
+    channel.clone().shutdown();
+    assert_eq!(watching.await.unwrap(), ConnectivityState::Shutdown);
+    assert_eq!(channel.state(), ConnectivityState::Shutdown);
+    let err = EchoClient::new(channel.clone())
+        .echo_message(rgrpc_tests::request("late"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), err.message()),
+        (Code::Unavailable, "the channel was shut down")
+    );
+    assert_eq!(under_way.await.unwrap().as_deref(), Ok("in flight"));
+}

@@ -4,12 +4,10 @@
 //! trailers and statuses come through intact.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use rgrpc::server::{RequestStream, ResponseSink};
 use rgrpc::{Channel, Code, Metadata, Request, Response, Status};
+use rgrpc_tests::daemon::Daemon;
 use rgrpc_tests::pb::echo::{Echo, EchoClient, EchoRequest, EchoResponse, EchoServer};
 use rgrpc_tests::{request, response};
 
@@ -103,35 +101,10 @@ impl Echo for Echoes {
     }
 }
 
-/// An nginx running with its own configuration in a directory of its
-/// own; stopped when dropped.
-struct Nginx {
-    child: Child,
-    dir: PathBuf,
-    address: SocketAddr,
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// nginx proxying gRPC on a loopback port to `upstream`.
-async fn nginx(upstream: SocketAddr) -> Nginx {
-    let binary = ["/usr/sbin/nginx", "/usr/bin/nginx"]
-        .into_iter()
-        .find(|path| Path::new(path).exists())
-        .expect("nginx is installed (scripts/setup.sh installs Debian's)");
-    let dir = std::env::temp_dir().join(format!("rgrpc-nginx-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    // A port nobody uses now, for nginx to listen on.
-    let address = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+/// nginx proxying gRPC on a loopback port to `upstream`, with a
+/// configuration of its own.
+async fn nginx(upstream: SocketAddr) -> Daemon {
+    let (address, dir) = Daemon::prepare("nginx");
     let d = dir.display();
     let config = format!(
         "daemon off;
@@ -157,30 +130,22 @@ http {{
 "
     );
     std::fs::write(dir.join("nginx.conf"), config).unwrap();
-    let child = Command::new(binary)
-        .arg("-e")
-        .arg(dir.join("error.log"))
-        .arg("-p")
-        .arg(&dir)
-        .arg("-c")
-        .arg(dir.join("nginx.conf"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start nginx");
-    let nginx = Nginx {
-        child,
+    let args = [
+        "-e".to_owned(),
+        format!("{d}/error.log"),
+        "-p".to_owned(),
+        d.to_string(),
+        "-c".to_owned(),
+        format!("{d}/nginx.conf"),
+    ];
+    Daemon::start(
+        &["/usr/sbin/nginx", "/usr/bin/nginx"],
+        &args,
         dir,
         address,
-    };
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(address).await.is_ok() {
-            return nginx;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let log = std::fs::read_to_string(nginx.dir.join("error.log")).unwrap_or_default();
-    panic!("nginx did not start listening on {address}: {log}");
+        "error.log",
+    )
+    .await
 }
 
 fn with_token(token: &str) -> Metadata {
@@ -218,7 +183,7 @@ async fn all_four_shapes_go_through_nginx_with_metadata_and_trailers() {
         (address, stop)
     };
     let nginx = nginx(upstream).await;
-    let channel = Channel::builder(&nginx.address.to_string())
+    let channel = Channel::builder(&nginx.address().to_string())
         .unwrap()
         .connect()
         .await

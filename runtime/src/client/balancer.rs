@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use super::backoff::{Backoffs, ConnectBackoff};
 use super::dial::{Dialer, Endpoint};
-use super::subchannel::{Connection, ConnectivityState, Failure, Subchannel, Watcher};
+use super::subchannel::{Connection, ConnectivityState, Failure, Subchannel, Watcher, shut_down};
 use super::target::Resolver;
 use crate::Status;
 use crate::transport::Link;
@@ -87,6 +87,8 @@ struct Pool {
     backoffs: Backoffs,
     /// The last failed resolution, when there are no subchannels.
     failure: Option<Failure>,
+    /// Whether the channel was shut down.
+    shut_down: bool,
 }
 
 impl Balancer {
@@ -123,6 +125,7 @@ impl Balancer {
                     resolving: false,
                     backoffs: Backoffs::new(backoff),
                     failure: None,
+                    shut_down: false,
                 }),
                 turn: AtomicUsize::new(0),
                 state: tokio::sync::watch::Sender::new(ConnectivityState::Idle),
@@ -145,6 +148,20 @@ impl Balancer {
         match states.wait_for(|state| *state != from).await {
             Ok(state) => *state,
             Err(_) => from,
+        }
+    }
+
+    /// Shuts the channel down: new calls fail, those under way finish, and
+    /// each connection closes once its calls have ended.
+    pub(crate) fn shut_down(&self) {
+        let mut pool = crate::lock(&self.shared.pool);
+        pool.shut_down = true;
+        pool.ready.clear();
+        let subchannels = std::mem::replace(&mut pool.subchannels, Arc::new([]));
+        self.shared.state.send_replace(ConnectivityState::Shutdown);
+        drop(pool);
+        for subchannel in subchannels.iter() {
+            subchannel.shut_down();
         }
     }
 
@@ -174,11 +191,14 @@ impl Balancer {
         let shared = &self.shared;
         let mut states = shared.state.subscribe();
         loop {
-            states.borrow_and_update();
+            if *states.borrow_and_update() == ConnectivityState::Shutdown {
+                return Err(shut_down());
+            }
             let subchannels = match shared.subchannels().await {
                 Ok(subchannels) => subchannels,
                 Err(failure) if wait_for_ready => {
-                    tokio::time::sleep_until(failure.retry_at).await;
+                    // Until the next attempt, or a change.
+                    let _ = tokio::time::timeout_at(failure.retry_at, states.changed()).await;
                     continue;
                 }
                 Err(failure) => return Err(failure.status),
@@ -203,7 +223,7 @@ impl Balancer {
                         return Ok((sender, connection.end));
                     }
                     Err(failure) if wait_for_ready => {
-                        tokio::time::sleep_until(failure.retry_at).await;
+                        let _ = tokio::time::timeout_at(failure.retry_at, states.changed()).await;
                     }
                     Err(failure) => return Err(failure.status),
                 },
@@ -242,7 +262,7 @@ impl Shared {
     /// resolving the target again on a task when that is due.
     fn picked(self: &Arc<Self>) -> Option<Connection> {
         let mut pool = crate::lock(&self.pool);
-        if !pool.resolving && self.resolution_due(&pool) {
+        if !pool.resolving && !pool.shut_down && self.resolution_due(&pool) {
             pool.resolving = true;
             let this = self.clone();
             tokio::spawn(async move {
@@ -330,6 +350,12 @@ impl Shared {
             Err(err) => Err(Status::unavailable(format!("cannot resolve {name}: {err}"))),
         };
         let mut pool = crate::lock(&self.pool);
+        if pool.shut_down {
+            return Err(Failure {
+                status: shut_down(),
+                retry_at: Instant::now(),
+            });
+        }
         pool.resolved_at = Some(Instant::now());
         pool.stale = false;
         let addresses = match found {
@@ -349,10 +375,17 @@ impl Shared {
         };
         pool.failure = None;
         pool.backoffs.reset();
-        pool.subchannels = self.subchannels_for(&pool.subchannels, &addresses);
+        let kept = self.subchannels_for(&pool.subchannels, &addresses);
+        let before = std::mem::replace(&mut pool.subchannels, kept);
         self.refresh(&mut pool);
         let subchannels = pool.subchannels.clone();
         drop(pool);
+        // Those whose address is gone.
+        for subchannel in before.iter() {
+            if !subchannels.iter().any(|kept| Arc::ptr_eq(kept, subchannel)) {
+                subchannel.shut_down();
+            }
+        }
         if self.policy == LoadBalancing::RoundRobin {
             for subchannel in subchannels.iter() {
                 subchannel.keep_connecting();
@@ -425,6 +458,9 @@ impl Shared {
     /// Sets the ready subchannels and the channel's state from the
     /// subchannels'.
     fn refresh(&self, pool: &mut Pool) {
+        if pool.shut_down {
+            return;
+        }
         let states: Vec<ConnectivityState> = pool.subchannels.iter().map(|s| s.state()).collect();
         pool.ready = pool
             .subchannels

@@ -421,7 +421,9 @@ impl Channel {
     ///
     /// - `host:port`, `dns:host[:port]` or `dns:///host[:port]` (port 443
     ///   when not given): the addresses the system's resolver gives for
-    ///   `host`, tried in order;
+    ///   `host`;
+    /// - `dns://server[:port]/host[:port]`, with the `hickory-dns` feature:
+    ///   the addresses the DNS server `server` gives for `host`;
     /// - `ipv4:address[:port][,address[:port]...]`, `ipv6:address` or
     ///   `ipv6:[address]:port` in a list the same way: those addresses;
     /// - `http://host:port`, and `https://host:port` with the `tls` feature,
@@ -430,9 +432,11 @@ impl Channel {
     /// - `unix:path` (relative or absolute) or `unix:///absolute/path`: a
     ///   Unix domain socket.
     ///
-    /// The channel connects to the first address that accepts, and
-    /// resolves the target again when it reconnects (see
-    /// [`ChannelBuilder::min_resolve_interval`]). [`Channel::with_resolver`]
+    /// The channel spreads its calls over the addresses as its load
+    /// balancing says ([`ChannelBuilder::load_balancing`]), and resolves
+    /// the target again as it goes (see
+    /// [`ChannelBuilder::min_resolve_interval`] and
+    /// [`ChannelBuilder::resolve_interval`]). [`Channel::with_resolver`]
     /// takes a [`Resolver`] of the application's.
     ///
     /// # Errors
@@ -525,6 +529,15 @@ impl Channel {
     /// failure when every attempt failed.
     pub fn state(&self) -> ConnectivityState {
         self.inner.balancer.state()
+    }
+
+    /// Shuts the channel down, and every clone of it: new calls fail with
+    /// UNAVAILABLE, calls under way finish, and each connection closes once
+    /// its calls have ended. The state becomes
+    /// [`ConnectivityState::Shutdown`], for good. (Dropping the last clone
+    /// of a channel closes its connections the same way.)
+    pub fn shutdown(&self) {
+        self.inner.balancer.shut_down();
     }
 
     /// Waits until the channel's state is other than `from`, and gives the

@@ -7,6 +7,7 @@
 //! | `balancer` | [`LoadBalancing`]: a subchannel per address, resolving again, and picking a connection for each call |
 //! | `subchannel` | the connection to one address, its [`ConnectivityState`] and backoff |
 //! | `dial` | opening one connection: socket, TLS, HTTP/2 |
+//! | `dns` | `dns://server/host` targets, asked of that server (feature `hickory-dns`) |
 //! | `backoff` | [`ConnectBackoff`]: the waits between failed attempts to connect |
 //! | `service_config` | the service config's JSON, read and checked: method configs, load balancing, retry throttling |
 //! | `retry` | retries under a retry policy: when, how long to wait, and throttling |
@@ -23,6 +24,8 @@ mod balancer;
 pub(crate) mod call;
 mod channel;
 mod dial;
+#[cfg(feature = "hickory-dns")]
+mod dns;
 mod handles;
 mod intercept;
 mod receiving;

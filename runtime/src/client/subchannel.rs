@@ -29,6 +29,12 @@ pub enum ConnectivityState {
     /// connection backoff, and calls fail at once meanwhile unless they
     /// wait for ready.
     TransientFailure,
+    /// Shut down for good: the channel by [`Channel::shutdown`], or a
+    /// subchannel whose address the resolver no longer gives. New calls
+    /// fail; those under way finish.
+    ///
+    /// [`Channel::shutdown`]: super::Channel::shutdown
+    Shutdown,
 }
 
 /// An open connection: its sender, and what tells why it ended if it has.
@@ -147,6 +153,12 @@ impl Subchannel {
             if let Some(connection) = &now.connection {
                 return Ok(connection.clone());
             }
+            if now.state == ConnectivityState::Shutdown {
+                return Err(Failure {
+                    status: shut_down(),
+                    retry_at: Instant::now(),
+                });
+            }
             if let Some(failure) = &now.failure
                 && failure.retry_at > Instant::now()
             {
@@ -165,6 +177,13 @@ impl Subchannel {
         };
         let opened = self.dialer.open(&self.endpoint, at_least, on_end).await;
         let mut now = crate::lock(&self.now);
+        if now.state == ConnectivityState::Shutdown {
+            // Shut down meanwhile: what opened closes with this.
+            return Err(Failure {
+                status: shut_down(),
+                retry_at: Instant::now(),
+            });
+        }
         let result = match opened {
             Ok((sender, end)) => {
                 let connection = Connection {
@@ -204,11 +223,23 @@ impl Subchannel {
         self.tell(true);
     }
 
+    /// Shuts the subchannel down: it lets go of its connection, which
+    /// closes once the calls on it end, and opens no other.
+    pub(crate) fn shut_down(&self) {
+        let mut now = crate::lock(&self.now);
+        now.state = ConnectivityState::Shutdown;
+        now.connection = None;
+    }
+
     /// Keeps trying to connect, on a task of its own, waiting for the
     /// backoff after each failure, until connected or dropped; unless a
     /// task does so already.
     pub(crate) fn keep_connecting(self: &Arc<Self>) {
-        if self.state() == ConnectivityState::Ready || self.kept.swap(true, Ordering::AcqRel) {
+        if matches!(
+            self.state(),
+            ConnectivityState::Ready | ConnectivityState::Shutdown
+        ) || self.kept.swap(true, Ordering::AcqRel)
+        {
             return;
         }
         let this = Arc::downgrade(self);
@@ -225,6 +256,7 @@ impl Subchannel {
                             return;
                         }
                     }
+                    Err(_) if subchannel.state() == ConnectivityState::Shutdown => return,
                     Err(failure) => {
                         drop(subchannel);
                         tokio::time::sleep_until(failure.retry_at).await;
@@ -240,4 +272,9 @@ impl Subchannel {
             watcher.changed(self, lost);
         }
     }
+}
+
+/// Why a call fails on a channel that was shut down.
+pub(crate) fn shut_down() -> Status {
+    Status::unavailable("the channel was shut down")
 }

@@ -50,7 +50,8 @@ impl Resolver for Fixed {
 /// /etc/hosts, nsswitch and resolv.conf's search domains as every other
 /// program on the machine does, which Kubernetes' service names rely on.
 /// It cannot ask a DNS server of the target's choosing
-/// (`dns://server/host`), and it does not see record TTLs.
+/// (`dns://server/host`: see the `dns` module, with the `hickory-dns`
+/// feature), and it does not see record TTLs.
 struct Dns {
     host: String,
     port: u16,
@@ -105,22 +106,27 @@ pub(crate) fn parse(target: &str) -> Result<Target, Status> {
         return unix(path).map_err(invalid);
     }
     if let Some(name) = target.strip_prefix("dns:") {
-        let name = match name.strip_prefix("//") {
+        let (server, name) = match name.strip_prefix("//") {
             Some(rest) => match rest.split_once('/') {
-                Some(("", name)) => name,
-                Some(_) => {
-                    return Err(invalid(
-                        "a DNS server in the target (dns://server/name) is not supported: \
-                         names are looked up by the system's resolver; write dns:///name",
-                    ));
-                }
+                Some(("", name)) => (None, name),
+                Some((server, name)) => (Some(server), name),
                 None => return Err(invalid("expected dns:///host[:port]")),
             },
-            None => name,
+            None => (None, name),
         };
         let (host, port) = host_and_port(name, Some(DEFAULT_PORT))
-            .ok_or_else(|| invalid("expected dns:[///]host[:port]"))?;
-        return dns(host, port, false).ok_or_else(|| invalid("the host is not valid"));
+            .ok_or_else(|| invalid("expected dns:[//[server]/]host[:port]"))?;
+        let Some(server) = server else {
+            return dns(host, port, false).ok_or_else(|| invalid("the host is not valid"));
+        };
+        let authority = format!("{host}:{port}")
+            .parse()
+            .map_err(|_| invalid("the host is not valid"))?;
+        return Ok(Target::Resolved {
+            resolver: at_server(server, unbracketed(host), port).map_err(invalid)?,
+            authority,
+            https: false,
+        });
     }
     for (scheme, v6) in [("ipv4:", false), ("ipv6:", true)] {
         if let Some(list) = target.strip_prefix(scheme) {
@@ -158,13 +164,42 @@ pub(crate) fn parse(target: &str) -> Result<Target, Status> {
     dns(host, port, https).ok_or_else(|| invalid(expected))
 }
 
+/// The resolver of `host` and `port` that asks the DNS server `server`
+/// (`address[:port]` or `host[:port]`, port 53 when not given).
+#[cfg(feature = "hickory-dns")]
+fn at_server(server: &str, host: &str, port: u16) -> Result<Arc<dyn Resolver>, &'static str> {
+    let (server, server_port) =
+        host_and_port(server, Some(53)).ok_or("expected dns://server[:port]/host[:port]")?;
+    Ok(Arc::new(super::dns::AtServer::new(
+        unbracketed(server),
+        server_port,
+        host,
+        port,
+    )))
+}
+
+/// Without the `hickory-dns` feature: a DNS server in the target is an error.
+#[cfg(not(feature = "hickory-dns"))]
+fn at_server(_: &str, _: &str, _: u16) -> Result<Arc<dyn Resolver>, &'static str> {
+    Err(
+        "a DNS server in the target (dns://server/name) needs rgrpc's `hickory-dns` \
+         feature; without it, names are looked up by the system's resolver: write dns:///name",
+    )
+}
+
+/// `host` without the brackets of an IPv6 literal.
+fn unbracketed(host: &str) -> &str {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+}
+
 /// A DNS target's resolver, and its authority, `host:port`.
 fn dns(host: &str, port: u16, https: bool) -> Option<Target> {
-    let literal = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
     let authority = format!("{host}:{port}").parse().ok()?;
     Some(Target::Resolved {
         resolver: Arc::new(Dns {
-            host: literal.unwrap_or(host).to_owned(),
+            host: unbracketed(host).to_owned(),
             port,
         }),
         authority,
@@ -287,13 +322,33 @@ mod tests {
     }
 
     #[test]
+    fn a_dns_server_in_the_target_needs_the_hickory_dns_feature() {
+        let parsed = parse("dns://8.8.8.8/host:1").map(|_| ());
+        let bad_port = parse("dns://8.8.8.8:x/host:1").map(|_| ());
+        if cfg!(feature = "hickory-dns") {
+            assert!(parsed.is_ok());
+            assert!(
+                bad_port
+                    .unwrap_err()
+                    .message()
+                    .ends_with("expected dns://server[:port]/host[:port]")
+            );
+        } else {
+            for result in [parsed, bad_port] {
+                assert!(result.unwrap_err().message().contains(
+                    "a DNS server in the target (dns://server/name) needs rgrpc's `hickory-dns` feature"
+                ));
+            }
+        }
+    }
+
+    #[test]
     fn bad_targets_say_what_is_expected() {
         for (target, why) in [
             ("localhost", "expected host:port"),
             ("http://host/path:1", "expected host:port"),
             ("host:port", "expected host:port"),
-            ("dns://8.8.8.8/host:1", "a DNS server in the target"),
-            ("dns:", "expected dns:[///]host[:port]"),
+            ("dns:", "expected dns:[//[server]/]host[:port]"),
             ("ipv4:::1", "expected ipv4:address[:port]"),
             ("ipv4:", "expected ipv4:address[:port]"),
             ("ipv6:127.0.0.1:5", "expected ipv6:address"),
