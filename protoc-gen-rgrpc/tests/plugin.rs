@@ -570,6 +570,26 @@ fn names_of_underscores_and_digits_generate() {
 }
 
 #[test]
+fn an_extern_path_naming_a_type_is_an_option_error() {
+    for (proto, kind) in [(".pkg.M", "pkg.M"), (".pkg.E", "pkg.E")] {
+        let request = CodeGeneratorRequest {
+            file_to_generate: vec!["bad.proto".into()],
+            proto_file: vec![sample_file()],
+            parameter: Some(format!("extern_path={proto}=::other::T")),
+            ..Default::default()
+        };
+        let response = respond(&request.encode_to_vec());
+        assert_input_error(
+            &response,
+            &format!(
+                "invalid option \"extern_path={proto}=::other::T\": {kind} is a message or enum; \
+                 extern_path takes a package (extern_path=.PACKAGE=RUST_PATH)"
+            ),
+        );
+    }
+}
+
+#[test]
 fn invalid_field_numbers_are_input_errors() {
     assert_input_errors(&[
         (

@@ -419,6 +419,17 @@ impl Model {
             .map(|(file, encoded)| FileFeatures::of(file, encoded))
             .collect::<Result<Vec<_>, _>>()?;
         let index = Index::build(files, &features, options)?;
+        // An extern_path takes a package: one naming a type would change
+        // nothing, silently.
+        for (proto, rust) in &options.extern_paths {
+            if index.lookup(proto).is_ok() {
+                return Err(Error::Option(format!(
+                    "invalid option \"extern_path={proto}={rust}\": {} is a message or enum; \
+                     extern_path takes a package (extern_path=.PACKAGE=RUST_PATH)",
+                    proto.trim_start_matches('.')
+                )));
+            }
+        }
         let mut outputs: BTreeMap<String, String> = BTreeMap::new();
         let mut model = Model {
             files: Vec::new(),
