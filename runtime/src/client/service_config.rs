@@ -365,16 +365,9 @@ fn integer(value: &Value, at: &str) -> Result<u64, Status> {
 /// and an `s`, such as `"1.5s"`; not negative.
 fn duration(value: &Value, at: &str) -> Result<Duration, Status> {
     let bad = || invalid(format!("{at}: {value} is not a duration such as \"1.5s\""));
-    let text = value.as_str().ok_or_else(bad)?;
-    let seconds = text.strip_suffix('s').ok_or_else(bad)?;
-    let (whole, fraction) = seconds.split_once('.').unwrap_or((seconds, "0"));
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(whole) || !digits(fraction) || fraction.len() > 9 {
-        return Err(bad());
-    }
-    let whole: u64 = whole.parse().map_err(|_| bad())?;
-    let nanos: u32 = format!("{fraction:0<9}").parse().map_err(|_| bad())?;
-    Ok(Duration::new(whole, nanos))
+    let parsed: crate::wkt::Duration =
+        value.as_str().ok_or_else(bad)?.parse().map_err(|_| bad())?;
+    Duration::try_from(parsed).map_err(|_| bad())
 }
 
 #[cfg(test)]
