@@ -40,8 +40,8 @@ for features in "" client server; do
     cargo clippy -p rgrpc --all-targets --locked --no-default-features \
         --features "tls${features:+,$features}" -- -D warnings
 done
-# Each service built on the server, and the DNS-server resolver, alone.
-for features in health reflection hickory-dns; do
+# Each service built on the server, the DNS-server resolver, and the JSON forms, alone.
+for features in health reflection hickory-dns json; do
     cargo clippy -p rgrpc --all-targets --locked --no-default-features --features "$features" -- -D warnings
 done
 # Without features, rgrpc depends on bytes alone.
