@@ -19,7 +19,7 @@
 //!
 //! | layer | modules |
 //! | --- | --- |
-//! | protobuf, no I/O | `wire`, `message`, `enumeration`, `descriptor`, `wkt`, `rpc` |
+//! | protobuf, no I/O | `wire`, `message`, `enumeration`, `descriptor`, `wkt`, `rpc`, `json` (feature `json`) |
 //! | gRPC rules, pure | `status`, `metadata`, `frame`, `protocol` |
 //! | call context | `call` (with [`Request`] and [`Response`]) |
 //! | transport (h2 on tokio) | `transport` |
