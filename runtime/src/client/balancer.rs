@@ -319,10 +319,8 @@ impl Shared {
         let _resolving = self.resolving.lock().await;
         {
             let pool = crate::lock(&self.pool);
-            if let Some(failure) = &pool.failure
-                && failure.retry_at > Instant::now()
-            {
-                return Err(failure.clone());
+            if let Some(failure) = Failure::pending(&pool.failure) {
+                return Err(failure);
             }
             if !self.resolution_due(&pool) {
                 return Ok(pool.subchannels.clone());
@@ -351,10 +349,7 @@ impl Shared {
         };
         let mut pool = crate::lock(&self.pool);
         if pool.shut_down {
-            return Err(Failure {
-                status: shut_down(),
-                retry_at: Instant::now(),
-            });
+            return Err(Failure::shut_down());
         }
         pool.resolved_at = Some(Instant::now());
         pool.stale = false;

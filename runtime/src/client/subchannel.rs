@@ -66,6 +66,24 @@ pub(crate) struct Failure {
     pub(crate) retry_at: Instant,
 }
 
+impl Failure {
+    /// `failure`, while the next attempt must still wait for it.
+    pub(crate) fn pending(failure: &Option<Failure>) -> Option<Failure> {
+        failure
+            .clone()
+            .filter(|failure| failure.retry_at > Instant::now())
+    }
+
+    /// What an attempt on a channel or subchannel that was shut down
+    /// meets: for good, so nothing waits to try again.
+    pub(crate) fn shut_down() -> Failure {
+        Failure {
+            status: shut_down(),
+            retry_at: Instant::now(),
+        }
+    }
+}
+
 /// Told of each change of a subchannel's state.
 pub(crate) trait Watcher: Send + Sync + 'static {
     /// `subchannel`'s state changed; `lost` when a connection it had ended.
@@ -136,10 +154,7 @@ impl Subchannel {
 
     /// The last failed attempt to connect, while the next must wait for it.
     pub(crate) fn waiting(&self) -> Option<Failure> {
-        let now = crate::lock(&self.now);
-        now.failure
-            .clone()
-            .filter(|failure| failure.retry_at > Instant::now())
+        Failure::pending(&crate::lock(&self.now).failure)
     }
 
     /// Its connection, opened now unless it has one or its backoff runs.
@@ -154,15 +169,10 @@ impl Subchannel {
                 return Ok(connection.clone());
             }
             if now.state == ConnectivityState::Shutdown {
-                return Err(Failure {
-                    status: shut_down(),
-                    retry_at: Instant::now(),
-                });
+                return Err(Failure::shut_down());
             }
-            if let Some(failure) = &now.failure
-                && failure.retry_at > Instant::now()
-            {
-                return Err(failure.clone());
+            if let Some(failure) = Failure::pending(&now.failure) {
+                return Err(failure);
             }
             now.state = ConnectivityState::Connecting;
             now.generations += 1;
@@ -179,10 +189,7 @@ impl Subchannel {
         let mut now = crate::lock(&self.now);
         if now.state == ConnectivityState::Shutdown {
             // Shut down meanwhile: what opened closes with this.
-            return Err(Failure {
-                status: shut_down(),
-                retry_at: Instant::now(),
-            });
+            return Err(Failure::shut_down());
         }
         let result = match opened {
             Ok((sender, end)) => {

@@ -116,17 +116,7 @@ pub(crate) fn parse(target: &str) -> Result<Target, Status> {
         };
         let (host, port) = host_and_port(name, Some(DEFAULT_PORT))
             .ok_or_else(|| invalid("expected dns:[//[server]/]host[:port]"))?;
-        let Some(server) = server else {
-            return dns(host, port, false).ok_or_else(|| invalid("the host is not valid"));
-        };
-        let authority = format!("{host}:{port}")
-            .parse()
-            .map_err(|_| invalid("the host is not valid"))?;
-        return Ok(Target::Resolved {
-            resolver: at_server(server, unbracketed(host), port).map_err(invalid)?,
-            authority,
-            https: false,
-        });
+        return dns(host, port, false, server).map_err(invalid);
     }
     for (scheme, v6) in [("ipv4:", false), ("ipv6:", true)] {
         if let Some(list) = target.strip_prefix(scheme) {
@@ -161,7 +151,7 @@ pub(crate) fn parse(target: &str) -> Result<Target, Status> {
     let expected = "expected host:port, http://host:port, https://host:port, dns:///host:port, \
                     ipv4:address:port, ipv6:[address]:port or unix:path";
     let (host, port) = host_and_port(address, None).ok_or_else(|| invalid(expected))?;
-    dns(host, port, https).ok_or_else(|| invalid(expected))
+    dns(host, port, https, None).map_err(|_| invalid(expected))
 }
 
 /// The resolver of `host` and `port` that asks the DNS server `server`
@@ -194,14 +184,21 @@ fn unbracketed(host: &str) -> &str {
         .unwrap_or(host)
 }
 
-/// A DNS target's resolver, and its authority, `host:port`.
-fn dns(host: &str, port: u16, https: bool) -> Option<Target> {
-    let authority = format!("{host}:{port}").parse().ok()?;
-    Some(Target::Resolved {
-        resolver: Arc::new(Dns {
+/// A DNS target: its resolver (the system's, or the DNS server `server`'s
+/// when the target names one), and its authority, `host:port`.
+fn dns(host: &str, port: u16, https: bool, server: Option<&str>) -> Result<Target, &'static str> {
+    let authority = format!("{host}:{port}")
+        .parse()
+        .map_err(|_| "the host is not valid")?;
+    let resolver: Arc<dyn Resolver> = match server {
+        None => Arc::new(Dns {
             host: unbracketed(host).to_owned(),
             port,
         }),
+        Some(server) => at_server(server, unbracketed(host), port)?,
+    };
+    Ok(Target::Resolved {
+        resolver,
         authority,
         https,
     })
