@@ -266,6 +266,36 @@ async fn throttling_stops_retries_when_too_many_calls_fail() {
 }
 
 #[tokio::test]
+async fn streaming_calls_that_commit_refill_the_throttle() {
+    let (address, seen) = scripted(|n| match n {
+        2 | 3 => Answer::Join,
+        _ => Answer::Fail(Code::Unavailable, None),
+    })
+    .await;
+    // 4 tokens, one back per call that commits.
+    let config = retrying(3, r#""UNAVAILABLE""#).replace(
+        r#"{"methodConfig""#,
+        r#"{"retryThrottling": {"maxTokens": 4, "tokenRatio": 1}, "methodConfig""#,
+    );
+    let client = channel(address, &config).await;
+    // 4 -> 3: retried; 3 -> 2: not, and retries stop.
+    assert!(echo(&client).await.is_err());
+    assert_eq!(seen.lock().unwrap().len(), 2);
+    // A client-streaming call and a bidi call commit: 2 -> 4.
+    let mut call = client.echo_client_streaming().await.unwrap();
+    call.send(&rgrpc_tests::request("a")).await.unwrap();
+    assert_eq!(call.close_and_recv().await.unwrap().message().message, "a");
+    let mut call = client.echo_bidirectional_streaming().await.unwrap();
+    call.send(&rgrpc_tests::request("b")).await.unwrap();
+    call.close_send().await.unwrap();
+    assert_eq!(call.recv().await.unwrap().unwrap().message, "b");
+    assert_eq!(call.recv().await.unwrap(), None);
+    // So a failing call is retried again: 4 -> 3, then 3 -> 2.
+    assert!(echo(&client).await.is_err());
+    assert_eq!(seen.lock().unwrap().len(), 6);
+}
+
+#[tokio::test]
 async fn the_method_config_sets_timeouts_and_limits() {
     let (address, _) = scripted(|_| Answer::Echo).await;
     let client = channel(

@@ -522,9 +522,7 @@ impl Channel {
             let (status, pushback) = match self.send_frame(request, previous).await {
                 Ok(mut receiving) => match receiving.headers().await {
                     Ok(_) => {
-                        if let Some(throttle) = self.throttle() {
-                            throttle.succeeded();
-                        }
+                        self.committed();
                         return Ok(receiving);
                     }
                     Err(status) => (status, receiving.pushback()),

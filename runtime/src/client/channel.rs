@@ -619,6 +619,14 @@ impl Channel {
         self.inner.throttle.as_ref()
     }
 
+    /// A call under a retry policy committed with the response headers:
+    /// the retry throttle counts it a success.
+    pub(crate) fn committed(&self) {
+        if let Some(throttle) = self.throttle() {
+            throttle.succeeded();
+        }
+    }
+
     /// Opens a stream for a call to `path` with `options` and sends the
     /// request headers with `metadata`, saying that the requests are
     /// compressed with `compression`, and how many `previous` attempts the

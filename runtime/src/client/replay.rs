@@ -201,6 +201,7 @@ impl Retrier {
             }
             let Err(status) = ready!(receiving.poll_headers(cx)) else {
                 self.replay.commit();
+                self.restart.channel.committed();
                 return Poll::Ready(());
             };
             let throttle = self.restart.channel.throttle();
