@@ -2,25 +2,37 @@
 //! with rgrpc's generated codec.
 //!
 //! The runner writes requests to stdin and reads responses from stdout, each
-//! framed by a 4-byte little-endian length. Binary protobuf input and output
-//! are supported; JSON, text format and JSPB requests answer `skipped`.
+//! framed by a 4-byte little-endian length. Binary protobuf and JSON input
+//! and output are supported (JSON through `rgrpc::json`, by the test
+//! messages' descriptors); text format and JSPB requests answer `skipped`.
 
 use std::io::{self, Read, Write};
 
 use rgrpc::Message;
+use rgrpc::json::{ParseOptions, PrintOptions, Registry};
 
 use rgrpc_conformance::pb::conformance::{
-    ConformanceRequest, ConformanceResponse, FailureSet, WireFormat, conformance_request,
-    conformance_response,
+    ConformanceRequest, ConformanceResponse, FailureSet, TestCategory, WireFormat,
+    conformance_request, conformance_response,
 };
 use rgrpc_conformance::pb::protobuf_test_messages::{editions, proto2, proto3};
 
 fn main() -> io::Result<()> {
+    let mut registry = Registry::new();
+    for file in [
+        &proto2::FILE_GOOGLE_PROTOBUF_TEST_MESSAGES_PROTO2_PROTO,
+        &proto3::FILE_GOOGLE_PROTOBUF_TEST_MESSAGES_PROTO3_PROTO,
+        &editions::proto2::FILE_GOOGLE_PROTOBUF_TEST_MESSAGES_PROTO2_EDITIONS_PROTO,
+        &editions::proto3::FILE_GOOGLE_PROTOBUF_TEST_MESSAGES_PROTO3_EDITIONS_PROTO,
+        &editions::FILE_GOOGLE_PROTOBUF_TEST_MESSAGES_EDITION2023_PROTO,
+    ] {
+        registry.add(file).map_err(io::Error::other)?;
+    }
     let mut stdin = io::stdin().lock();
     let mut stdout = io::stdout().lock();
     while let Some(request) = read_frame(&mut stdin)? {
         let response = match ConformanceRequest::decode(&request) {
-            Ok(request) => respond(&request),
+            Ok(request) => respond(&request, &registry),
             Err(err) => runtime_error(format!("cannot decode the ConformanceRequest: {err}")),
         };
         let bytes = response.encode_to_vec();
@@ -44,74 +56,83 @@ fn read_frame(input: &mut impl Read) -> io::Result<Option<Vec<u8>>> {
     Ok(Some(frame))
 }
 
-fn respond(request: &ConformanceRequest) -> ConformanceResponse {
-    use conformance_request::Payload;
-
+fn respond(request: &ConformanceRequest, registry: &Registry) -> ConformanceResponse {
     if request.message_type == "conformance.FailureSet" {
         // No expected failures.
         return payload(FailureSet::default().encode_to_vec());
     }
-    let Some(Payload::ProtobufPayload(input)) = &request.payload else {
-        return skipped("only binary protobuf input is supported");
-    };
-    if request.requested_output_format != WireFormat::PROTOBUF {
-        return skipped("only binary protobuf output is supported");
-    }
-    let result = match request.message_type.as_str() {
+    match request.message_type.as_str() {
         "protobuf_test_messages.proto3.TestAllTypesProto3" => {
-            round_trip::<proto3::TestAllTypesProto3>(input)
+            handle::<proto3::TestAllTypesProto3>(request, registry)
         }
         "protobuf_test_messages.proto2.TestAllTypesProto2" => {
-            round_trip::<proto2::TestAllTypesProto2>(input)
+            handle::<proto2::TestAllTypesProto2>(request, registry)
         }
         "protobuf_test_messages.proto2.TestAllRequiredTypesProto2" => {
-            round_trip::<proto2::TestAllRequiredTypesProto2>(input)
+            handle::<proto2::TestAllRequiredTypesProto2>(request, registry)
         }
         "protobuf_test_messages.editions.proto3.TestAllTypesProto3" => {
-            round_trip::<editions::proto3::TestAllTypesProto3>(input)
+            handle::<editions::proto3::TestAllTypesProto3>(request, registry)
         }
         "protobuf_test_messages.editions.proto2.TestAllTypesProto2" => {
-            round_trip::<editions::proto2::TestAllTypesProto2>(input)
+            handle::<editions::proto2::TestAllTypesProto2>(request, registry)
         }
         "protobuf_test_messages.editions.proto2.TestAllRequiredTypesProto2" => {
-            round_trip::<editions::proto2::TestAllRequiredTypesProto2>(input)
+            handle::<editions::proto2::TestAllRequiredTypesProto2>(request, registry)
         }
         "protobuf_test_messages.editions.TestAllTypesEdition2023" => {
-            round_trip::<editions::TestAllTypesEdition2023>(input)
+            handle::<editions::TestAllTypesEdition2023>(request, registry)
         }
-        other => return skipped(&format!("message type {other} is not generated here")),
-    };
-    match result {
-        Ok(output) => payload(output),
-        Err(err) => ConformanceResponse {
-            result: Some(conformance_response::Result::ParseError(err.to_string())),
-            ..Default::default()
-        },
+        other => skipped(&format!("message type {other} is not generated here")),
     }
 }
 
-/// Decodes `input` as `M` (sharing its bytes) and encodes it again.
-fn round_trip<M: Message>(input: &rgrpc::Bytes) -> Result<Vec<u8>, rgrpc::DecodeError> {
-    M::decode_bytes(input).map(|message| message.encode_to_vec())
+/// Reads the request's payload as an `M` (binary input shares its bytes),
+/// and writes it in the requested format.
+fn handle<M: Message>(request: &ConformanceRequest, registry: &Registry) -> ConformanceResponse {
+    use conformance_request::Payload;
+    use conformance_response::Result as Outcome;
+
+    let parsed = match &request.payload {
+        Some(Payload::ProtobufPayload(input)) => M::decode_bytes(input).map_err(|e| e.to_string()),
+        Some(Payload::JsonPayload(text)) => {
+            let ignore = request.test_category == TestCategory::JSON_IGNORE_UNKNOWN_PARSING_TEST;
+            let options = ParseOptions::default().ignore_unknown_fields(ignore);
+            registry
+                .from_json::<M>(text, &options)
+                .map_err(|e| e.to_string())
+        }
+        _ => return skipped("only binary and JSON input are supported"),
+    };
+    let message = match parsed {
+        Ok(message) => message,
+        Err(err) => return outcome(Outcome::ParseError(err)),
+    };
+    match request.requested_output_format {
+        WireFormat::PROTOBUF => payload(message.encode_to_vec()),
+        WireFormat::JSON => match registry.to_json(&message, &PrintOptions::default()) {
+            Ok(text) => outcome(Outcome::JsonPayload(text)),
+            Err(err) => outcome(Outcome::SerializeError(err.to_string())),
+        },
+        _ => skipped("only binary and JSON output are supported"),
+    }
+}
+
+fn outcome(result: conformance_response::Result) -> ConformanceResponse {
+    ConformanceResponse {
+        result: Some(result),
+        ..Default::default()
+    }
 }
 
 fn payload(bytes: Vec<u8>) -> ConformanceResponse {
-    ConformanceResponse {
-        result: Some(conformance_response::Result::ProtobufPayload(bytes.into())),
-        ..Default::default()
-    }
+    outcome(conformance_response::Result::ProtobufPayload(bytes.into()))
 }
 
 fn skipped(why: &str) -> ConformanceResponse {
-    ConformanceResponse {
-        result: Some(conformance_response::Result::Skipped(why.to_owned())),
-        ..Default::default()
-    }
+    outcome(conformance_response::Result::Skipped(why.to_owned()))
 }
 
 fn runtime_error(message: String) -> ConformanceResponse {
-    ConformanceResponse {
-        result: Some(conformance_response::Result::RuntimeError(message)),
-        ..Default::default()
-    }
+    outcome(conformance_response::Result::RuntimeError(message))
 }

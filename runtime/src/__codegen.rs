@@ -43,6 +43,39 @@ pub mod client {
     pub use crate::client::call::{bidi_streaming, client_streaming, server_streaming, unary};
 }
 
+/// The serde impls of messages generated with `json=true`.
+#[cfg(feature = "json")]
+pub mod json {
+    use serde::de::Error as _;
+    use serde::ser::Error as _;
+    use serde::{Deserializer, Serializer};
+
+    use crate::json::{ParseOptions, PrintOptions, with_file};
+    use crate::{FileDescriptor, Message};
+
+    pub use serde;
+
+    /// Writes `message`, declared in `file`, in proto3's canonical JSON
+    /// form.
+    pub fn serialize<M: Message, S: Serializer>(
+        message: &M,
+        file: &'static FileDescriptor,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let registry = with_file(file).map_err(S::Error::custom)?;
+        registry.serialize(message, &PrintOptions::default(), serializer)
+    }
+
+    /// Reads an `M`, declared in `file`, from proto3's JSON form.
+    pub fn deserialize<'de, M: Message, D: Deserializer<'de>>(
+        file: &'static FileDescriptor,
+        deserializer: D,
+    ) -> Result<M, D::Error> {
+        let registry = with_file(file).map_err(D::Error::custom)?;
+        registry.deserialize(&ParseOptions::default(), deserializer)
+    }
+}
+
 /// The version of this interface; generated code states the one it was written for.
 pub const ABI: u32 = 2;
 

@@ -40,7 +40,7 @@
 //! | `tracing` | a `tracing` span per call on each side, and events for failures nobody else hears of |
 //! | `health` | the gRPC health checking service (`health`) and its client |
 //! | `reflection` | gRPC server reflection, v1 and v1alpha (`reflection`), and its client |
-//! | `json` | `serde` `Serialize` and `Deserialize` for the well-known types, in proto3's JSON forms |
+//! | `json` | proto3's JSON mapping through serde ([`json`]): any message by its descriptors, and `Serialize` and `Deserialize` for the well-known types |
 //! | `hickory-dns` | targets that name their DNS server (`dns://8.8.8.8/host:port`), asked with hickory-resolver |
 //!
 //! Either one brings the transport: h2 and http on tokio. Without both
@@ -54,7 +54,7 @@ extern crate self as rgrpc;
 mod descriptor;
 mod enumeration;
 #[cfg(feature = "json")]
-mod json;
+pub mod json;
 mod message;
 pub mod rpc;
 pub mod wire;

@@ -1,11 +1,250 @@
-//! proto3's JSON mapping, through serde (feature `json`): the forms of the
-//! scalar values that differ from serde's own (64-bit integers as strings,
-//! `NaN` and the infinities as strings, bytes in base64), and the
-//! well-known types' forms ([`wkt`](crate::wkt) `Timestamp` as an RFC 3339
-//! string, `Duration` as `"1.5s"`, the wrappers as their value, `Struct`
-//! and `Value` as any JSON, and so on), as `Serialize` and `Deserialize`
-//! impls, so that `serde_json` and every other serde format read and write
-//! them.
+//! proto3's JSON mapping, through serde (feature `json`).
+//!
+//! Messages are written and read by their descriptors, which a
+//! [`Registry`] holds: generated files add theirs with [`Registry::add`],
+//! and a client that learnt a server's types through reflection adds the
+//! encoded descriptors with [`Registry::add_encoded`]. The mapping is the
+//! canonical one:
+//! - fields by their JSON name (`fieldName`); reading accepts the .proto
+//!   name too, and refuses a field given twice, or two members of a oneof;
+//! - 64-bit integers as strings, read from strings or numbers;
+//!   `NaN`, `Infinity` and `-Infinity` as strings; bytes as base64, read in
+//!   either alphabet, padded or not;
+//! - enums by name, read by name or number;
+//! - `null` for a field is the field not set (and for
+//!   `google.protobuf.Value`, JSON's null);
+//! - the well-known types in their own forms: `Timestamp` as an RFC 3339
+//!   string, `Duration` as `"1.5s"`, `FieldMask` as `"a.b,cD"`, the
+//!   wrappers as their value, `Struct`, `Value` and `ListValue` as any
+//!   JSON, and `Any` as `{"@type": "type.googleapis.com/pkg.Msg", ...}`,
+//!   its message's type looked up in the registry.
+//!
+//! [`PrintOptions`] and [`ParseOptions`] hold the usual choices.
+//!
+//! The well-known types implement serde's `Serialize` and `Deserialize`,
+//! and so do messages generated with the `json=true` option, in the
+//! canonical form with the default options. Those impls read and write by
+//! the [global registry](registry), which each generated type adds its
+//! own file to (and the files it imports) the first time it is used; a
+//! type that is only ever inside an `Any` must be [`register`]ed.
 
+mod dynamic;
+mod parse;
+mod print;
 mod scalar;
+mod types;
 mod wkt;
+
+use std::fmt;
+use std::sync::{PoisonError, RwLock};
+
+use serde::de::DeserializeSeed;
+use serde::{Deserializer, Serialize, Serializer};
+
+pub use parse::ParseOptions;
+pub use print::PrintOptions;
+pub use types::{Registry, RegistryError};
+
+use crate::{FileDescriptor, Message};
+use dynamic::Dynamic;
+use parse::{MessageSeed, Parsing, Path};
+use print::{Print, Printing};
+use types::MessageType;
+
+/// A message could not be written as JSON or read from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonError(String);
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for JsonError {}
+
+impl From<serde_json::Error> for JsonError {
+    fn from(err: serde_json::Error) -> Self {
+        JsonError(err.to_string())
+    }
+}
+
+impl Registry {
+    /// `message` as JSON text.
+    ///
+    /// # Errors
+    /// When its type, or that of a message in it, is not in the registry,
+    /// or a value has no JSON form (a `Timestamp` out of range, a `Value`
+    /// holding NaN).
+    pub fn to_json<M: Message>(
+        &self,
+        message: &M,
+        options: &PrintOptions,
+    ) -> Result<String, JsonError> {
+        self.encoded_to_json(M::NAME, &message.encode_to_vec(), options)
+    }
+
+    /// Writes `message` as JSON through any serde `serializer`.
+    ///
+    /// # Errors
+    /// As [`Registry::to_json`], and the serializer's own.
+    pub fn serialize<M: Message, S: Serializer>(
+        &self,
+        message: &M,
+        options: &PrintOptions,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        self.serialize_encoded(M::NAME, &message.encode_to_vec(), options, serializer)
+    }
+
+    /// The message of type `type_name` (a full name, `pkg.Msg`), encoded
+    /// in the binary format as `encoded`, as JSON text.
+    ///
+    /// # Errors
+    /// As [`Registry::to_json`], and when `encoded` does not decode.
+    pub fn encoded_to_json(
+        &self,
+        type_name: &str,
+        encoded: &[u8],
+        options: &PrintOptions,
+    ) -> Result<String, JsonError> {
+        let mut out = Vec::new();
+        self.serialize_encoded(
+            type_name,
+            encoded,
+            options,
+            &mut serde_json::Serializer::new(&mut out),
+        )?;
+        String::from_utf8(out).map_err(|err| JsonError(err.to_string()))
+    }
+
+    fn serialize_encoded<S: Serializer>(
+        &self,
+        type_name: &str,
+        encoded: &[u8],
+        options: &PrintOptions,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error;
+        let ty = self.known(type_name).map_err(S::Error::custom)?;
+        let message = Dynamic::decode(self, ty, encoded)
+            .map_err(|err| S::Error::custom(format!("{type_name}: {err}")))?;
+        Print {
+            at: Printing {
+                registry: self,
+                options,
+            },
+            message: &message,
+        }
+        .serialize(serializer)
+    }
+
+    /// Reads an `M` from JSON text.
+    ///
+    /// # Errors
+    /// When the text is not JSON, or not an `M` in JSON: the error names the
+    /// field path where it went wrong.
+    pub fn from_json<M: Message>(
+        &self,
+        text: &str,
+        options: &ParseOptions,
+    ) -> Result<M, JsonError> {
+        let encoded = self.json_to_encoded(M::NAME, text, options)?;
+        M::decode(&encoded).map_err(|err| JsonError(err.to_string()))
+    }
+
+    /// Reads an `M` through any serde `deserializer`.
+    ///
+    /// # Errors
+    /// As [`Registry::from_json`], and the deserializer's own.
+    pub fn deserialize<'de, M: Message, D: Deserializer<'de>>(
+        &self,
+        options: &ParseOptions,
+        deserializer: D,
+    ) -> Result<M, D::Error> {
+        use serde::de::Error;
+        let ty = self.known(M::NAME).map_err(D::Error::custom)?;
+        let message = self.read(ty, options, deserializer)?;
+        M::decode(&message.encode_to_vec()).map_err(D::Error::custom)
+    }
+
+    /// Reads a message of type `type_name` from JSON text, and encodes it
+    /// in the binary format.
+    ///
+    /// # Errors
+    /// As [`Registry::from_json`].
+    pub fn json_to_encoded(
+        &self,
+        type_name: &str,
+        text: &str,
+        options: &ParseOptions,
+    ) -> Result<Vec<u8>, JsonError> {
+        let ty = self.known(type_name)?;
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        let message = self.read(ty, options, &mut deserializer)?;
+        deserializer.end()?;
+        Ok(message.encode_to_vec())
+    }
+
+    fn read<'de, D: Deserializer<'de>>(
+        &self,
+        ty: &std::sync::Arc<MessageType>,
+        options: &ParseOptions,
+        deserializer: D,
+    ) -> Result<Dynamic, D::Error> {
+        MessageSeed {
+            at: Parsing {
+                registry: self,
+                options,
+            },
+            ty,
+            path: Path::Root,
+        }
+        .deserialize(deserializer)
+    }
+
+    fn known(&self, type_name: &str) -> Result<&std::sync::Arc<MessageType>, JsonError> {
+        self.message(type_name).ok_or_else(|| {
+            JsonError(format!(
+                "the message type {type_name} is not in the registry"
+            ))
+        })
+    }
+}
+
+/// The registry that generated messages' serde impls use.
+static GLOBAL: RwLock<Option<Registry>> = RwLock::new(None);
+
+/// Adds `file` (and the files it imports) to the global registry, so that
+/// an `Any` holding one of its messages can be written and read by the
+/// serde impls of generated messages.
+///
+/// # Errors
+/// When a descriptor is not a valid `FileDescriptorProto`, which
+/// generated code never gives.
+pub fn register(file: &'static FileDescriptor) -> Result<(), RegistryError> {
+    with_file(file).map(drop)
+}
+
+/// The global registry as it is now: the well-known types, and every file
+/// registered or used by a generated message's serde impls so far.
+pub fn registry() -> Registry {
+    let global = GLOBAL.read().unwrap_or_else(PoisonError::into_inner);
+    match &*global {
+        Some(registry) => registry.clone(),
+        None => Registry::new(),
+    }
+}
+
+/// The global registry, with `file` added if it was not.
+pub(crate) fn with_file(file: &'static FileDescriptor) -> Result<Registry, RegistryError> {
+    if let Some(registry) = &*GLOBAL.read().unwrap_or_else(PoisonError::into_inner)
+        && registry.has_file(file.name())
+    {
+        return Ok(registry.clone());
+    }
+    let mut global = GLOBAL.write().unwrap_or_else(PoisonError::into_inner);
+    let registry = global.get_or_insert_with(Registry::new);
+    registry.add(file)?;
+    Ok(registry.clone())
+}

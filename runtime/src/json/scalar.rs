@@ -59,7 +59,9 @@ pub(crate) fn serialize_bytes<S: Serializer>(
 /// Reads standard or URL-safe base64, padded or not.
 const LENIENT: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
 );
 
 /// Bytes from base64, standard or URL-safe, padded or not.
@@ -138,6 +140,13 @@ where
             }
             if let Ok(value) = text.parse::<u64>() {
                 return self.visit_u64(value);
+            }
+            if json_number(text) && !text.contains(['.', 'e', 'E']) {
+                // Digits alone, past 64 bits: a float would round them.
+                return Err(E::custom(format!(
+                    "{text} is out of range for {}",
+                    self.kind
+                )));
             }
             match text.parse::<f64>() {
                 Ok(value) if json_number(text) => self.visit_f64(value),

@@ -9,6 +9,7 @@ use serde::ser::{Error as _, SerializeMap, SerializeSeq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::scalar;
+use crate::Message;
 use crate::wkt::{
     BoolValue, BytesValue, DoubleValue, Duration, Empty, FieldMask, FloatValue, Int32Value,
     Int64Value, ListValue, NullValue, StringValue, Struct, Timestamp, UInt32Value, UInt64Value,
@@ -289,6 +290,137 @@ impl<'de> Deserialize<'de> for NullValue {
             _ => Err(de::Error::custom("google.protobuf.NullValue must be null")),
         }
     }
+}
+
+/// The full name of `google.protobuf.NullValue`, written as `null`.
+pub(crate) const NULL_VALUE: &str = "google.protobuf.NullValue";
+
+/// A well-known type whose JSON form is not an object of its fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Special {
+    Any,
+    Timestamp,
+    Duration,
+    FieldMask,
+    Struct,
+    Value,
+    ListValue,
+    Double,
+    Float,
+    Int64,
+    UInt64,
+    Int32,
+    UInt32,
+    Bool,
+    String,
+    Bytes,
+}
+
+impl Special {
+    /// The special form of the message type `name`, if it has one.
+    pub(crate) fn of(name: &str) -> Option<Special> {
+        Some(match name.strip_prefix("google.protobuf.")? {
+            "Any" => Special::Any,
+            "Timestamp" => Special::Timestamp,
+            "Duration" => Special::Duration,
+            "FieldMask" => Special::FieldMask,
+            "Struct" => Special::Struct,
+            "Value" => Special::Value,
+            "ListValue" => Special::ListValue,
+            "DoubleValue" => Special::Double,
+            "FloatValue" => Special::Float,
+            "Int64Value" => Special::Int64,
+            "UInt64Value" => Special::UInt64,
+            "Int32Value" => Special::Int32,
+            "UInt32Value" => Special::UInt32,
+            "BoolValue" => Special::Bool,
+            "StringValue" => Special::String,
+            "BytesValue" => Special::Bytes,
+            _ => return None,
+        })
+    }
+}
+
+/// Writes the encoded message `bytes`, of the `special` type (not `Any`),
+/// in its JSON form.
+pub(crate) fn serialize<S: Serializer>(
+    special: Special,
+    bytes: &[u8],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    fn typed<M: Message + Serialize, S: Serializer>(
+        bytes: &[u8],
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        M::decode(bytes)
+            .map_err(|err| S::Error::custom(format!("invalid {}: {err}", M::NAME)))?
+            .serialize(serializer)
+    }
+    match special {
+        Special::Any => Err(S::Error::custom("an Any is written by its registry")),
+        Special::Timestamp => typed::<Timestamp, S>(bytes, serializer),
+        Special::Duration => typed::<Duration, S>(bytes, serializer),
+        Special::FieldMask => typed::<FieldMask, S>(bytes, serializer),
+        Special::Struct => typed::<Struct, S>(bytes, serializer),
+        Special::Value => typed::<Value, S>(bytes, serializer),
+        Special::ListValue => typed::<ListValue, S>(bytes, serializer),
+        Special::Double => typed::<DoubleValue, S>(bytes, serializer),
+        Special::Float => typed::<FloatValue, S>(bytes, serializer),
+        Special::Int64 => typed::<Int64Value, S>(bytes, serializer),
+        Special::UInt64 => typed::<UInt64Value, S>(bytes, serializer),
+        Special::Int32 => typed::<Int32Value, S>(bytes, serializer),
+        Special::UInt32 => typed::<UInt32Value, S>(bytes, serializer),
+        Special::Bool => typed::<BoolValue, S>(bytes, serializer),
+        Special::String => typed::<StringValue, S>(bytes, serializer),
+        Special::Bytes => typed::<BytesValue, S>(bytes, serializer),
+    }
+}
+
+/// Reads the JSON form of the `special` type (not `Any`): the message,
+/// encoded.
+pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+    special: Special,
+    deserializer: D,
+) -> Result<Vec<u8>, D::Error> {
+    fn typed<'de, M: Message + Deserialize<'de>, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<u8>, D::Error> {
+        M::deserialize(deserializer).map(|message| message.encode_to_vec())
+    }
+    match special {
+        Special::Any => Err(de::Error::custom("an Any is read by its registry")),
+        Special::Timestamp => typed::<Timestamp, D>(deserializer),
+        Special::Duration => typed::<Duration, D>(deserializer),
+        Special::FieldMask => typed::<FieldMask, D>(deserializer),
+        Special::Struct => typed::<Struct, D>(deserializer),
+        Special::Value => typed::<Value, D>(deserializer),
+        Special::ListValue => typed::<ListValue, D>(deserializer),
+        Special::Double => typed::<DoubleValue, D>(deserializer),
+        Special::Float => typed::<FloatValue, D>(deserializer),
+        Special::Int64 => typed::<Int64Value, D>(deserializer),
+        Special::UInt64 => typed::<UInt64Value, D>(deserializer),
+        Special::Int32 => typed::<Int32Value, D>(deserializer),
+        Special::UInt32 => typed::<UInt32Value, D>(deserializer),
+        Special::Bool => typed::<BoolValue, D>(deserializer),
+        Special::String => typed::<StringValue, D>(deserializer),
+        Special::Bytes => typed::<BytesValue, D>(deserializer),
+    }
+}
+
+/// The type URL and the encoded message of the encoded `Any` `bytes`.
+pub(crate) fn any_parts(bytes: &[u8]) -> Result<(String, bytes::Bytes), crate::DecodeError> {
+    let any = crate::wkt::Any::decode(bytes)?;
+    Ok((any.type_url, any.value))
+}
+
+/// An encoded `Any` holding `value`, of the type `type_url` names.
+pub(crate) fn any(type_url: String, value: Vec<u8>) -> Vec<u8> {
+    crate::wkt::Any {
+        type_url,
+        value: value.into(),
+        ..Default::default()
+    }
+    .encode_to_vec()
 }
 
 #[cfg(test)]

@@ -29,6 +29,9 @@ pub enum DecodeErrorKind {
     /// The decoded message would take more memory than its input justifies
     /// (see [`MEMORY_PER_INPUT_BYTE`](super::MEMORY_PER_INPUT_BYTE)).
     MemoryLimit,
+    /// A field's message type is not among the descriptors a message is
+    /// decoded by (when decoding by descriptor, for the JSON mapping).
+    UnknownType,
 }
 
 impl DecodeErrorKind {
@@ -45,6 +48,7 @@ impl DecodeErrorKind {
             Self::RecursionLimit => "messages nested deeper than the recursion limit",
             Self::MissingRequired => "required field is missing",
             Self::MemoryLimit => "the decoded message would take too much memory for its size",
+            Self::UnknownType => "the message type of a field is not known",
         }
     }
 }
