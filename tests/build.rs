@@ -25,7 +25,7 @@ const OPTIONS: &str = concat!(
     r#"type_attribute=.echo=#[derive(Eq\, Hash)],"#,
     r#"field_attribute=EchoRequest.message=#[doc(alias = "text")],"#,
     "extern_path=.user.v1=crate::pb::user::v1,",
-    "bytes=vec,map=hash",
+    "bytes=vec,map=hash,json=true",
 );
 
 /// The files of the second tree: user.proto is given, but its package is

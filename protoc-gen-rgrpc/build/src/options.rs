@@ -102,6 +102,11 @@ pub struct Options {
     pub bytes: BytesType,
     /// `map=btree|hash`: the type of map fields.
     pub map: MapType,
+    /// `json=true|false`: whether messages implement serde's `Serialize`
+    /// and `Deserialize` in proto3's JSON mapping, through their file's
+    /// descriptor (which `descriptors=false` leaves out), with rgrpc's
+    /// `json` feature. Off by default.
+    pub json: bool,
 }
 
 impl Default for Options {
@@ -116,6 +121,7 @@ impl Default for Options {
             extern_paths: Vec::new(),
             bytes: BytesType::default(),
             map: MapType::default(),
+            json: false,
         }
     }
 }
@@ -123,7 +129,8 @@ impl Default for Options {
 const KNOWN: &str = "paths=import|source_relative, well_known_types=runtime|generate, \
                      services=all|client|server|none, descriptors=true|false, \
                      type_attribute=PATH=ATTRIBUTES, field_attribute=PATH=ATTRIBUTES, \
-                     extern_path=.PACKAGE=RUST_PATH, bytes=bytes|vec, map=btree|hash";
+                     extern_path=.PACKAGE=RUST_PATH, bytes=bytes|vec, map=btree|hash, \
+                     json=true|false";
 
 /// Whether `path`, as prost-build takes paths, matches the declaration
 /// whose full name is `name` (with its leading dot): `.` matches all; a
@@ -205,6 +212,13 @@ impl Options {
                 )));
             }
         }
+        if self.json && !self.descriptors {
+            return Err(Error::Option(
+                "json=true needs the descriptors that descriptors=false leaves out: \
+                 messages are written as JSON by their file's descriptor"
+                    .to_owned(),
+            ));
+        }
         Ok(())
     }
 }
@@ -274,11 +288,15 @@ impl FromStr for Options {
                         _ => return Err(invalid("all, client, server or none")),
                     }
                 }
-                "descriptors" => {
-                    options.descriptors = match value.trim() {
+                key @ ("descriptors" | "json") => {
+                    let yes = match value.trim() {
                         "true" => true,
                         "false" => false,
                         _ => return Err(invalid("true or false")),
+                    };
+                    match key {
+                        "json" => options.json = yes,
+                        _ => options.descriptors = yes,
                     }
                 }
                 "bytes" => {
@@ -426,6 +444,17 @@ mod tests {
             err,
             "invalid option \"descriptors=no\": expected descriptors=true or false"
         );
+        let err = "json=yes".parse::<Options>().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "invalid option \"json=yes\": expected json=true or false"
+        );
+        let err = "json=true,descriptors=false"
+            .parse::<Options>()
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("json=true needs the descriptors"), "{err}");
+        assert!("json=true".parse::<Options>().unwrap().json);
         for bad in [
             "type_attribute=.pkg",
             "type_attribute=.pkg=derive(Eq)",

@@ -8,7 +8,7 @@ mod service;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::model::{Descriptor, File, Model};
+use crate::model::{Descriptor, File, Message, Model};
 use crate::names::{RustPath, ident};
 use crate::options::{BytesType, MapType, Options};
 
@@ -115,13 +115,55 @@ pub fn file(file: &File, options: &Options) -> TokenStream {
         .iter()
         .map(|s| service::service(&ctx, s, services, file_descriptor));
     let descriptor = file.descriptor.as_ref().map(|d| descriptor(&ctx, d));
+    let json = match &file.descriptor {
+        Some(descriptor) if options.json => json(&ctx, &file.messages, &descriptor.name),
+        _ => TokenStream::new(),
+    };
     quote! {
         const _: () = ::rgrpc::__codegen::check_abi(#abi);
         #descriptor
         #(#messages)*
         #(#enums)*
         #(#services)*
+        #json
     }
+}
+
+/// serde's `Serialize` and `Deserialize` for `messages` and the messages
+/// nested in them, in proto3's JSON mapping, by the descriptor in the
+/// static `file`.
+fn json(ctx: &Ctx<'_>, messages: &[Message], file: &str) -> TokenStream {
+    fn each<'m>(messages: &'m [Message], all: &mut Vec<&'m Message>) {
+        for message in messages {
+            all.push(message);
+            each(&message.messages, all);
+        }
+    }
+    let file = ident(file);
+    let mut all = Vec::new();
+    each(messages, &mut all);
+    let impls = all.into_iter().map(|message| {
+        let ty = ctx.path(&message.path);
+        quote! {
+            impl ::rgrpc::__codegen::json::serde::Serialize for #ty {
+                fn serialize<S: ::rgrpc::__codegen::json::serde::Serializer>(
+                    &self,
+                    serializer: S,
+                ) -> ::core::result::Result<S::Ok, S::Error> {
+                    ::rgrpc::__codegen::json::serialize(self, &#file, serializer)
+                }
+            }
+
+            impl<'de> ::rgrpc::__codegen::json::serde::Deserialize<'de> for #ty {
+                fn deserialize<D: ::rgrpc::__codegen::json::serde::Deserializer<'de>>(
+                    deserializer: D,
+                ) -> ::core::result::Result<Self, D::Error> {
+                    ::rgrpc::__codegen::json::deserialize(&#file, deserializer)
+                }
+            }
+        }
+    });
+    quote!(#(#impls)*)
 }
 
 /// The widest line of a byte string literal, escapes included.
