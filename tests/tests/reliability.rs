@@ -523,8 +523,27 @@ async fn incomplete_messages_share_one_budget_per_connection() {
     );
 }
 
+/// Futures polled after they completed, on any thread of this binary: a
+/// panic that a spawned task's end would hide.
+static RESUMED_AFTER_COMPLETION: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts, from now on, the panics [`RESUMED_AFTER_COMPLETION`] counts.
+fn count_resumed_futures() {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.to_string().contains("resumed after completion") {
+                RESUMED_AFTER_COMPLETION.fetch_add(1, Ordering::SeqCst);
+            }
+            default(info);
+        }));
+    });
+}
+
 #[tokio::test]
 async fn a_client_that_cancels_too_many_calls_is_disconnected() {
+    count_resumed_futures();
     let (address, _) = serve_with(|builder| builder.max_resets(5, Duration::from_secs(30))).await;
     let (mut sender, connection) = raw_client(address).await;
     for _ in 0..10 {
@@ -553,6 +572,9 @@ async fn a_client_that_cancels_too_many_calls_is_disconnected() {
         .unwrap();
     let err = ended.expect_err("closed with an error");
     assert_eq!(err.reason(), Some(h2::Reason::ENHANCE_YOUR_CALM), "{err:?}");
+    // The connection's watch goes on past the order it gave, to its end.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(RESUMED_AFTER_COMPLETION.load(Ordering::SeqCst), 0);
 }
 
 const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";

@@ -372,7 +372,7 @@ impl Watch {
         let mut idle_check = std::pin::pin!(tokio::time::sleep(idle.period()));
         let mut aged = std::pin::pin!(sleep_for(age));
         let mut graced = std::pin::pin!(sleep_for(None));
-        let (mut opened, mut draining) = (false, false);
+        let (mut opened, mut draining, mut calmed) = (false, false, false);
         loop {
             let order = tokio::select! {
                 // The sender lives in the server: this never fails.
@@ -381,7 +381,11 @@ impl Watch {
                     Stop::Draining => Order::Drain,
                     Stop::Closing => Order::Close,
                 },
-                () = &mut misbehaved => Order::Calm,
+                // Once: the future is done after it.
+                () = &mut misbehaved, if !calmed => {
+                    calmed = true;
+                    Order::Calm
+                }
                 // The handshake is over only once the client's SETTINGS are in.
                 () = &mut opening, if !opened => {
                     opened = true;
