@@ -613,6 +613,39 @@ fn invalid_field_numbers_are_input_errors() {
 }
 
 #[test]
+fn fields_of_one_json_name_are_an_input_error_where_json_format_is_allow() {
+    // proto3 (and the editions) default to ALLOW.
+    let response = respond_to_sample(|f| f.message_type[0].field[1].json_name = Some("a".into()));
+    assert_input_error(
+        &response,
+        "pkg.M: fields a and b have the same JSON name \"a\", which json_format ALLOW refuses \
+         (set features.json_format = LEGACY_BEST_EFFORT on the message to allow it)",
+    );
+    // Without a json_name, protoc's own: foo_bar and fooBar clash.
+    let response = respond_to_sample(|f| {
+        let mut clash = f.message_type[0].field[0].clone();
+        f.message_type[0].field[0].name = Some("foo_bar".into());
+        clash.name = Some("fooBar".into());
+        clash.number = Some(3);
+        f.message_type[0].field.push(clash);
+    });
+    assert!(
+        response
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("pkg.M: fields foo_bar and fooBar have")),
+        "{:?}",
+        response.error
+    );
+    // proto2 defaults to LEGACY_BEST_EFFORT.
+    let response = respond_to_sample(|f| {
+        f.syntax = Some("proto2".into());
+        f.message_type[0].field[1].json_name = Some("a".into());
+    });
+    assert_eq!(response.error, None);
+}
+
+#[test]
 fn the_largest_field_number_generates() {
     let response = respond_to_sample(|f| f.message_type[0].field[0].number = Some(536_870_911));
     assert_eq!(response.error, None);

@@ -155,6 +155,24 @@ pub fn constant_name(proto: &str) -> String {
     spelled(proto.to_shouty_snake_case(), "UNNAMED")
 }
 
+/// The JSON name protoc gives a field without a `json_name` option:
+/// `foo_bar_2` -> `fooBar2`.
+pub fn json_name(field: &str) -> String {
+    let mut out = String::with_capacity(field.len());
+    let mut upper = false;
+    for c in field.chars() {
+        match c {
+            '_' => upper = true,
+            c if upper => {
+                out.push(c.to_ascii_uppercase());
+                upper = false;
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The static holding the descriptor of the file `path`:
 /// `user/v1/user.proto` -> `FILE_USER_V1_USER_PROTO`.
 pub fn file_descriptor_name(path: &str) -> String {

@@ -33,6 +33,7 @@ mod feature {
     pub const ENUM_TYPE: u32 = 2;
     pub const REPEATED_FIELD_ENCODING: u32 = 3;
     pub const MESSAGE_ENCODING: u32 = 5;
+    pub const JSON_FORMAT: u32 = 6;
 
     pub const EXPLICIT: i32 = 1;
     pub const IMPLICIT: i32 = 2;
@@ -43,12 +44,13 @@ mod feature {
     pub const EXPANDED: i32 = 2;
     pub const LENGTH_PREFIXED: i32 = 1;
     pub const DELIMITED: i32 = 2;
+    pub const ALLOW: i32 = 1;
+    pub const LEGACY_BEST_EFFORT: i32 = 2;
 }
 
 /// The features of one element that the generated code depends on,
 /// resolved. (`utf8_validation` does not change it: a `String` holds UTF-8,
-/// so strings are checked whatever it says, as proto2's always were;
-/// `json_format` is for the JSON mapping.)
+/// so strings are checked whatever it says, as proto2's always were.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Features {
     /// `field_presence`: EXPLICIT, IMPLICIT or LEGACY_REQUIRED.
@@ -59,6 +61,9 @@ pub struct Features {
     pub repeated_field_encoding: i32,
     /// `message_encoding`: LENGTH_PREFIXED or DELIMITED.
     pub message_encoding: i32,
+    /// `json_format`: ALLOW (a message's fields must have distinct JSON
+    /// names) or LEGACY_BEST_EFFORT.
+    pub json_format: i32,
 }
 
 impl Features {
@@ -71,12 +76,14 @@ impl Features {
             enum_type: CLOSED,
             repeated_field_encoding: EXPANDED,
             message_encoding: LENGTH_PREFIXED,
+            json_format: LEGACY_BEST_EFFORT,
         };
         let proto3 = Features {
             field_presence: IMPLICIT,
             enum_type: OPEN,
             repeated_field_encoding: PACKED,
             message_encoding: LENGTH_PREFIXED,
+            json_format: ALLOW,
         };
         match edition {
             edition::PROTO2 => Some(proto2),
@@ -97,6 +104,7 @@ impl Features {
                 feature::ENUM_TYPE => &mut self.enum_type,
                 feature::REPEATED_FIELD_ENCODING => &mut self.repeated_field_encoding,
                 feature::MESSAGE_ENCODING => &mut self.message_encoding,
+                feature::JSON_FORMAT => &mut self.json_format,
                 _ => continue,
             };
             *slot = value;
@@ -218,6 +226,12 @@ impl FileFeatures {
                     None => features,
                 }
             })
+    }
+
+    /// Whether the message at `path` must give its fields distinct JSON
+    /// names (`json_format` ALLOW).
+    pub fn json_names_distinct(&self, path: &[i32]) -> bool {
+        self.resolve(ancestors(path)).json_format == feature::ALLOW
     }
 
     /// Whether the enum at `path` is closed: undeclared values go to the

@@ -696,6 +696,9 @@ impl FileBuilder<'_> {
     ) -> Result<Message, Error> {
         let full_name = qualify(parent, desc.name());
         let entry = self.index.lookup(&full_name)?;
+        if self.features.json_names_distinct(&loc) {
+            distinct_json_names(&full_name, desc)?;
+        }
 
         let mut fields = Scope::default();
         let mut members: Vec<(u32, Member)> = Vec::new();
@@ -1096,6 +1099,27 @@ fn unescape_bytes(text: &str) -> Option<Vec<u8>> {
         });
     }
     Some(out)
+}
+
+/// An error when two fields of the message `full_name` have one JSON name,
+/// which `json_format` ALLOW (proto3's and the editions' default) refuses.
+fn distinct_json_names(full_name: &str, desc: &DescriptorProto) -> Result<(), Error> {
+    let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+    for field in &desc.field {
+        let json_name = match &field.json_name {
+            Some(name) => name.clone(),
+            None => names::json_name(field.name()),
+        };
+        if let Some(other) = seen.insert(json_name.clone(), field.name()) {
+            return Err(Error::Input(format!(
+                "{full_name}: fields {other} and {} have the same JSON name \"{json_name}\", \
+                 which json_format ALLOW refuses (set features.json_format = LEGACY_BEST_EFFORT \
+                 on the message to allow it)",
+                field.name()
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -18,9 +18,10 @@ pub static FILE_EDITIONS_V2023_PROTO: ::rgrpc::FileDescriptor = ::rgrpc::FileDes
     \x00R\x04text\x12:\n\x06inners\x18\x0c \x03(\x0b2\".editions.v2023.Fields.InnersEntryR\x06in\
     ners\x1a\x1d\n\x05Inner\x12\x14\n\x05value\x18\x01 \x01(\x05R\x05value\x1aW\n\x0bInnersEntry\
     \x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x122\n\x05value\x18\x02 \x01(\x0b2\x1c.editions.v2\
-    023.Fields.InnerR\x05value:\x028\x01B\x08\n\x06choice*#\n\x04Open\x12\r\n\tOPEN_ZERO\x10\x00\
-    \x12\x0c\n\x08OPEN_ONE\x10\x01*/\n\x06Closed\x12\x0f\n\x0bCLOSED_ZERO\x10\x00\x12\x0e\n\nCLO\
-    SED_ONE\x10\x01\x1a\x04:\x02\x10\x02b\x08editionsp\xe8\x07",
+    023.Fields.InnerR\x05value:\x028\x01B\x08\n\x06choice\"C\n\nLegacyJson\x12\x17\n\x07foo_bar\x18\
+    \x01 \x01(\x05R\x06fooBar\x12\x16\n\x06fooBar\x18\x02 \x01(\x05R\x06fooBar:\x04b\x020\x02*#\n\
+    \x04Open\x12\r\n\tOPEN_ZERO\x10\x00\x12\x0c\n\x08OPEN_ONE\x10\x01*/\n\x06Closed\x12\x0f\n\x0b\
+    CLOSED_ZERO\x10\x00\x12\x0e\n\nCLOSED_ONE\x10\x01\x1a\x04:\x02\x10\x02b\x08editionsp\xe8\x07",
     &[],
 );
 
@@ -322,6 +323,72 @@ pub mod fields {
         Number(i32),
         /// Field `text` (11).
         Text(::std::string::String),
+    }
+}
+
+/// Fields whose JSON names clash: allowed by LEGACY_BEST_EFFORT, refused by
+/// ALLOW, the default.
+#[derive(Clone, PartialEq, Default, Debug)]
+pub struct LegacyJson {
+    /// Field `foo_bar` (1).
+    pub foo_bar: ::core::option::Option<i32>,
+    /// Field `fooBar` (2).
+    pub foo_bar_: ::core::option::Option<i32>,
+    /// Fields this code does not know, kept to be written back unchanged.
+    pub unknown_fields: ::rgrpc::UnknownFields,
+}
+
+impl LegacyJson {
+    /// The value of `foo_bar`, or its default when it is not set.
+    pub fn foo_bar(&self) -> i32 {
+        self.foo_bar.unwrap_or(0)
+    }
+
+    /// The value of `fooBar`, or its default when it is not set.
+    pub fn foo_bar_(&self) -> i32 {
+        self.foo_bar_.unwrap_or(0)
+    }
+}
+
+impl ::rgrpc::Message for LegacyJson {
+    const NAME: &'static str = "editions.v2023.LegacyJson";
+    const FIELD_NAMES: &'static [(u32, &'static str)] = &[(1, "foo_bar"), (2, "fooBar")];
+    const NESTED_LENGTHS: bool = false;
+    fn compute_size(&self, sizes: &mut ::rgrpc::__codegen::Sizes) -> usize {
+        use ::rgrpc::__codegen::Kind as _;
+        self.unknown_fields.as_bytes().len()
+            + ::rgrpc::__codegen::Int32::optional_len(1, &self.foo_bar, sizes)
+            + ::rgrpc::__codegen::Int32::optional_len(2, &self.foo_bar_, sizes)
+    }
+
+    #[inline]
+    fn write_fields(&self, w: &mut ::rgrpc::__codegen::Writer<'_>) {
+        use ::rgrpc::__codegen::Kind as _;
+        ::rgrpc::__codegen::Int32::write_optional(w, 1, &self.foo_bar);
+        ::rgrpc::__codegen::Int32::write_optional(w, 2, &self.foo_bar_);
+        w.unknown(&self.unknown_fields);
+    }
+
+    #[inline]
+    fn merge_fields(
+        &mut self,
+        d: &mut ::rgrpc::__codegen::Decoder<'_>,
+        group: ::core::option::Option<u32>,
+    ) -> ::core::result::Result<(), ::rgrpc::DecodeError> {
+        use ::rgrpc::__codegen::Kind as _;
+        while let ::core::option::Option::Some(tag) = d.next_tag(group)? {
+            let merged = match tag {
+                8 => ::rgrpc::__codegen::Int32::merge_optional(d, 1, &mut self.foo_bar),
+                16 => ::rgrpc::__codegen::Int32::merge_optional(d, 2, &mut self.foo_bar_),
+                _ => d.skip_unknown(tag, &mut self.unknown_fields),
+            };
+            if let ::core::result::Result::Err(err) = merged {
+                return ::core::result::Result::Err(
+                    ::rgrpc::__codegen::within::<Self>(err, tag),
+                );
+            }
+        }
+        ::core::result::Result::Ok(())
     }
 }
 
