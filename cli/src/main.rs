@@ -1,33 +1,47 @@
-//! `rgrpc-cli`: explores any gRPC server that offers reflection, from the
-//! descriptors it sends, as grpcurl does.
+//! `rgrpc-cli`: explores any gRPC server that offers reflection, and calls
+//! its methods with JSON, from the descriptors it sends, as grpcurl does.
 
+mod call;
 mod pool;
 mod reflect;
 
 use std::process::ExitCode;
 use std::time::Duration;
 
+use call::Invocation;
 use pool::Pool;
 use reflect::{Failure, Reflector};
 use rgrpc::tls::{ClientTls, Roots};
 use rgrpc::{Channel, Code};
 
 const HELP: &str = "\
-rgrpc-cli: explores a gRPC server through its reflection service.
+rgrpc-cli: explores a gRPC server through its reflection service, and
+calls its methods with JSON.
 
 Usage:
     rgrpc-cli [OPTIONS] ADDRESS list [SERVICE]
     rgrpc-cli [OPTIONS] ADDRESS describe [SYMBOL]
+    rgrpc-cli [OPTIONS] ADDRESS call METHOD
 
     list               the server's services, one a line
     list SERVICE       the service's methods, by full name
     describe           every service, as .proto text
     describe SYMBOL    a service, method, message, field, enum or enum value
+    call METHOD        calls METHOD (pkg.Service/Method or pkg.Service.Method)
+                       with the requests of -d, and prints each response, in
+                       proto3's JSON mapping
 
 ADDRESS is host:port (plaintext), http://host:port, or https://host:port
 (TLS, trusting the system's certificate authorities).
 
 Options:
+    -d, --data JSON    call's requests: JSON objects one after another (none,
+                       one, or a stream's); @FILE reads them from FILE, @-
+                       from stdin; without -d, a call of one request sends {}
+                       and a stream of them sends none
+    -H, --header 'NAME: VALUE'
+                       request metadata for call; repeat for more
+    --emit-defaults    call prints fields that hold their default value too
     --cacert FILE      trust the certificate authorities in FILE (PEM) for TLS
     --timeout SECS     give up after SECS seconds (default: 10)
     -h, --help         print this help
@@ -45,6 +59,7 @@ struct Command {
 enum Action {
     List(Option<String>),
     Describe(Option<String>),
+    Call(Invocation),
 }
 
 /// What went wrong, and the exit code that says so.
@@ -57,11 +72,25 @@ fn usage(message: impl Into<String>) -> Failed {
 fn parse(args: Vec<String>) -> Result<Option<Command>, Failed> {
     let mut cacert = None;
     let mut timeout = Duration::from_secs(10);
+    let mut data = None;
+    let mut headers = Vec::new();
+    let mut emit_defaults = false;
     let mut rest = Vec::new();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" => return Ok(None),
+            "-d" | "--data" => {
+                data = Some(args.next().ok_or_else(|| usage("-d needs JSON"))?);
+            }
+            "-H" | "--header" => {
+                let header = args.next().ok_or_else(|| usage("-H needs NAME: VALUE"))?;
+                let (name, value) = header
+                    .split_once(':')
+                    .ok_or_else(|| usage(format!("-H {header}: expected NAME: VALUE")))?;
+                headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+            }
+            "--emit-defaults" => emit_defaults = true,
             "--cacert" => {
                 cacert = Some(args.next().ok_or_else(|| usage("--cacert needs a file"))?);
             }
@@ -90,6 +119,12 @@ fn parse(args: Vec<String>) -> Result<Option<Command>, Failed> {
     let action = match verb.as_str() {
         "list" => Action::List(argument),
         "describe" => Action::Describe(argument),
+        "call" => Action::Call(Invocation {
+            method: argument.ok_or_else(|| usage("call needs a METHOD"))?,
+            data,
+            headers,
+            emit_defaults,
+        }),
         other => return Err(usage(format!("unknown command {other}"))),
     };
     Ok(Some(Command {
@@ -149,7 +184,7 @@ async fn run(command: Command) -> Result<String, Failed> {
             .map_err(|err| failed(format!("--cacert {path}: {err}")))?;
     }
     let channel = builder.connect_lazy();
-    let mut reflector = Reflector::new(channel);
+    let mut reflector = Reflector::new(channel.clone());
     let reflection = |err: Failure| failed(err.to_string());
     match command.action {
         Action::List(None) => {
@@ -174,6 +209,14 @@ async fn run(command: Command) -> Result<String, Failed> {
                 Some(found) => Ok(pool.describe(&symbol, &found)),
                 None => Err(failed(format!("symbol not found: {symbol}"))),
             }
+        }
+        Action::Call(invocation) => {
+            let (service, _) = invocation.service_and_method().map_err(usage)?;
+            let pool = load(&mut reflector, service).await?;
+            call::call(&channel, &pool, &invocation)
+                .await
+                .map_err(failed)?;
+            Ok(String::new())
         }
         Action::Describe(None) => {
             let mut services = reflector.services().await.map_err(reflection)?;

@@ -49,6 +49,19 @@ impl Pool {
         }
     }
 
+    /// The files received.
+    pub fn files(&self) -> &[FileDescriptorProto] {
+        &self.files
+    }
+
+    /// The method `name` of the service `service`.
+    pub fn method(&self, service: &str, name: &str) -> Option<&MethodDescriptorProto> {
+        match self.find(service)? {
+            Found::Service(found) => found.method.iter().find(|m| m.name() == name),
+            _ => None,
+        }
+    }
+
     /// Whether the file `name` is here.
     pub fn has_file(&self, name: &str) -> bool {
         self.files.iter().any(|f| f.name() == name)

@@ -4,13 +4,14 @@
 
 use std::process::Output;
 
-use rgrpc::Server;
 use rgrpc::health::HealthReporter;
 use rgrpc::reflection::Reflection;
-use rgrpc_tests::Echoing;
+use rgrpc::server::{RequestStream, ResponseSink};
+use rgrpc::{Request, Response, Server, Status};
 use rgrpc_tests::pb::coverage::v3::FILE_COVERAGE_PROTO3_PROTO;
-use rgrpc_tests::pb::echo::EchoServer;
+use rgrpc_tests::pb::echo::{Echo, EchoRequest, EchoResponse, EchoServer};
 use rgrpc_tests::python::serve;
+use rgrpc_tests::{Echoing, response};
 
 /// Runs the command line with `args`, off the runtime's threads.
 async fn cli(args: &[&str]) -> Output {
@@ -181,4 +182,235 @@ async fn lists_and_describes_a_grpcio_server() {
         "grpc.health.v1.Health.Watch is a method:\n\
          rpc Watch ( .grpc.health.v1.HealthCheckRequest ) returns ( stream .grpc.health.v1.HealthCheckResponse );\n"
     );
+}
+
+/// Echo in all four shapes: the unary method answers the request's `x-tag`
+/// metadata for the message "tag" (and fails for "fail"), server streaming
+/// answers each word, client streaming joins the messages with `+`, and
+/// bidi answers each message in capitals.
+struct Shapes;
+
+impl Echo for Shapes {
+    async fn echo_message(
+        &self,
+        request: Request<EchoRequest>,
+    ) -> Result<Response<EchoResponse>, Status> {
+        match request.message().message.as_str() {
+            "tag" => Ok(Response::new(response(
+                request.metadata().get("x-tag").unwrap_or("none"),
+            ))),
+            "fail" => Err(Status::not_found("no such thing")),
+            other => Ok(Response::new(response(other))),
+        }
+    }
+
+    async fn echo_server_streaming(
+        &self,
+        request: Request<EchoRequest>,
+        mut responses: ResponseSink<EchoResponse>,
+    ) -> Result<(), Status> {
+        for word in request.message().message.split(' ') {
+            responses.send(&response(word)).await?;
+        }
+        Ok(())
+    }
+
+    async fn echo_client_streaming(
+        &self,
+        mut requests: RequestStream<EchoRequest>,
+    ) -> Result<Response<EchoResponse>, Status> {
+        let mut texts = Vec::new();
+        while let Some(request) = requests.recv().await? {
+            texts.push(request.message);
+        }
+        Ok(Response::new(response(texts.join("+"))))
+    }
+
+    async fn echo_bidirectional_streaming(
+        &self,
+        mut requests: RequestStream<EchoRequest>,
+        mut responses: ResponseSink<EchoResponse>,
+    ) -> Result<(), Status> {
+        while let Some(request) = requests.recv().await? {
+            responses
+                .send(&response(request.message.to_uppercase()))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// A [`Shapes`] server with reflection; its address.
+async fn shapes_server() -> String {
+    let bound = Server::builder()
+        .add_service(EchoServer::new(Shapes))
+        .add_service(Reflection::new())
+        .build()
+        .bind("127.0.0.1:0")
+        .await
+        .unwrap();
+    let address = bound.local_addr().unwrap().to_string();
+    tokio::spawn(bound.serve());
+    address
+}
+
+/// The messages of `responses`, printed as pretty JSON one after another.
+fn messages(printed: &str) -> Vec<String> {
+    serde_json::Deserializer::from_str(printed)
+        .into_iter::<serde_json::Value>()
+        .map(|value| value.unwrap()["message"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_methods_of_each_shape_with_json() {
+    let address = shapes_server().await;
+    assert_eq!(
+        printed(&[
+            &address,
+            "call",
+            "echo.Echo/EchoMessage",
+            "-d",
+            r#"{"message": "hi"}"#
+        ])
+        .await,
+        "{\n  \"message\": \"hi\"\n}\n"
+    );
+    // The .proto field name is read too, and metadata goes with -H.
+    let tagged = printed(&[
+        &address,
+        "call",
+        "echo.Echo.EchoMessage",
+        "-H",
+        "X-Tag: seven",
+        "-d",
+        r#"{"message": "tag"}"#,
+    ])
+    .await;
+    assert_eq!(messages(&tagged), ["seven"]);
+    // Without -d, a call of one request sends {}; --emit-defaults prints
+    // the empty message back.
+    assert_eq!(
+        printed(&[&address, "call", "echo.Echo/EchoMessage"]).await,
+        "{}\n"
+    );
+    assert_eq!(
+        printed(&[&address, "--emit-defaults", "call", "echo.Echo/EchoMessage"]).await,
+        "{\n  \"message\": \"\"\n}\n"
+    );
+    let words = printed(&[
+        &address,
+        "call",
+        "echo.Echo/EchoServerStreaming",
+        "-d",
+        r#"{"message": "a b c"}"#,
+    ])
+    .await;
+    assert_eq!(messages(&words), ["a", "b", "c"]);
+    let joined = printed(&[
+        &address,
+        "call",
+        "echo.Echo/EchoClientStreaming",
+        "-d",
+        r#"{"message": "x"} {"message": "y"}{"message":"z"}"#,
+    ])
+    .await;
+    assert_eq!(messages(&joined), ["x+y+z"]);
+    // Requests from a file.
+    let file = std::env::temp_dir().join(format!("rgrpc-cli-{}.json", std::process::id()));
+    std::fs::write(&file, "{\"message\": \"p\"}\n{\"message\": \"q\"}\n").unwrap();
+    let data = format!("@{}", file.display());
+    let shouted = printed(&[
+        &address,
+        "call",
+        "echo.Echo/EchoBidirectionalStreaming",
+        "-d",
+        &data,
+    ])
+    .await;
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(messages(&shouted), ["P", "Q"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_fails_says_why() {
+    let address = shapes_server().await;
+    let failure = |output: Output| {
+        assert_eq!(output.status.code(), Some(1));
+        String::from_utf8(output.stderr).unwrap()
+    };
+    let stderr = failure(
+        cli(&[
+            &address,
+            "call",
+            "echo.Echo/EchoMessage",
+            "-d",
+            r#"{"message": "fail"}"#,
+        ])
+        .await,
+    );
+    assert_eq!(stderr, "rgrpc-cli: NOT_FOUND: no such thing\n");
+    let stderr = failure(
+        cli(&[
+            &address,
+            "call",
+            "echo.Echo/EchoMessage",
+            "-d",
+            r#"{"mesage": "hi"}"#,
+        ])
+        .await,
+    );
+    assert!(
+        stderr.starts_with(
+            "rgrpc-cli: request 1 (echo.EchoRequest): echo.EchoRequest has no field \"mesage\""
+        ),
+        "{stderr}"
+    );
+    let stderr = failure(
+        cli(&[
+            &address,
+            "call",
+            "echo.Echo/EchoMessage",
+            "-d",
+            r#"{"message": 5}"#,
+        ])
+        .await,
+    );
+    assert!(
+        stderr.contains("message: invalid type: integer `5`"),
+        "{stderr}"
+    );
+    let stderr = failure(cli(&[&address, "call", "echo.Echo/EchoMessage", "-d", "{} {}"]).await);
+    assert_eq!(
+        stderr,
+        "rgrpc-cli: echo.Echo/EchoMessage takes one request; -d gave 2\n"
+    );
+    let stderr = failure(cli(&[&address, "call", "echo.Echo/Nothing"]).await);
+    assert_eq!(stderr, "rgrpc-cli: method not found: echo.Echo/Nothing\n");
+    let output = cli(&[&address, "call", "Nothing"]).await;
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_a_grpcio_server_with_json() {
+    let (_server, port) = serve("discovery.py", &["serve", "--port", "0"]);
+    let address = format!("127.0.0.1:{port}");
+    let echoed = printed(&[
+        &address,
+        "call",
+        "echo.Echo/EchoMessage",
+        "-d",
+        r#"{"message": "é"}"#,
+    ])
+    .await;
+    assert_eq!(messages(&echoed), ["é"]);
+    let health = printed(&[
+        &address,
+        "--emit-defaults",
+        "call",
+        "grpc.health.v1.Health/Check",
+    ])
+    .await;
+    let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["status"], "SERVING");
 }

@@ -178,7 +178,13 @@ pub struct BidiStreaming<Req, Resp> {
     _messages: PhantomData<fn(Req) -> Resp>,
 }
 
-/// A unary call to `path` on `channel`.
+/// A unary call to `path` (`/package.Service/Method`) on `channel`.
+///
+/// Generated clients make their calls with this and its three siblings;
+/// code without generated types (a gateway, a command line) calls them
+/// itself, with [`wkt::Empty`](crate::wkt::Empty) as the message type when
+/// the messages stay encoded: it keeps every field it does not know, and
+/// writes them back unchanged.
 pub fn unary<'c, Req, Resp>(
     channel: &'c Channel,
     path: &'static str,
@@ -191,7 +197,7 @@ pub fn unary<'c, Req, Resp>(
     Call::new(channel, path, shape)
 }
 
-/// A server-streaming call to `path` on `channel`.
+/// A server-streaming call to `path` on `channel`, as [`unary`] says.
 pub fn server_streaming<'c, Req, Resp>(
     channel: &'c Channel,
     path: &'static str,
@@ -204,7 +210,7 @@ pub fn server_streaming<'c, Req, Resp>(
     Call::new(channel, path, shape)
 }
 
-/// A client-streaming call to `path` on `channel`.
+/// A client-streaming call to `path` on `channel`, as [`unary`] says.
 pub fn client_streaming<'c, Req, Resp>(
     channel: &'c Channel,
     path: &'static str,
@@ -215,7 +221,8 @@ pub fn client_streaming<'c, Req, Resp>(
     Call::new(channel, path, shape)
 }
 
-/// A bidirectional-streaming call to `path` on `channel`.
+/// A bidirectional-streaming call to `path` on `channel`, as [`unary`]
+/// says.
 pub fn bidi_streaming<'c, Req, Resp>(
     channel: &'c Channel,
     path: &'static str,

@@ -40,7 +40,10 @@ pub use crate::call::{BearerToken, CallCredentials, CallOptions};
 pub use crate::transport::Io;
 pub use backoff::ConnectBackoff;
 pub use balancer::LoadBalancing;
-pub use call::{BidiStreaming, Call, ClientStreaming, ServerStreaming, Shape, Unary};
+pub use call::{
+    BidiStreaming, Call, ClientStreaming, ServerStreaming, Shape, Unary, bidi_streaming,
+    client_streaming, server_streaming, unary,
+};
 pub use channel::{
     Channel, ChannelBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE_TIMEOUT,
     DEFAULT_MIN_RESOLVE_INTERVAL, DEFAULT_RESOLVE_INTERVAL,

@@ -118,7 +118,13 @@ impl Registry {
         String::from_utf8(out).map_err(|err| JsonError(err.to_string()))
     }
 
-    fn serialize_encoded<S: Serializer>(
+    /// Writes the message of type `type_name`, encoded as `encoded`, as
+    /// JSON through any serde `serializer` (such as serde_json's pretty
+    /// one).
+    ///
+    /// # Errors
+    /// As [`Registry::encoded_to_json`], and the serializer's own.
+    pub fn serialize_encoded<S: Serializer>(
         &self,
         type_name: &str,
         encoded: &[u8],
@@ -179,11 +185,26 @@ impl Registry {
         text: &str,
         options: &ParseOptions,
     ) -> Result<Vec<u8>, JsonError> {
-        let ty = self.known(type_name)?;
         let mut deserializer = serde_json::Deserializer::from_str(text);
-        let message = self.read(ty, options, &mut deserializer)?;
+        let encoded = self.deserialize_encoded(type_name, options, &mut deserializer)?;
         deserializer.end()?;
-        Ok(message.encode_to_vec())
+        Ok(encoded)
+    }
+
+    /// Reads a message of type `type_name` through any serde
+    /// `deserializer`, and encodes it in the binary format.
+    ///
+    /// # Errors
+    /// As [`Registry::from_json`], and the deserializer's own.
+    pub fn deserialize_encoded<'de, D: Deserializer<'de>>(
+        &self,
+        type_name: &str,
+        options: &ParseOptions,
+        deserializer: D,
+    ) -> Result<Vec<u8>, D::Error> {
+        use serde::de::Error;
+        let ty = self.known(type_name).map_err(D::Error::custom)?;
+        Ok(self.read(ty, options, deserializer)?.encode_to_vec())
     }
 
     fn read<'de, D: Deserializer<'de>>(
