@@ -274,3 +274,28 @@ fn messages_known_only_by_their_encoded_descriptors_are_read_and_written() {
     );
     assert!(registry.add_encoded(b"\xff\xff").is_err());
 }
+
+#[test]
+fn a_google_rpc_status_with_details_is_json_with_no_generated_code() {
+    let status = rgrpc::rpc::Status {
+        code: 5,
+        message: "no such user".to_owned(),
+        details: vec![Any::pack(&rgrpc::rpc::ResourceInfo {
+            resource_type: "user".to_owned(),
+            resource_name: "ada".to_owned(),
+            ..Default::default()
+        })],
+        ..Default::default()
+    };
+    let registry = Registry::new();
+    let json = registry.to_json(&status, &PrintOptions::default()).unwrap();
+    assert_eq!(
+        json,
+        concat!(
+            r#"{"code":5,"message":"no such user","details":[{"@type":"type.googleapis.com/google.rpc.ResourceInfo","#,
+            r#""resourceType":"user","resourceName":"ada"}]}"#
+        )
+    );
+    let back: rgrpc::rpc::Status = registry.from_json(&json, &ParseOptions::default()).unwrap();
+    assert_eq!(back, status);
+}

@@ -23,10 +23,11 @@
 //!
 //! The well-known types implement serde's `Serialize` and `Deserialize`,
 //! and so do messages generated with the `json=true` option, in the
-//! canonical form with the default options. Those impls read and write by
-//! the [global registry](registry), which each generated type adds its
-//! own file to (and the files it imports) the first time it is used; a
-//! type that is only ever inside an `Any` must be [`register`]ed.
+//! canonical form with the default options. Those of generated messages
+//! and of `Any` read and write by the [global registry](registry), which
+//! each generated type adds its own file to (and the files it imports) the
+//! first time it is used; a type that is only ever inside an `Any` must be
+//! [`register`]ed.
 
 mod dynamic;
 mod parse;
@@ -247,14 +248,15 @@ pub fn register(file: &'static FileDescriptor) -> Result<(), RegistryError> {
     with_file(file).map(drop)
 }
 
-/// The global registry as it is now: the well-known types, and every file
-/// registered or used by a generated message's serde impls so far.
+/// The global registry as it is now: the well-known and `google.rpc` types,
+/// and every file registered or used by a generated message's serde impls
+/// so far.
 pub fn registry() -> Registry {
-    let global = GLOBAL.read().unwrap_or_else(PoisonError::into_inner);
-    match &*global {
-        Some(registry) => registry.clone(),
-        None => Registry::new(),
+    if let Some(registry) = &*GLOBAL.read().unwrap_or_else(PoisonError::into_inner) {
+        return registry.clone();
     }
+    let mut global = GLOBAL.write().unwrap_or_else(PoisonError::into_inner);
+    global.get_or_insert_with(Registry::new).clone()
 }
 
 /// The global registry, with `file` added if it was not.

@@ -16,7 +16,8 @@ use crate::{DecodeError, Message};
 /// The message and enum types that JSON can be read into and written from,
 /// and that an `Any` may hold.
 ///
-/// A registry always knows the well-known types (`google.protobuf.*`).
+/// A registry always knows the well-known types (`google.protobuf.*`) and
+/// the `google.rpc` types rgrpc ships.
 /// Add generated files with [`Registry::add`] (which adds their imports
 /// too), or encoded `FileDescriptorProto`s, such as server reflection
 /// returns, with [`Registry::add_encoded`]. Cloning is cheap.
@@ -185,9 +186,10 @@ impl std::fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// A registry of the well-known types.
+    /// A registry of the well-known types, and of the `google.rpc` types
+    /// rgrpc ships (`Status`, `Code` and the error details).
     pub fn new() -> Self {
-        use crate::wkt;
+        use crate::{rpc, wkt};
         let mut registry = Registry {
             types: Arc::default(),
         };
@@ -201,10 +203,13 @@ impl Registry {
             &wkt::FILE_GOOGLE_PROTOBUF_TIMESTAMP_PROTO,
             &wkt::FILE_GOOGLE_PROTOBUF_TYPE_PROTO,
             &wkt::FILE_GOOGLE_PROTOBUF_WRAPPERS_PROTO,
+            &rpc::FILE_GOOGLE_RPC_CODE_PROTO,
+            &rpc::FILE_GOOGLE_RPC_ERROR_DETAILS_PROTO,
+            &rpc::FILE_GOOGLE_RPC_STATUS_PROTO,
         ] {
             registry
                 .add(file)
-                .expect("the well-known types' descriptors are valid");
+                .expect("the shipped types' descriptors are valid");
         }
         registry
     }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::scalar;
 use crate::Message;
 use crate::wkt::{
-    BoolValue, BytesValue, DoubleValue, Duration, Empty, FieldMask, FloatValue, Int32Value,
+    Any, BoolValue, BytesValue, DoubleValue, Duration, Empty, FieldMask, FloatValue, Int32Value,
     Int64Value, ListValue, NullValue, StringValue, Struct, Timestamp, UInt32Value, UInt64Value,
     Value, value::Kind,
 };
@@ -292,6 +292,21 @@ impl<'de> Deserialize<'de> for NullValue {
     }
 }
 
+/// An `Any` as `{"@type": ..., ...}`, by the [global registry](super::registry),
+/// which must know the type it holds (the well-known types and the
+/// `google.rpc` types it always does).
+impl Serialize for Any {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        super::registry().serialize(self, &super::PrintOptions::default(), serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Any {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        super::registry().deserialize(&super::ParseOptions::default(), deserializer)
+    }
+}
+
 /// The full name of `google.protobuf.NullValue`, written as `null`.
 pub(crate) const NULL_VALUE: &str = "google.protobuf.NullValue";
 
@@ -519,6 +534,37 @@ mod tests {
             12
         );
         assert!(serde_json::from_str::<Int32Value>("1.5").is_err());
+    }
+
+    #[test]
+    fn an_any_holds_its_message_s_fields_or_its_special_form() {
+        let duration = Duration {
+            seconds: 1,
+            nanos: 500_000_000,
+            ..Default::default()
+        };
+        round_trip(
+            Any::pack(&duration),
+            r#"{"@type":"type.googleapis.com/google.protobuf.Duration","value":"1.500s"}"#,
+        );
+        let info = crate::rpc::ErrorInfo {
+            reason: "QUOTA".into(),
+            metadata: [("zone".to_owned(), "b".to_owned())].into(),
+            ..Default::default()
+        };
+        round_trip(
+            Any::pack(&info),
+            r#"{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"QUOTA","metadata":{"zone":"b"}}"#,
+        );
+        round_trip(Any::default(), "{}");
+        let unknown = r#"{"@type":"type.googleapis.com/no.Such","x":1}"#;
+        let err = serde_json::from_str::<Any>(unknown).unwrap_err();
+        assert!(
+            err.to_string().contains("no.Such is not in the registry"),
+            "{err}"
+        );
+        let err = serde_json::from_str::<Any>(r#"{"x":1}"#).unwrap_err();
+        assert!(err.to_string().contains("must have an @type"), "{err}");
     }
 
     #[test]
