@@ -1,7 +1,8 @@
 //! Generates the benchmark code from the same .proto files with rgrpc (into
-//! `rgrpc/`), prost-build (into `prost/`) and tonic-prost-build (echo.proto,
-//! into `tonic/`). The peers are given descriptors from the embedded parser,
-//! so no protoc is needed.
+//! `rgrpc/`, with serde impls), prost-build and pbjson-build (prost's
+//! messages and their serde impls, into `prost/`) and tonic-prost-build
+//! (echo.proto, into `tonic/`). The peers are given descriptors from the
+//! embedded parser, so no protoc is needed.
 
 use std::path::{Path, PathBuf};
 
@@ -10,16 +11,22 @@ fn main() {
     let files = [root.join("bench/v1/bench.proto"), root.join("echo.proto")];
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
 
-    let generated =
-        rgrpc_build::generate_from_protos(&files, &[&root], &rgrpc_build::Options::default())
-            .unwrap_or_else(|err| panic!("rgrpc: {err}"));
+    let options = rgrpc_build::Options {
+        json: true,
+        ..Default::default()
+    };
+    let generated = rgrpc_build::generate_from_protos(&files, &[&root], &options)
+        .unwrap_or_else(|err| panic!("rgrpc: {err}"));
     rgrpc_build::write_files(&out.join("rgrpc"), &generated)
         .unwrap_or_else(|err| panic!("rgrpc: {err}"));
 
+    let encoded = |files: &[PathBuf]| {
+        rgrpc_build::parse_protos(files, &[&root])
+            .unwrap_or_else(|err| panic!("parse: {err}"))
+            .0
+    };
     let set = |files: &[PathBuf]| {
-        let (encoded, _) =
-            rgrpc_build::parse_protos(files, &[&root]).unwrap_or_else(|err| panic!("parse: {err}"));
-        prost::Message::decode(encoded.as_slice()).expect("a FileDescriptorSet")
+        prost::Message::decode(encoded(files).as_slice()).expect("a FileDescriptorSet")
     };
     let prost_out = out.join("prost");
     std::fs::create_dir_all(&prost_out).expect("prost output dir");
@@ -29,6 +36,10 @@ fn main() {
         .out_dir(&prost_out)
         .compile_fds(set(&files))
         .unwrap_or_else(|err| panic!("prost-build: {err}"));
+    pbjson_build::Builder::new()
+        .register_descriptors(&encoded(&files))
+        .and_then(|builder| builder.out_dir(&prost_out).build(&[".bench", ".echo"]))
+        .unwrap_or_else(|err| panic!("pbjson-build: {err}"));
     // tonic's messages and services for echo.proto, from the same descriptors.
     let tonic_out = out.join("tonic");
     std::fs::create_dir_all(&tonic_out).expect("tonic output dir");

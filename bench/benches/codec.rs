@@ -1,9 +1,10 @@
 //! Codec benchmark: encodes and decodes the same data with rgrpc-generated
-//! and prost-generated types in one run, and prints throughput and the
-//! rgrpc/prost ratio per shape.
+//! and prost-generated types in one run, and writes and reads it as JSON
+//! with rgrpc's serde impls and pbjson's (on prost's types), and prints
+//! throughput and the rgrpc/peer ratio per shape.
 //!
-//! `cargo bench -p rgrpc-bench --bench codec [SHAPE] [encode|decode]`, where
-//! SHAPE picks the shapes whose name contains it. Samples of the two libraries
+//! `cargo bench -p rgrpc-bench --bench codec [SHAPE] [encode|decode|json]`,
+//! where SHAPE picks the shapes whose name contains it. Samples of the two libraries
 //! alternate, and each figure is the median of `RGRPC_BENCH_SAMPLES` samples
 //! (default 21), so that a noisy machine disturbs both alike.
 
@@ -15,6 +16,8 @@ use bytes::Bytes;
 use rgrpc_bench::median;
 use rgrpc_bench::prost_types as p;
 use rgrpc_bench::rgrpc_types as r;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// How long one sample runs.
 const SAMPLE: Duration = Duration::from_millis(20);
@@ -164,12 +167,13 @@ impl Row {
 struct Ops {
     encode: bool,
     decode: bool,
+    json: bool,
 }
 
 fn shape<R, P>(shape: &'static str, message: R, samples: usize, ops: Ops, rows: &mut Vec<Row>)
 where
-    R: rgrpc::Message,
-    P: prost::Message + Default,
+    R: rgrpc::Message + Serialize + DeserializeOwned,
+    P: prost::Message + Default + PartialEq + std::fmt::Debug + Serialize + DeserializeOwned,
 {
     let encoded = Bytes::from(rgrpc::Message::encode_to_vec(&message));
     let theirs = P::decode(encoded.clone()).expect("prost decodes rgrpc's encoding");
@@ -231,6 +235,61 @@ where
             prost_ns,
         });
     }
+    if ops.json {
+        json(shape, &message, &theirs, samples, rows);
+    }
+}
+
+/// Writes `message` as JSON and reads it back, with rgrpc's serde impls and
+/// with pbjson's on prost's `theirs`, the same data.
+fn json<R, P>(shape: &'static str, message: &R, theirs: &P, samples: usize, rows: &mut Vec<Row>)
+where
+    R: rgrpc::Message + Serialize + DeserializeOwned,
+    P: prost::Message + PartialEq + std::fmt::Debug + Serialize + DeserializeOwned,
+{
+    let ours = serde_json::to_string(message).expect("rgrpc writes JSON");
+    let pbjson = serde_json::to_string(theirs).expect("pbjson writes JSON");
+    // Each reads the other's JSON as the same message.
+    assert_eq!(
+        &serde_json::from_str::<R>(&pbjson).expect("rgrpc reads pbjson's"),
+        message
+    );
+    assert_eq!(
+        &serde_json::from_str::<P>(&ours).expect("pbjson reads rgrpc's"),
+        theirs
+    );
+    let (rgrpc_ns, prost_ns) = measure(
+        samples,
+        || {
+            black_box(serde_json::to_string(black_box(message)).expect("JSON"));
+        },
+        || {
+            black_box(serde_json::to_string(black_box(theirs)).expect("JSON"));
+        },
+    );
+    rows.push(Row {
+        shape,
+        op: "to json",
+        bytes: ours.len(),
+        rgrpc_ns,
+        prost_ns,
+    });
+    let (rgrpc_ns, prost_ns) = measure(
+        samples,
+        || {
+            black_box(serde_json::from_str::<R>(black_box(&ours)).expect("JSON"));
+        },
+        || {
+            black_box(serde_json::from_str::<P>(black_box(&ours)).expect("JSON"));
+        },
+    );
+    rows.push(Row {
+        shape,
+        op: "from json",
+        bytes: ours.len(),
+        rgrpc_ns,
+        prost_ns,
+    });
 }
 
 fn main() {
@@ -243,16 +302,21 @@ fn main() {
         .filter(|a| !a.starts_with('-'))
         .collect();
     let only = |op: &str| args.iter().any(|a| a == op);
-    let ops = match (only("encode"), only("decode")) {
-        (false, false) => Ops {
+    let ops = match (only("encode"), only("decode"), only("json")) {
+        (false, false, false) => Ops {
             encode: true,
             decode: true,
+            json: true,
         },
-        (encode, decode) => Ops { encode, decode },
+        (encode, decode, json) => Ops {
+            encode,
+            decode,
+            json,
+        },
     };
     let filter = args
         .iter()
-        .find(|a| !matches!(a.as_str(), "encode" | "decode"));
+        .find(|a| !matches!(a.as_str(), "encode" | "decode" | "json"));
     let wanted = |name: &str| filter.is_none_or(|f| name.contains(f.as_str()));
     let mut rows = Vec::new();
     if wanted("echo") {
@@ -288,16 +352,17 @@ fn main() {
     }
 
     println!(
-        "codec benchmark: median of {samples} samples; ratio = rgrpc throughput / prost throughput"
+        "codec benchmark: median of {samples} samples; ratio = rgrpc throughput / peer throughput; \
+         the peer is prost for encode and decode, prost with pbjson for JSON"
     );
     println!(
-        "{:<34} {:<7} {:>8} {:>14} {:>14} {:>7}",
-        "shape", "op", "bytes", "rgrpc MB/s", "prost MB/s", "ratio"
+        "{:<34} {:<9} {:>8} {:>14} {:>14} {:>7}",
+        "shape", "op", "bytes", "rgrpc MB/s", "peer MB/s", "ratio"
     );
     let mb_per_s = |bytes: usize, ns: f64| bytes as f64 / ns * 1e3;
     for row in &rows {
         println!(
-            "{:<34} {:<7} {:>8} {:>14.1} {:>14.1} {:>6.2}x",
+            "{:<34} {:<9} {:>8} {:>14.1} {:>14.1} {:>6.2}x",
             row.shape,
             row.op,
             row.bytes,
@@ -306,9 +371,16 @@ fn main() {
             row.ratio()
         );
     }
-    if !rows.is_empty() {
-        let ratios: Vec<f64> = rows.iter().map(Row::ratio).collect();
-        let lowest = ratios.iter().copied().fold(f64::INFINITY, f64::min);
-        println!("median ratio {:.2}x, lowest {:.2}x", median(ratios), lowest);
+    let (json, binary): (Vec<&Row>, Vec<&Row>) = rows.iter().partition(|r| r.op.contains("json"));
+    for (what, rows) in [("binary", binary), ("JSON", json)] {
+        if !rows.is_empty() {
+            let ratios: Vec<f64> = rows.iter().map(|r| r.ratio()).collect();
+            let lowest = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+            println!(
+                "{what}: median ratio {:.2}x, lowest {:.2}x",
+                median(ratios),
+                lowest
+            );
+        }
     }
 }

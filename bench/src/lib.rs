@@ -26,7 +26,7 @@ pub mod tonic_echo {
     include!(concat!(env!("OUT_DIR"), "/tonic/echo.rs"));
 }
 
-/// prost's types.
+/// prost's types, with pbjson's serde impls.
 #[allow(missing_docs, clippy::all)]
 pub mod prost_types {
     /// `bench.v1`, by prost.
@@ -34,11 +34,13 @@ pub mod prost_types {
         /// `bench.v1`, by prost.
         pub mod v1 {
             include!(concat!(env!("OUT_DIR"), "/prost/bench.v1.rs"));
+            include!(concat!(env!("OUT_DIR"), "/prost/bench.v1.serde.rs"));
         }
     }
     /// `echo`, by prost.
     pub mod echo {
         include!(concat!(env!("OUT_DIR"), "/prost/echo.rs"));
+        include!(concat!(env!("OUT_DIR"), "/prost/echo.serde.rs"));
     }
 }
 
