@@ -13,11 +13,72 @@ use crate::wire::{
     DecodeErrorKind, Decoder, WireType, put_varint, unzigzag32, unzigzag64, zigzag32, zigzag64,
 };
 
-/// A message's fields that are set, by index into its type's fields.
+/// A message: its type, and its fields that are set.
 #[derive(Clone)]
 pub(crate) struct Dynamic {
     pub(crate) ty: Arc<MessageType>,
-    pub(crate) fields: BTreeMap<usize, FieldValue>,
+    pub(crate) fields: Fields,
+}
+
+/// The fields of a message that are set, by index into its type's fields,
+/// in that order.
+#[derive(Clone, Default)]
+pub(crate) struct Fields(Vec<(usize, FieldValue)>);
+
+impl Fields {
+    /// Where field `index` is, or would go.
+    fn position(&self, index: usize) -> Result<usize, usize> {
+        // Fields mostly come in order: after the last one.
+        match self.0.last() {
+            Some((last, _)) if *last < index => Err(self.0.len()),
+            None => Err(0),
+            _ => self.0.binary_search_by_key(&index, |(i, _)| *i),
+        }
+    }
+
+    /// The value of field `index`, if set.
+    pub(crate) fn get(&self, index: usize) -> Option<&FieldValue> {
+        self.position(index).ok().map(|at| &self.0[at].1)
+    }
+
+    /// Whether field `index` is set.
+    pub(crate) fn contains(&self, index: usize) -> bool {
+        self.position(index).is_ok()
+    }
+
+    /// Unsets field `index`, giving its value.
+    fn remove(&mut self, index: usize) -> Option<FieldValue> {
+        self.position(index).ok().map(|at| self.0.remove(at).1)
+    }
+
+    /// Sets field `index` to `value`.
+    fn insert(&mut self, index: usize, value: FieldValue) {
+        match self.position(index) {
+            Ok(at) => self.0[at].1 = value,
+            Err(at) => self.0.insert(at, (index, value)),
+        }
+    }
+
+    /// The value of field `index`, set to `empty()` first if it was not.
+    fn get_or_insert_with(
+        &mut self,
+        index: usize,
+        empty: impl FnOnce() -> FieldValue,
+    ) -> &mut FieldValue {
+        let at = match self.position(index) {
+            Ok(at) => at,
+            Err(at) => {
+                self.0.insert(at, (index, empty()));
+                at
+            }
+        };
+        &mut self.0[at].1
+    }
+
+    /// The fields set, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, &FieldValue)> {
+        self.0.iter().map(|(index, value)| (*index, value))
+    }
 }
 
 /// The value of one field.
@@ -124,7 +185,7 @@ impl Dynamic {
     pub(crate) fn new(ty: Arc<MessageType>) -> Self {
         Dynamic {
             ty,
-            fields: BTreeMap::new(),
+            fields: Fields::default(),
         }
     }
 
@@ -144,7 +205,7 @@ impl Dynamic {
     /// oneof.
     pub(crate) fn set(&mut self, index: usize, value: FieldValue) {
         if let Some(oneof) = self.ty.fields[index].oneof {
-            for member in &self.ty.oneofs[oneof] {
+            for &member in &self.ty.oneofs[oneof] {
                 self.fields.remove(member);
             }
         }
@@ -217,7 +278,7 @@ impl Dynamic {
                 let mut part = |number: u32, kind: &Kind| -> Result<Value, DecodeError> {
                     let taken = entry_type
                         .field_by_number(number)
-                        .and_then(|i| entry.fields.remove(&i));
+                        .and_then(|i| entry.fields.remove(i));
                     match (taken, kind) {
                         (Some(FieldValue::Single(value)), _) => Ok(value),
                         (_, Kind::Message { name, .. }) => Ok(Value::Message(Box::new(
@@ -231,8 +292,7 @@ impl Dynamic {
                 let value = part(2, value)?;
                 match self
                     .fields
-                    .entry(index)
-                    .or_insert_with(|| FieldValue::Map(BTreeMap::new()))
+                    .get_or_insert_with(index, || FieldValue::Map(BTreeMap::new()))
                 {
                     FieldValue::Map(map) => map.insert(key, value),
                     _ => unreachable!("a map field holds a map"),
@@ -242,8 +302,7 @@ impl Dynamic {
                 if let Some(value) = read_value(registry, d, field, wire, None)? {
                     match self
                         .fields
-                        .entry(index)
-                        .or_insert_with(|| FieldValue::List(Vec::new()))
+                        .get_or_insert_with(index, || FieldValue::List(Vec::new()))
                     {
                         FieldValue::List(list) => list.push(value),
                         _ => unreachable!("a repeated field holds a list"),
@@ -251,8 +310,12 @@ impl Dynamic {
                 }
             }
             Shape::Single => {
-                let existing = match self.fields.remove(&index) {
-                    Some(FieldValue::Single(Value::Message(message))) => Some(message),
+                // A message merges into the one there.
+                let existing = match &field.kind {
+                    Kind::Message { .. } => match self.fields.remove(index) {
+                        Some(FieldValue::Single(Value::Message(message))) => Some(message),
+                        _ => None,
+                    },
                     _ => None,
                 };
                 if let Some(value) = read_value(registry, d, field, wire, existing)? {
@@ -265,7 +328,7 @@ impl Dynamic {
 
     /// Encodes this message in the binary format.
     pub(crate) fn encode(&self, buf: &mut Vec<u8>) {
-        for (&index, value) in &self.fields {
+        for (index, value) in self.fields.iter() {
             let field = &self.ty.fields[index];
             match value {
                 FieldValue::Single(value) => {

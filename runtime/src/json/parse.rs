@@ -186,7 +186,7 @@ impl<'de> Visitor<'de> for MessageSeed<'_> {
             };
             if let Some(oneof) = field.oneof {
                 let members = &self.ty.oneofs[oneof];
-                if let Some(other) = members.iter().find(|m| message.fields.contains_key(m)) {
+                if let Some(other) = members.iter().find(|m| message.fields.contains(**m)) {
                     return Err(path.error(format_args!(
                         "{} is set already, and they are in one oneof",
                         self.ty.fields[*other].json_name

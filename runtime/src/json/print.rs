@@ -79,7 +79,7 @@ impl Print<'_> {
                 true => &field.name,
                 false => &field.json_name,
             };
-            match self.message.fields.get(&index) {
+            match self.message.fields.get(index) {
                 Some(FieldValue::Single(value))
                     if !field.explicit
                         && value.is_default()
