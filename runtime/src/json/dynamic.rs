@@ -10,7 +10,8 @@ use bytes::Bytes;
 use super::types::{Field, Kind, MessageType, Registry, Shape};
 use crate::DecodeError;
 use crate::wire::{
-    DecodeErrorKind, Decoder, WireType, put_varint, unzigzag32, unzigzag64, zigzag32, zigzag64,
+    DecodeErrorKind, Decoder, RECURSION_LIMIT, WireType, put_varint, unzigzag32, unzigzag64,
+    zigzag32, zigzag64,
 };
 
 /// A message: its type, and its fields that are set.
@@ -195,8 +196,20 @@ impl Dynamic {
         ty: &Arc<MessageType>,
         bytes: &[u8],
     ) -> Result<Dynamic, DecodeError> {
+        Self::decode_within(registry, ty, bytes, RECURSION_LIMIT)
+    }
+
+    /// Decodes a message of type `ty` from `bytes`, in which messages may
+    /// nest `depth` deep at most: those of an `Any` count with the
+    /// messages around it.
+    pub(crate) fn decode_within(
+        registry: &Registry,
+        ty: &Arc<MessageType>,
+        bytes: &[u8],
+        depth: u32,
+    ) -> Result<Dynamic, DecodeError> {
         let mut message = Dynamic::new(ty.clone());
-        let mut d = Decoder::new(bytes);
+        let mut d = Decoder::nested_within(bytes, depth);
         message.merge(registry, &mut d, None)?;
         Ok(message)
     }

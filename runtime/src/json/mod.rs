@@ -140,6 +140,7 @@ impl Registry {
             at: Printing {
                 registry: self,
                 options,
+                depth: 0,
             },
             message: &message,
         }
@@ -270,4 +271,46 @@ pub(crate) fn with_file(file: &'static FileDescriptor) -> Result<Registry, Regis
     let registry = global.get_or_insert_with(Registry::new);
     registry.add(file)?;
     Ok(registry.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::put_varint;
+
+    #[test]
+    fn anys_within_anys_nest_no_deeper_than_messages_may() {
+        // Each Any holds the next: the bytes are built from the inside out,
+        // reversed, so that building them takes linear time.
+        let url = b"type.googleapis.com/google.protobuf.Any";
+        let nest = |levels: usize| {
+            let mut reversed: Vec<u8> = Vec::new();
+            for _ in 0..levels {
+                let mut header = vec![0x0a];
+                put_varint(&mut header, url.len() as u64);
+                header.extend_from_slice(url);
+                header.push(0x12);
+                put_varint(&mut header, reversed.len() as u64);
+                reversed.extend(header.iter().rev());
+            }
+            reversed.reverse();
+            reversed
+        };
+        let registry = Registry::new();
+        let options = PrintOptions::default();
+        // Two Anys, the inner holding an empty Any.
+        let shallow = registry.encoded_to_json("google.protobuf.Any", &nest(2), &options);
+        assert_eq!(
+            shallow.unwrap(),
+            concat!(
+                r#"{"@type":"type.googleapis.com/google.protobuf.Any","value":"#,
+                r#"{"@type":"type.googleapis.com/google.protobuf.Any","value":{}}}"#
+            )
+        );
+        // Far past the recursion limit: an error, not a stack overflow.
+        let err = registry
+            .encoded_to_json("google.protobuf.Any", &nest(50_000), &options)
+            .unwrap_err();
+        assert!(err.to_string().contains("recursion limit"), "{err}");
+    }
 }

@@ -7,6 +7,7 @@ use super::dynamic::{Dynamic, FieldValue, MapKey, Value};
 use super::scalar;
 use super::types::{Field, Kind, Registry, Shape};
 use super::wkt::{self, Special};
+use crate::wire::RECURSION_LIMIT;
 
 /// How messages are written as JSON. The defaults are proto3's canonical
 /// form.
@@ -43,11 +44,23 @@ impl PrintOptions {
     }
 }
 
-/// What is written with: the types and the options.
+/// What is written with: the types and the options, and how deep in
+/// messages the writing is.
 #[derive(Clone, Copy)]
 pub(crate) struct Printing<'a> {
     pub(crate) registry: &'a Registry,
     pub(crate) options: &'a PrintOptions,
+    pub(crate) depth: u32,
+}
+
+impl Printing<'_> {
+    /// One message deeper.
+    fn deeper(self) -> Self {
+        Printing {
+            depth: self.depth + 1,
+            ..self
+        }
+    }
 }
 
 /// A message, written as JSON.
@@ -123,11 +136,19 @@ impl Print<'_> {
                 "an Any holds {type_url}, which is not in the registry"
             ))
         })?;
-        let inner = Dynamic::decode(self.at.registry, ty, &bytes)
+        // The messages in an Any count with those around it, so that Anys
+        // within Anys cannot nest without bound.
+        let left = RECURSION_LIMIT.saturating_sub(self.at.depth + 1);
+        if left == 0 {
+            return Err(S::Error::custom(
+                "messages and Anys nested deeper than the recursion limit",
+            ));
+        }
+        let inner = Dynamic::decode_within(self.at.registry, ty, &bytes, left)
             .map_err(|err| S::Error::custom(format!("invalid {name} in an Any: {err}")))?;
         map.serialize_entry("@type", &type_url)?;
         let inner = Print {
-            at: self.at,
+            at: self.at.deeper(),
             message: &inner,
         };
         match Special::of(name) {
@@ -222,7 +243,7 @@ impl Serialize for PrintValue<'_> {
                 }
             }
             Value::Message(message) => Print {
-                at: self.at,
+                at: self.at.deeper(),
                 message,
             }
             .serialize(serializer),

@@ -38,6 +38,15 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    /// A decoder over `buf`, which holds a message nested in others, so
+    /// that messages within it may nest `depth` deep at most.
+    pub(crate) fn nested_within(buf: &'a [u8], depth: u32) -> Self {
+        Self {
+            depth,
+            ..Self::new(buf)
+        }
+    }
+
     /// A decoder over `buf` whose `bytes` fields are slices of `buf` (no copy).
     #[inline]
     pub fn shared(buf: &'a Bytes) -> Self {
