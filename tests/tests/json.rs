@@ -299,3 +299,137 @@ fn a_google_rpc_status_with_details_is_json_with_no_generated_code() {
     let back: rgrpc::rpc::Status = registry.from_json(&json, &ParseOptions::default()).unwrap();
     assert_eq!(back, status);
 }
+
+#[test]
+fn fields_without_presence_are_all_printed_when_asked() {
+    let registry = registry();
+    let always = PrintOptions::default().always_print_fields_without_presence(true);
+    let all: serde_json::Value =
+        serde_json::from_str(&registry.to_json(&Composite::default(), &always).unwrap()).unwrap();
+    // Repeated fields and maps have no presence, whatever their type.
+    assert_eq!(all["inners"], serde_json::json!([]));
+    assert_eq!(all["counts"], serde_json::json!({}));
+    assert_eq!(all["innerById"], serde_json::json!({}));
+    assert_eq!(all["mode"], "MODE_OFF");
+    // Messages and oneof members have presence.
+    assert!(
+        all.get("inner").is_none() && all.get("text").is_none(),
+        "{all}"
+    );
+
+    // In proto2, repeated fields and maps too, and no singular field.
+    use rgrpc_tests::pb_options::coverage::v2::Config;
+    let mut registry = Registry::new();
+    registry
+        .add(&rgrpc_tests::pb_options::coverage::v2::FILE_COVERAGE_PROTO2_PROTO)
+        .unwrap();
+    let config = Config {
+        name: Some("n".to_owned()),
+        ..Default::default()
+    };
+    let all: serde_json::Value =
+        serde_json::from_str(&registry.to_json(&config, &always).unwrap()).unwrap();
+    assert_eq!(all["palette"], serde_json::json!([]));
+    assert_eq!(all["shadeByName"], serde_json::json!({}));
+    assert!(all.get("retries").is_none(), "{all}");
+}
+
+#[test]
+fn a_map_entry_with_a_closed_enum_number_it_does_not_declare_is_left_out() {
+    let mut registry = Registry::new();
+    registry
+        .add(&rgrpc_tests::pb_options::coverage::v2::FILE_COVERAGE_PROTO2_PROTO)
+        .unwrap();
+    // Config { name: "n", shade_by_name: { "a": VALUE } }, with field 17's
+    // entry written by hand.
+    let config = |entry: &[u8]| {
+        let mut bytes = vec![0x0a, 0x01, b'n', 0x8a, 0x01, entry.len() as u8];
+        bytes.extend_from_slice(entry);
+        registry
+            .encoded_to_json("coverage.v2.Config", &bytes, &PrintOptions::default())
+            .unwrap()
+    };
+    assert_eq!(
+        config(&[0x0a, 0x01, b'a', 0x10, 0x01]),
+        r#"{"name":"n","shadeByName":{"a":"SHADE_LIGHT"}}"#
+    );
+    assert_eq!(config(&[0x0a, 0x01, b'a', 0x10, 0x07]), r#"{"name":"n"}"#);
+    // An entry without a value has the enum's first value.
+    assert_eq!(
+        config(&[0x0a, 0x01, b'a']),
+        r#"{"name":"n","shadeByName":{"a":"SHADE_NONE"}}"#
+    );
+}
+
+#[test]
+fn json_nests_no_deeper_than_the_binary_format() {
+    let nested =
+        |depth: usize| format!("{}{{}}{}", r#"{"child":"#.repeat(depth), "}".repeat(depth));
+    assert!(serde_json::from_str::<Composite>(&nested(100)).is_ok());
+    let err = serde_json::from_str::<Composite>(&nested(101)).unwrap_err();
+    assert!(err.to_string().contains("recursion limit"), "{err}");
+}
+
+#[test]
+fn a_hostile_descriptor_is_an_error_or_works_but_never_recurses_forever() {
+    use rgrpc::wkt::field_descriptor_proto::{Label, Type};
+    use rgrpc::wkt::{DescriptorProto, FieldDescriptorProto, FileDescriptorProto, MessageOptions};
+    let field =
+        |name: &str, number: i32, label: Label, ty: Type, type_name: &str| FieldDescriptorProto {
+            name: Some(name.into()),
+            number: Some(number),
+            label: Some(label),
+            r#type: Some(ty),
+            type_name: (!type_name.is_empty()).then(|| type_name.into()),
+            ..Default::default()
+        };
+    // A map entry whose value is a map of itself: its value is read as
+    // one entry message.
+    let entry = DescriptorProto {
+        name: Some("E".into()),
+        options: Some(MessageOptions {
+            map_entry: Some(true),
+            ..Default::default()
+        }),
+        field: vec![
+            field("key", 1, Label::OPTIONAL, Type::STRING, ""),
+            field("value", 2, Label::REPEATED, Type::MESSAGE, ".h.M.E"),
+        ],
+        ..Default::default()
+    };
+    let file = FileDescriptorProto {
+        name: Some("h.proto".into()),
+        package: Some("h".into()),
+        syntax: Some("proto3".into()),
+        message_type: vec![DescriptorProto {
+            name: Some("M".into()),
+            field: vec![field("f", 1, Label::REPEATED, Type::MESSAGE, ".h.M.E")],
+            nested_type: vec![entry],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let mut registry = Registry::new();
+    registry.add_encoded(&file.encode_to_vec()).unwrap();
+    let encoded = registry
+        .json_to_encoded(
+            "h.M",
+            r#"{"f": {"a": {"key": "b"}}}"#,
+            &ParseOptions::default(),
+        )
+        .unwrap();
+    // What a malformed entry type holds is not the point: that it is
+    // read and written at all is.
+    let json = registry.encoded_to_json("h.M", &encoded, &PrintOptions::default());
+    assert!(json.unwrap().starts_with(r#"{"f":{"a":"#));
+
+    // A field number no tag can carry.
+    let mut bad = file.clone();
+    bad.name = Some("bad.proto".into());
+    bad.package = Some("bad".into());
+    bad.message_type[0].field[0].number = Some(-1);
+    let err = registry.add_encoded(&bad.encode_to_vec()).unwrap_err();
+    assert!(err.to_string().contains("invalid number -1"), "{err}");
+    // The file that failed added nothing.
+    assert!(!registry.contains("bad.M"));
+}

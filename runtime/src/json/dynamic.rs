@@ -10,8 +10,7 @@ use bytes::Bytes;
 use super::types::{Field, Kind, MessageType, Registry, Shape};
 use crate::DecodeError;
 use crate::wire::{
-    DecodeErrorKind, Decoder, RECURSION_LIMIT, WireType, put_varint, unzigzag32, unzigzag64,
-    zigzag32, zigzag64,
+    DecodeErrorKind, Decoder, WireType, put_varint, unzigzag32, unzigzag64, zigzag32, zigzag64,
 };
 
 /// A message: its type, and its fields that are set.
@@ -40,6 +39,11 @@ impl Fields {
     /// The value of field `index`, if set.
     pub(crate) fn get(&self, index: usize) -> Option<&FieldValue> {
         self.position(index).ok().map(|at| &self.0[at].1)
+    }
+
+    /// The value of field `index`, if set, to change.
+    fn get_mut(&mut self, index: usize) -> Option<&mut FieldValue> {
+        self.position(index).ok().map(|at| &mut self.0[at].1)
     }
 
     /// Whether field `index` is set.
@@ -196,22 +200,42 @@ impl Dynamic {
         ty: &Arc<MessageType>,
         bytes: &[u8],
     ) -> Result<Dynamic, DecodeError> {
-        Self::decode_within(registry, ty, bytes, RECURSION_LIMIT)
+        let mut message = Dynamic::new(ty.clone());
+        message.merge(registry, &mut Decoder::new(bytes), None)?;
+        Ok(message)
     }
 
-    /// Decodes a message of type `ty` from `bytes`, in which messages may
-    /// nest `depth` deep at most: those of an `Any` count with the
-    /// messages around it.
+    /// Decodes a message of type `ty` from `bytes`, whose `bytes` fields
+    /// then share it, and in which messages may nest `depth` deep at most:
+    /// those of an `Any` count with the messages around it.
     pub(crate) fn decode_within(
         registry: &Registry,
         ty: &Arc<MessageType>,
-        bytes: &[u8],
+        bytes: &Bytes,
         depth: u32,
     ) -> Result<Dynamic, DecodeError> {
         let mut message = Dynamic::new(ty.clone());
-        let mut d = Decoder::nested_within(bytes, depth);
+        let mut d = Decoder::shared_within(bytes, depth);
         message.merge(registry, &mut d, None)?;
         Ok(message)
+    }
+
+    /// An `Any`'s type URL and the message it holds, encoded.
+    pub(crate) fn any_parts(&self) -> (&str, Bytes) {
+        let field = |number| {
+            self.ty
+                .field_by_number(number)
+                .and_then(|index| self.fields.get(index))
+        };
+        let type_url = match field(1) {
+            Some(FieldValue::Single(Value::String(url))) => url.as_str(),
+            _ => "",
+        };
+        let value = match field(2) {
+            Some(FieldValue::Single(Value::Bytes(value))) => value.clone(),
+            _ => Bytes::new(),
+        };
+        (type_url, value)
     }
 
     /// Sets field `index` to `value`, clearing the other members of its
@@ -287,22 +311,38 @@ impl Dynamic {
                 };
                 let entry_type = known(registry, name)?;
                 let mut entry = Dynamic::new(entry_type.clone());
-                d.nested(|d| entry.merge(registry, d, None))?;
-                let mut part = |number: u32, kind: &Kind| -> Result<Value, DecodeError> {
+                let raw = d.nested(|d| {
+                    let mark = d.mark();
+                    entry.merge(registry, d, None)?;
+                    Ok(d.since(mark))
+                })?;
+                let closed = match value {
+                    Kind::Enum(name) => registry.enumeration(name).filter(|e| e.closed),
+                    _ => None,
+                };
+                let mut part = |number: u32, kind: &Kind| -> Result<Option<Value>, DecodeError> {
                     let taken = entry_type
                         .field_by_number(number)
                         .and_then(|i| entry.fields.remove(i));
-                    match (taken, kind) {
-                        (Some(FieldValue::Single(value)), _) => Ok(value),
-                        (_, Kind::Message { name, .. }) => Ok(Value::Message(Box::new(
-                            Dynamic::new(known(registry, name)?.clone()),
-                        ))),
-                        (_, kind) => Ok(Value::default_of(kind).expect("not a message")),
-                    }
+                    Ok(Some(match (taken, kind) {
+                        (Some(FieldValue::Single(value)), _) => value,
+                        // A closed enum's number it does not declare: the
+                        // binary format keeps the whole entry as unknown.
+                        (_, Kind::Enum(_)) if closed.is_some() && has_field(raw, number) => {
+                            return Ok(None);
+                        }
+                        (_, Kind::Message { name, .. }) => {
+                            Value::Message(Box::new(Dynamic::new(known(registry, name)?.clone())))
+                        }
+                        (_, Kind::Enum(_)) => Value::Enum(closed.map_or(0, |e| e.default_value())),
+                        (_, kind) => Value::default_of(kind).expect("not a message"),
+                    }))
                 };
-                let key = MapKey::from_value(part(1, key)?)
+                let (Some(key), Some(value)) = (part(1, key)?, part(2, value)?) else {
+                    return Ok(());
+                };
+                let key = MapKey::from_value(key)
                     .ok_or_else(|| DecodeError::new(DecodeErrorKind::InvalidWireType))?;
-                let value = part(2, value)?;
                 match self
                     .fields
                     .get_or_insert_with(index, || FieldValue::Map(BTreeMap::new()))
@@ -312,7 +352,7 @@ impl Dynamic {
                 };
             }
             Shape::Repeated => {
-                if let Some(value) = read_value(registry, d, field, wire, None)? {
+                if let Some(value) = read_value(registry, d, field, wire)? {
                     match self
                         .fields
                         .get_or_insert_with(index, || FieldValue::List(Vec::new()))
@@ -324,14 +364,11 @@ impl Dynamic {
             }
             Shape::Single => {
                 // A message merges into the one there.
-                let existing = match &field.kind {
-                    Kind::Message { .. } => match self.fields.remove(index) {
-                        Some(FieldValue::Single(Value::Message(message))) => Some(message),
-                        _ => None,
-                    },
-                    _ => None,
-                };
-                if let Some(value) = read_value(registry, d, field, wire, existing)? {
+                if let Some(FieldValue::Single(Value::Message(existing))) =
+                    self.fields.get_mut(index)
+                {
+                    merge_message(registry, d, field, wire, existing)?;
+                } else if let Some(value) = read_value(registry, d, field, wire)? {
                     self.set(index, FieldValue::Single(value));
                 }
             }
@@ -389,16 +426,14 @@ pub(crate) fn known<'r>(
         .ok_or_else(|| DecodeError::new(DecodeErrorKind::UnknownType))
 }
 
-/// Reads one value of `field`'s kind, in wire type `wire`, merging a
-/// message into `existing`; `None` for a number a closed enum does not
-/// declare (which the binary format keeps as an unknown field, and JSON
-/// drops).
+/// Reads one value of `field`'s kind, in wire type `wire`; `None` for a
+/// number a closed enum does not declare (which the binary format keeps as
+/// an unknown field, and JSON drops).
 fn read_value(
     registry: &Registry,
     d: &mut Decoder<'_>,
     field: &Field,
     wire: u32,
-    existing: Option<Box<Dynamic>>,
 ) -> Result<Option<Value>, DecodeError> {
     Ok(Some(match &field.kind {
         Kind::Double => Value::F64(f64::from_bits(d.fixed64()?)),
@@ -425,18 +460,40 @@ fn read_value(
             Value::Enum(number)
         }
         Kind::Message { name, .. } => {
-            let mut message = match existing {
-                Some(message) => message,
-                None => Box::new(Dynamic::new(known(registry, name)?.clone())),
-            };
-            if wire == WireType::StartGroup as u32 {
-                d.group(|d| message.merge(registry, d, Some(field.number)))?;
-            } else {
-                d.nested(|d| message.merge(registry, d, None))?;
-            }
-            Value::Message(message)
+            let mut message = Dynamic::new(known(registry, name)?.clone());
+            merge_message(registry, d, field, wire, &mut message)?;
+            Value::Message(Box::new(message))
         }
     }))
+}
+
+/// Reads a message of `field`, in wire type `wire`, into `message`.
+fn merge_message(
+    registry: &Registry,
+    d: &mut Decoder<'_>,
+    field: &Field,
+    wire: u32,
+    message: &mut Dynamic,
+) -> Result<(), DecodeError> {
+    if wire == WireType::StartGroup as u32 {
+        d.group(|d| message.merge(registry, d, Some(field.number)))
+    } else {
+        d.nested(|d| message.merge(registry, d, None))
+    }
+}
+
+/// Whether the encoded message `raw` holds field `number`.
+fn has_field(raw: &[u8], number: u32) -> bool {
+    let mut d = Decoder::new(raw);
+    while let Ok(Some(tag)) = d.next_tag(None) {
+        if tag >> 3 == number {
+            return true;
+        }
+        if d.skip_tag(tag).is_err() {
+            return false;
+        }
+    }
+    false
 }
 
 fn put_tag(buf: &mut Vec<u8>, number: u32, wire: WireType) {

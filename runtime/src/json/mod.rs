@@ -219,6 +219,7 @@ impl Registry {
             at: Parsing {
                 registry: self,
                 options,
+                depth: 0,
             },
             ty,
             path: Path::Root,

@@ -13,6 +13,7 @@ use super::dynamic::{Dynamic, FieldValue, MapKey, Value};
 use super::scalar;
 use super::types::{Field, Kind, MessageType, Registry, Shape};
 use super::wkt::{self, Special};
+use crate::wire::RECURSION_LIMIT;
 
 /// How JSON is read.
 #[derive(Debug, Clone, Copy, Default)]
@@ -30,11 +31,23 @@ impl ParseOptions {
     }
 }
 
-/// What is read with: the types and the options.
+/// What is read with: the types and the options, and how deep in messages
+/// the reading is.
 #[derive(Clone, Copy)]
 pub(crate) struct Parsing<'a> {
     pub(crate) registry: &'a Registry,
     pub(crate) options: &'a ParseOptions,
+    pub(crate) depth: u32,
+}
+
+impl Parsing<'_> {
+    /// One message deeper.
+    fn deeper(self) -> Self {
+        Parsing {
+            depth: self.depth + 1,
+            ..self
+        }
+    }
 }
 
 /// Where a value is in the message being read.
@@ -79,6 +92,13 @@ impl<'de> DeserializeSeed<'de> for MessageSeed<'_> {
     type Value = Dynamic;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Dynamic, D::Error> {
+        // As deep as the binary format lets messages nest, whatever the
+        // deserializer's own limit.
+        if self.at.depth > RECURSION_LIMIT {
+            return Err(self
+                .path
+                .error("messages nested deeper than the recursion limit"));
+        }
         match Special::of(&self.ty.name) {
             None => deserializer.deserialize_map(self),
             Some(Special::Any) => self.any(deserializer),
@@ -123,7 +143,7 @@ impl MessageSeed<'_> {
                 .error(format_args!("{type_url} is not in the registry"))
         })?;
         let seed = MessageSeed {
-            at: self.at,
+            at: self.at.deeper(),
             ty,
             path: self.path,
         };
@@ -452,7 +472,7 @@ impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
                     return Err(path.error(format_args!("the message {name} is not known")));
                 };
                 let seed = MessageSeed {
-                    at: self.at,
+                    at: self.at.deeper(),
                     ty,
                     path,
                 };

@@ -98,12 +98,14 @@ impl Print<'_> {
                         && value.is_default()
                         && !options.always_print_fields_without_presence => {}
                 Some(value) => map.serialize_entry(key, &self.field(field, value))?,
-                None if options.always_print_fields_without_presence && !field.explicit => {
-                    let value = match (&field.shape, Value::default_of(&field.kind)) {
-                        (Shape::Repeated, _) => FieldValue::List(Vec::new()),
-                        (Shape::Map { .. }, _) => FieldValue::Map(Default::default()),
-                        (Shape::Single, Some(value)) => FieldValue::Single(value),
-                        (Shape::Single, None) => continue,
+                None if options.always_print_fields_without_presence && !field.has_presence() => {
+                    let value = match &field.shape {
+                        Shape::Repeated => FieldValue::List(Vec::new()),
+                        Shape::Map { .. } => FieldValue::Map(Default::default()),
+                        Shape::Single => match Value::default_of(&field.kind) {
+                            Some(value) => FieldValue::Single(value),
+                            None => continue,
+                        },
                     };
                     map.serialize_entry(key, &self.field(field, &value))?;
                 }
@@ -124,13 +126,15 @@ impl Print<'_> {
     /// An `Any`: its type URL as `@type`, then the fields of the message it
     /// holds, or that message's special form as `value`.
     fn any<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let (type_url, bytes) = wkt::any_parts(&self.message.encode_to_vec())
-            .map_err(|err| S::Error::custom(format!("invalid Any: {err}")))?;
+        let (type_url, bytes) = self.message.any_parts();
         let mut map = serializer.serialize_map(None)?;
         if type_url.is_empty() && bytes.is_empty() {
             return map.end();
         }
-        let name = type_url.rsplit('/').next().unwrap_or_default();
+        let name = match type_url.rsplit_once('/') {
+            Some((_, name)) if !name.is_empty() => name,
+            _ => return Err(S::Error::custom(format!("invalid type URL {type_url:?}"))),
+        };
         let ty = self.at.registry.message(name).ok_or_else(|| {
             S::Error::custom(format!(
                 "an Any holds {type_url}, which is not in the registry"

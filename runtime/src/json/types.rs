@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::descriptor::FileDescriptor;
-use crate::wire::{Decoder, UnknownFields, WireType};
+use crate::wire::{Decoder, MAX_FIELD_NUMBER, UnknownFields, WireType};
 use crate::wkt::field_descriptor_proto::{Label, Type};
 use crate::wkt::{DescriptorProto, EnumDescriptorProto, FieldDescriptorProto, FileDescriptorProto};
 use crate::{DecodeError, Message};
@@ -32,7 +32,7 @@ struct Types {
     messages: HashMap<String, Arc<MessageType>>,
     enums: HashMap<String, Arc<EnumType>>,
     /// Extensions of message types not added yet, by extendee.
-    pending: Vec<(String, Field)>,
+    pending: HashMap<String, Vec<Field>>,
 }
 
 /// A message type, as the mapping reads and writes it.
@@ -61,6 +61,18 @@ pub(crate) struct Field {
     pub(crate) oneof: Option<usize>,
     /// Whether a singular field has explicit presence.
     pub(crate) explicit: bool,
+    /// Whether it is an extension.
+    pub(crate) extension: bool,
+}
+
+impl Field {
+    /// Whether the field tracks presence: a singular field with explicit
+    /// presence, or an extension. The others (repeated fields, maps,
+    /// proto3's plain singular fields) are what
+    /// `always_print_fields_without_presence` prints.
+    pub(crate) fn has_presence(&self) -> bool {
+        self.extension || (self.shape == Shape::Single && self.explicit)
+    }
 }
 
 /// How many values a field holds.
@@ -121,7 +133,11 @@ impl Kind {
 
 /// An enum type.
 pub(crate) struct EnumType {
-    pub(crate) values: Vec<(String, i32)>,
+    /// The first name declared for each number.
+    names: HashMap<i32, String>,
+    numbers: HashMap<String, i32>,
+    /// The first value declared: a closed enum's default.
+    first: i32,
     /// Whether numbers it does not declare are refused.
     pub(crate) closed: bool,
 }
@@ -129,15 +145,17 @@ pub(crate) struct EnumType {
 impl EnumType {
     /// The name of `number`, when declared.
     pub(crate) fn name(&self, number: i32) -> Option<&str> {
-        self.values
-            .iter()
-            .find(|(_, n)| *n == number)
-            .map(|(name, _)| name.as_str())
+        self.names.get(&number).map(String::as_str)
     }
 
     /// The number declared as `name`.
     pub(crate) fn number(&self, name: &str) -> Option<i32> {
-        self.values.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+        self.numbers.get(name).copied()
+    }
+
+    /// The default value: the first declared.
+    pub(crate) fn default_value(&self) -> i32 {
+        self.first
     }
 }
 
@@ -270,7 +288,9 @@ impl Registry {
             features_in::FILE,
         );
         let scope = Scope { edition, features };
-        let types = Arc::make_mut(&mut self.types);
+        // Built on a copy, kept only whole: a file that fails adds nothing.
+        let mut copy = (*self.types).clone();
+        let types = &mut copy;
         for message in &file.message_type {
             add_message(types, &scope, file.package(), message)?;
         }
@@ -279,6 +299,7 @@ impl Registry {
         }
         add_extensions(types, &scope, file.package(), &file.extension)?;
         types.files.insert(file.name().to_owned());
+        self.types = Arc::new(copy);
         Ok(())
     }
 
@@ -482,11 +503,7 @@ fn add_message(
         by_number,
         by_name,
     };
-    let (extensions, pending) = std::mem::take(&mut types.pending)
-        .into_iter()
-        .partition(|(extendee, _)| *extendee == name);
-    types.pending = pending;
-    for (_, extension) in extensions {
+    for extension in types.pending.remove(&name).unwrap_or_default() {
         resolved.extend(extension);
     }
     types.messages.insert(name, Arc::new(resolved));
@@ -526,10 +543,11 @@ fn add_extensions(
         field.name = format!("[{}]", full_name(parent, extension.name()));
         field.json_name = field.name.clone();
         field.explicit = true;
+        field.extension = true;
         let extendee = extension.extendee().trim_start_matches('.').to_owned();
         match types.messages.get_mut(&extendee) {
             Some(ty) => Arc::make_mut(ty).extend(field),
-            None => types.pending.push((extendee, field)),
+            None => types.pending.entry(extendee).or_default().push(field),
         }
     }
     Ok(())
@@ -584,7 +602,7 @@ fn resolve_field(
             Some(entry) => {
                 // Map entries are never delimited.
                 *delimited = false;
-                map_shape(scope, features, message, entry)?
+                map_shape(scope, features, entry)?
             }
             None => Shape::Repeated,
         },
@@ -601,14 +619,26 @@ fn resolve_field(
         Some(name) => name.clone(),
         None => camel_case(field.name()),
     };
+    let number = u32::try_from(field.number())
+        .ok()
+        .filter(|n| (1..=MAX_FIELD_NUMBER).contains(n))
+        .ok_or_else(|| {
+            RegistryError(format!(
+                "{}: field {} has the invalid number {}",
+                message.name(),
+                field.name(),
+                field.number()
+            ))
+        })?;
     Ok(Field {
         name: field.name().to_owned(),
         json_name,
-        number: field.number() as u32,
+        number,
         kind,
         shape,
         oneof,
         explicit,
+        extension: false,
     })
 }
 
@@ -625,7 +655,6 @@ fn map_entry<'m>(message: &'m DescriptorProto, entry: &str) -> Option<&'m Descri
 fn map_shape(
     scope: &Scope,
     features: &Features,
-    message: &DescriptorProto,
     entry: &DescriptorProto,
 ) -> Result<Shape, RegistryError> {
     let mut kinds = [1, 2].map(|number| {
@@ -636,7 +665,9 @@ fn map_shape(
                 entry.name()
             ))
         })?;
-        resolve_field(scope, features, message, field, None).map(|f| f.kind)
+        // Resolved outside `message`, so that an entry's field is never
+        // itself a map (a hostile descriptor would recurse without end).
+        resolve_field(scope, features, &DescriptorProto::default(), field, None).map(|f| f.kind)
     });
     // Map values are never delimited.
     if let Ok(Kind::Message { delimited, .. }) = &mut kinds[1] {
@@ -659,15 +690,20 @@ fn add_enum(
         enumeration.options.as_ref().map(|o| &o.unknown_fields),
         features_in::ENUM,
     );
-    let values = enumeration
-        .value
-        .iter()
-        .map(|v| (v.name().to_owned(), v.number()))
-        .collect();
+    let mut names = HashMap::new();
+    let mut numbers = HashMap::new();
+    for value in &enumeration.value {
+        names
+            .entry(value.number())
+            .or_insert_with(|| value.name().to_owned());
+        numbers.insert(value.name().to_owned(), value.number());
+    }
     types.enums.insert(
         full_name(parent, enumeration.name()),
         Arc::new(EnumType {
-            values,
+            names,
+            numbers,
+            first: enumeration.value.first().map_or(0, |v| v.number()),
             closed: features.enum_type == CLOSED,
         }),
     );

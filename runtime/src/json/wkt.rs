@@ -422,12 +422,6 @@ pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
     }
 }
 
-/// The type URL and the encoded message of the encoded `Any` `bytes`.
-pub(crate) fn any_parts(bytes: &[u8]) -> Result<(String, bytes::Bytes), crate::DecodeError> {
-    let any = crate::wkt::Any::decode(bytes)?;
-    Ok((any.type_url, any.value))
-}
-
 /// An encoded `Any` holding `value`, of the type `type_url` names.
 pub(crate) fn any(type_url: String, value: Vec<u8>) -> Vec<u8> {
     crate::wkt::Any {

@@ -38,12 +38,14 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    /// A decoder over `buf`, which holds a message nested in others, so
-    /// that messages within it may nest `depth` deep at most.
-    pub(crate) fn nested_within(buf: &'a [u8], depth: u32) -> Self {
+    /// A decoder over `buf` whose `bytes` fields are slices of it, which
+    /// holds a message nested in others, so that messages within it may
+    /// nest `depth` deep at most.
+    #[cfg(feature = "json")]
+    pub(crate) fn shared_within(buf: &'a Bytes, depth: u32) -> Self {
         Self {
             depth,
-            ..Self::new(buf)
+            ..Self::shared(buf)
         }
     }
 
