@@ -643,6 +643,30 @@ fn fields_of_one_json_name_are_an_input_error_where_json_format_is_allow() {
         f.message_type[0].field[1].json_name = Some("a".into());
     });
     assert_eq!(response.error, None);
+    // So does a message with deprecated_legacy_json_field_conflicts (field
+    // 11 of MessageOptions, newer than these descriptor types): written in
+    // place of `deprecated = false`, which encodes to as many bytes.
+    let mut file = sample_file();
+    file.message_type[0].field[1].json_name = Some("a".into());
+    file.message_type[0].options = Some(prost_types::MessageOptions {
+        deprecated: Some(false),
+        ..Default::default()
+    });
+    let request = CodeGeneratorRequest {
+        file_to_generate: vec!["bad.proto".into()],
+        proto_file: vec![file],
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let deprecated_false = [0x3a, 0x02, 0x18, 0x00];
+    let at = request
+        .windows(4)
+        .position(|w| w == deprecated_false)
+        .expect("the options are encoded");
+    let mut legacy = request.clone();
+    legacy[at..at + 4].copy_from_slice(&[0x3a, 0x02, 0x58, 0x01]);
+    assert!(respond(&request).error.is_some());
+    assert_eq!(respond(&legacy).error, None);
 }
 
 #[test]

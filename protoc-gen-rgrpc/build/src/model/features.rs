@@ -177,6 +177,10 @@ impl Kind {
 /// `FileDescriptorProto.edition`.
 const FILE_EDITION: u32 = 14;
 
+/// `MessageOptions.deprecated_legacy_json_field_conflicts`: the message's
+/// `json_format` is LEGACY_BEST_EFFORT.
+const LEGACY_JSON_FIELD_CONFLICTS: u32 = 11;
+
 impl FileFeatures {
     /// The features of `file`, encoded as `encoded`.
     pub fn of(file: &FileDescriptorProto, encoded: &[u8]) -> Result<Self, Error> {
@@ -184,15 +188,12 @@ impl FileFeatures {
         let edition = match file.syntax() {
             "" | "proto2" => edition::PROTO2,
             "proto3" => edition::PROTO3,
-            "editions" => {
-                collect(encoded, Kind::File, &mut Vec::new(), &mut declared)?;
-                encoded::varint_fields(encoded, "a FileDescriptorProto")?
-                    .into_iter()
-                    .rev()
-                    .find(|(number, _)| *number == FILE_EDITION)
-                    .map(|(_, edition)| edition)
-                    .unwrap_or_default()
-            }
+            "editions" => encoded::varint_fields(encoded, "a FileDescriptorProto")?
+                .into_iter()
+                .rev()
+                .find(|(number, _)| *number == FILE_EDITION)
+                .map(|(_, edition)| edition)
+                .unwrap_or_default(),
             other => {
                 return Err(Error::Input(format!(
                     "{}: syntax \"{other}\" is not supported (protoc-gen-rgrpc supports proto2, \
@@ -201,6 +202,9 @@ impl FileFeatures {
                 )));
             }
         };
+        // Any syntax: proto2 and proto3 declare no features, but a message's
+        // `deprecated_legacy_json_field_conflicts` is its json_format.
+        collect(encoded, Kind::File, &mut Vec::new(), &mut declared)?;
         let defaults = Features::defaults(edition).ok_or_else(|| {
             Error::Input(format!(
                 "{}: edition {edition} is not supported (protoc-gen-rgrpc supports proto2, \
@@ -300,6 +304,16 @@ fn collect(
             for set in encoded::files(value, features_field, what)? {
                 let features = encoded::varint_fields(set, what)?;
                 declared.entry(path.clone()).or_default().extend(features);
+            }
+            let legacy_json = matches!(kind, Kind::Message)
+                && encoded::varint_fields(value, what)?
+                    .iter()
+                    .any(|&(number, on)| number == LEGACY_JSON_FIELD_CONFLICTS && on != 0);
+            if legacy_json {
+                declared
+                    .entry(path.clone())
+                    .or_default()
+                    .push((feature::JSON_FORMAT, feature::LEGACY_BEST_EFFORT));
             }
         } else if let Some(child) = kind.child(number) {
             let index = counts.entry(number).or_default();
