@@ -45,12 +45,18 @@ impl Invocation {
 type Encoded = Empty;
 
 /// Makes the call described by `invocation` on `channel`, with the types
-/// in `pool`, printing each response as it comes.
+/// in `pool`, within `deadline` if there is one, printing each response as
+/// it comes.
 ///
 /// # Errors
 /// A request that is not its type in JSON, metadata that is not valid, or
 /// the call's failure.
-pub async fn call(channel: &Channel, pool: &Pool, invocation: &Invocation) -> Result<(), String> {
+pub async fn call(
+    channel: &Channel,
+    pool: &Pool,
+    invocation: &Invocation,
+    deadline: Option<std::time::Duration>,
+) -> Result<(), String> {
     let (service, name) = invocation.service_and_method()?;
     let method = pool
         .method(service, name)
@@ -65,6 +71,9 @@ pub async fn call(channel: &Channel, pool: &Pool, invocation: &Invocation) -> Re
     let output = method.output_type().trim_start_matches('.');
     let requests = requests(&registry, input, invocation.data.as_deref())?;
     let mut options = CallOptions::default();
+    if let Some(deadline) = deadline {
+        options = options.timeout(deadline);
+    }
     for (key, value) in &invocation.headers {
         options
             .metadata_mut()

@@ -43,7 +43,8 @@ Options:
                        request metadata for call; repeat for more
     --emit-defaults    call prints fields that hold their default value too
     --cacert FILE      trust the certificate authorities in FILE (PEM) for TLS
-    --timeout SECS     give up after SECS seconds (default: 10)
+    --timeout SECS     give up after SECS seconds (default: 10); for call, the
+                       wait for reflection, and the call's deadline when given
     -h, --help         print this help
     -V, --version      print the version
 ";
@@ -53,6 +54,8 @@ struct Command {
     address: String,
     cacert: Option<String>,
     timeout: Duration,
+    /// Whether `--timeout` was given.
+    timeout_given: bool,
     action: Action,
 }
 
@@ -72,6 +75,7 @@ fn usage(message: impl Into<String>) -> Failed {
 fn parse(args: Vec<String>) -> Result<Option<Command>, Failed> {
     let mut cacert = None;
     let mut timeout = Duration::from_secs(10);
+    let mut timeout_given = false;
     let mut data = None;
     let mut headers = Vec::new();
     let mut emit_defaults = false;
@@ -104,6 +108,7 @@ fn parse(args: Vec<String>) -> Result<Option<Command>, Failed> {
                     .filter(|s| s.is_finite() && *s > 0.0)
                     .ok_or_else(|| usage(format!("--timeout {value}: expected seconds")))?;
                 timeout = Duration::from_secs_f64(seconds);
+                timeout_given = true;
             }
             flag if flag.starts_with('-') => return Err(usage(format!("unknown option {flag}"))),
             _ => rest.push(arg),
@@ -131,6 +136,7 @@ fn parse(args: Vec<String>) -> Result<Option<Command>, Failed> {
         address,
         cacert,
         timeout,
+        timeout_given,
         action,
     }))
 }
@@ -147,15 +153,14 @@ async fn main() -> ExitCode {
             print!("{HELP}");
             return ExitCode::SUCCESS;
         }
+        // A call's responses may stream for as long as it lasts: it bounds
+        // its own waits.
+        Ok(Some(command)) if matches!(command.action, Action::Call(_)) => run(command).await,
         Ok(Some(command)) => {
             let timeout = command.timeout;
-            match tokio::time::timeout(timeout, run(command)).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(Failed(
-                    format!("no answer within {} s", timeout.as_secs_f64()),
-                    1,
-                )),
-            }
+            within(timeout, run(command))
+                .await
+                .and_then(|outcome| outcome)
         }
         Err(failed) => Err(failed),
     };
@@ -169,6 +174,13 @@ async fn main() -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// `future`'s outcome, or a failure after `timeout`.
+async fn within<T>(timeout: Duration, future: impl Future<Output = T>) -> Result<T, Failed> {
+    tokio::time::timeout(timeout, future)
+        .await
+        .map_err(|_| Failed(format!("no answer within {} s", timeout.as_secs_f64()), 1))
 }
 
 /// Runs `command`; what to print.
@@ -212,8 +224,9 @@ async fn run(command: Command) -> Result<String, Failed> {
         }
         Action::Call(invocation) => {
             let (service, _) = invocation.service_and_method().map_err(usage)?;
-            let pool = load(&mut reflector, service).await?;
-            call::call(&channel, &pool, &invocation)
+            let pool = within(command.timeout, load(&mut reflector, service)).await??;
+            let deadline = command.timeout_given.then_some(command.timeout);
+            call::call(&channel, &pool, &invocation, deadline)
                 .await
                 .map_err(failed)?;
             Ok(String::new())

@@ -185,7 +185,8 @@ async fn lists_and_describes_a_grpcio_server() {
 }
 
 /// Echo in all four shapes: the unary method answers the request's `x-tag`
-/// metadata for the message "tag" (and fails for "fail"), server streaming
+/// metadata for the message "tag" (fails for "fail", and takes five
+/// seconds for "slow"), server streaming
 /// answers each word, client streaming joins the messages with `+`, and
 /// bidi answers each message in capitals.
 struct Shapes;
@@ -200,6 +201,10 @@ impl Echo for Shapes {
                 request.metadata().get("x-tag").unwrap_or("none"),
             ))),
             "fail" => Err(Status::not_found("no such thing")),
+            "slow" => {
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                Ok(Response::new(response("late")))
+            }
             other => Ok(Response::new(response(other))),
         }
     }
@@ -389,6 +394,23 @@ async fn a_call_that_fails_says_why() {
     assert_eq!(stderr, "rgrpc-cli: method not found: echo.Echo/Nothing\n");
     let output = cli(&[&address, "call", "Nothing"]).await;
     assert_eq!(output.status.code(), Some(2));
+    // --timeout is the call's deadline.
+    let stderr = failure(
+        cli(&[
+            "--timeout",
+            "0.3",
+            &address,
+            "call",
+            "echo.Echo/EchoMessage",
+            "-d",
+            r#"{"message": "slow"}"#,
+        ])
+        .await,
+    );
+    assert!(
+        stderr.starts_with("rgrpc-cli: DEADLINE_EXCEEDED"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
