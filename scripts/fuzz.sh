@@ -9,8 +9,9 @@
 # Targets: decode_message (messages with every field kind, maps, groups,
 # recursion, the well-known types), frame_decoder (the gRPC frame decoder
 # fed a stream in arbitrary chunks), headers (metadata, grpc-timeout, a
-# request's head, a response's status) and plugin_request (the plugin's
-# handling of a CodeGeneratorRequest).
+# request's head, a response's status), plugin_request (the plugin's
+# handling of a CodeGeneratorRequest) and json (proto3's JSON mapping:
+# binary messages written as JSON, JSON read, each settling on rewriting).
 #
 # cargo-fuzz builds with AddressSanitizer (-Zsanitizer=address) and
 # libFuzzer's instrumentation flags, which are unstable options: the stable
@@ -23,7 +24,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-TARGETS=(decode_message frame_decoder headers plugin_request)
+TARGETS=(decode_message frame_decoder headers plugin_request json)
 SMOKE_SECONDS="${FUZZ_SMOKE_SECONDS:-10}"
 
 fuzz() {
