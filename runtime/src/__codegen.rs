@@ -50,7 +50,7 @@ pub mod json {
     use serde::ser::Error as _;
     use serde::{Deserializer, Serializer};
 
-    use crate::json::{ParseOptions, PrintOptions, with_file};
+    use crate::json::{ParseOptions, PrintOptions, global};
     use crate::{FileDescriptor, Message};
 
     pub use serde;
@@ -62,7 +62,7 @@ pub mod json {
         file: &'static FileDescriptor,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        let registry = with_file(file).map_err(S::Error::custom)?;
+        let registry = global(Some(file)).map_err(S::Error::custom)?;
         registry.serialize(message, &PrintOptions::default(), serializer)
     }
 
@@ -71,7 +71,7 @@ pub mod json {
         file: &'static FileDescriptor,
         deserializer: D,
     ) -> Result<M, D::Error> {
-        let registry = with_file(file).map_err(D::Error::custom)?;
+        let registry = global(Some(file)).map_err(D::Error::custom)?;
         registry.deserialize(&ParseOptions::default(), deserializer)
     }
 }

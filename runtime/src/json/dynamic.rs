@@ -10,7 +10,7 @@ use bytes::Bytes;
 use super::types::{Field, Kind, MessageType, Registry, Shape};
 use crate::DecodeError;
 use crate::wire::{
-    DecodeErrorKind, Decoder, WireType, put_varint, unzigzag32, unzigzag64, zigzag32, zigzag64,
+    DecodeErrorKind, Decoder, Sizes, WireType, Writer, unzigzag32, unzigzag64, zigzag32, zigzag64,
 };
 
 /// A message: its type, and its fields that are set.
@@ -220,6 +220,18 @@ impl Dynamic {
         Ok(message)
     }
 
+    /// An `Any`, of type `ty`, holding `value`, of the type `type_url`
+    /// names: what [`Dynamic::any_parts`] takes apart.
+    pub(crate) fn any(ty: Arc<MessageType>, type_url: String, value: Bytes) -> Dynamic {
+        let mut any = Dynamic::new(ty);
+        for (number, part) in [(1, Value::String(type_url)), (2, Value::Bytes(value))] {
+            if let Some(index) = any.ty.field_by_number(number) {
+                any.set(index, FieldValue::Single(part));
+            }
+        }
+        any
+    }
+
     /// An `Any`'s type URL and the message it holds, encoded.
     pub(crate) fn any_parts(&self) -> (&str, Bytes) {
         let field = |number| {
@@ -376,19 +388,19 @@ impl Dynamic {
         Ok(())
     }
 
-    /// Encodes this message in the binary format.
-    pub(crate) fn encode(&self, buf: &mut Vec<u8>) {
+    /// Writes this message in the binary format.
+    fn write(&self, w: &mut Writer<'_>) {
         for (index, value) in self.fields.iter() {
             let field = &self.ty.fields[index];
             match value {
                 FieldValue::Single(value) => {
                     if field.explicit || !value.is_default() {
-                        write_value(buf, field.number, &field.kind, value);
+                        write_value(w, field.number, &field.kind, value);
                     }
                 }
                 FieldValue::List(values) => {
                     for value in values {
-                        write_value(buf, field.number, &field.kind, value);
+                        write_value(w, field.number, &field.kind, value);
                     }
                 }
                 FieldValue::Map(map) => {
@@ -397,11 +409,12 @@ impl Dynamic {
                     };
                     for (k, v) in map {
                         let mut entry = Vec::new();
-                        write_value(&mut entry, 1, key, &k.to_value(key));
-                        write_value(&mut entry, 2, kind, v);
-                        put_tag(buf, field.number, WireType::LengthDelimited);
-                        put_varint(buf, entry.len() as u64);
-                        buf.extend_from_slice(&entry);
+                        let sizes = Sizes::new();
+                        let mut e = Writer::new(&mut entry, &sizes);
+                        write_value(&mut e, 1, key, &k.to_value(key));
+                        write_value(&mut e, 2, kind, v);
+                        w.tag(field.number, WireType::LengthDelimited);
+                        w.length_delimited(&entry);
                     }
                 }
             }
@@ -411,7 +424,8 @@ impl Dynamic {
     /// This message, encoded.
     pub(crate) fn encode_to_vec(&self) -> Vec<u8> {
         let mut buf = Vec::new();
-        self.encode(&mut buf);
+        let sizes = Sizes::new();
+        self.write(&mut Writer::new(&mut buf, &sizes));
         buf
     }
 }
@@ -496,49 +510,35 @@ fn has_field(raw: &[u8], number: u32) -> bool {
     false
 }
 
-fn put_tag(buf: &mut Vec<u8>, number: u32, wire: WireType) {
-    put_varint(buf, u64::from(number << 3 | wire as u32));
-}
-
 /// Writes `value`, of `kind`, as field `number`.
-fn write_value(buf: &mut Vec<u8>, number: u32, kind: &Kind, value: &Value) {
-    put_tag(buf, number, kind.wire_type());
+fn write_value(w: &mut Writer<'_>, number: u32, kind: &Kind, value: &Value) {
+    w.tag(number, kind.wire_type());
     match (kind, value) {
-        (Kind::Sint32, Value::I32(v)) => put_varint(buf, u64::from(zigzag32(*v))),
-        (Kind::Sint64, Value::I64(v)) => put_varint(buf, zigzag64(*v)),
-        (Kind::Sfixed32, Value::I32(v)) => buf.extend_from_slice(&v.to_le_bytes()),
-        (Kind::Fixed32, Value::U32(v)) => buf.extend_from_slice(&v.to_le_bytes()),
-        (Kind::Sfixed64, Value::I64(v)) => buf.extend_from_slice(&v.to_le_bytes()),
-        (Kind::Fixed64, Value::U64(v)) => buf.extend_from_slice(&v.to_le_bytes()),
-        (_, Value::F32(v)) => buf.extend_from_slice(&v.to_le_bytes()),
-        (_, Value::F64(v)) => buf.extend_from_slice(&v.to_le_bytes()),
+        (Kind::Sint32, Value::I32(v)) => w.varint(u64::from(zigzag32(*v))),
+        (Kind::Sint64, Value::I64(v)) => w.varint(zigzag64(*v)),
+        (Kind::Sfixed32, Value::I32(v)) => w.fixed32(*v as u32),
+        (Kind::Fixed32, Value::U32(v)) => w.fixed32(*v),
+        (Kind::Sfixed64, Value::I64(v)) => w.fixed64(*v as u64),
+        (Kind::Fixed64, Value::U64(v)) => w.fixed64(*v),
+        (_, Value::F32(v)) => w.fixed32(v.to_bits()),
+        (_, Value::F64(v)) => w.fixed64(v.to_bits()),
         // Negative int32 and enum values take ten bytes, sign-extended.
-        (_, Value::I32(v) | Value::Enum(v)) => put_varint(buf, i64::from(*v) as u64),
-        (_, Value::I64(v)) => put_varint(buf, *v as u64),
-        (_, Value::U32(v)) => put_varint(buf, u64::from(*v)),
-        (_, Value::U64(v)) => put_varint(buf, *v),
-        (_, Value::Bool(v)) => put_varint(buf, u64::from(*v)),
-        (_, Value::String(v)) => {
-            put_varint(buf, v.len() as u64);
-            buf.extend_from_slice(v.as_bytes());
-        }
-        (_, Value::Bytes(v)) => {
-            put_varint(buf, v.len() as u64);
-            buf.extend_from_slice(v);
-        }
+        (_, Value::I32(v) | Value::Enum(v)) => w.varint(i64::from(*v) as u64),
+        (_, Value::I64(v)) => w.varint(*v as u64),
+        (_, Value::U32(v)) => w.varint(u64::from(*v)),
+        (_, Value::U64(v)) => w.varint(*v),
+        (_, Value::Bool(v)) => w.varint(u64::from(*v)),
+        (_, Value::String(v)) => w.length_delimited(v.as_bytes()),
+        (_, Value::Bytes(v)) => w.length_delimited(v),
         (
             Kind::Message {
                 delimited: true, ..
             },
             Value::Message(message),
         ) => {
-            message.encode(buf);
-            put_tag(buf, number, WireType::EndGroup);
+            message.write(w);
+            w.tag(number, WireType::EndGroup);
         }
-        (_, Value::Message(message)) => {
-            let inner = message.encode_to_vec();
-            put_varint(buf, inner.len() as u64);
-            buf.extend_from_slice(&inner);
-        }
+        (_, Value::Message(message)) => w.length_delimited(&message.encode_to_vec()),
     }
 }

@@ -247,30 +247,29 @@ static GLOBAL: RwLock<Option<Registry>> = RwLock::new(None);
 /// When a descriptor is not a valid `FileDescriptorProto`, which
 /// generated code never gives.
 pub fn register(file: &'static FileDescriptor) -> Result<(), RegistryError> {
-    with_file(file).map(drop)
+    global(Some(file)).map(drop)
 }
 
 /// The global registry as it is now: the well-known and `google.rpc` types,
 /// and every file registered or used by a generated message's serde impls
 /// so far.
 pub fn registry() -> Registry {
-    if let Some(registry) = &*GLOBAL.read().unwrap_or_else(PoisonError::into_inner) {
-        return registry.clone();
-    }
-    let mut global = GLOBAL.write().unwrap_or_else(PoisonError::into_inner);
-    global.get_or_insert_with(Registry::new).clone()
+    global(None).expect("with no file to add, nothing fails")
 }
 
-/// The global registry, with `file` added if it was not.
-pub(crate) fn with_file(file: &'static FileDescriptor) -> Result<Registry, RegistryError> {
+/// The global registry, made if there is none yet, with `file` added if
+/// one is given and it was not.
+pub(crate) fn global(file: Option<&'static FileDescriptor>) -> Result<Registry, RegistryError> {
     if let Some(registry) = &*GLOBAL.read().unwrap_or_else(PoisonError::into_inner)
-        && registry.has_file(file.name())
+        && file.is_none_or(|file| registry.has_file(file.name()))
     {
         return Ok(registry.clone());
     }
     let mut global = GLOBAL.write().unwrap_or_else(PoisonError::into_inner);
     let registry = global.get_or_insert_with(Registry::new);
-    registry.add(file)?;
+    if let Some(file) = file {
+        registry.add(file)?;
+    }
     Ok(registry.clone())
 }
 

@@ -129,13 +129,10 @@ impl MessageSeed<'_> {
             }
             None => return Err(self.path.error("an Any with fields must have an @type")),
         };
-        let name = match type_url.rsplit_once('/') {
-            Some((_, name)) if !name.is_empty() => name,
-            _ => {
-                return Err(self
-                    .path
-                    .error(format_args!("invalid type URL {type_url:?}")));
-            }
+        let Some(name) = wkt::type_name(&type_url) else {
+            return Err(self
+                .path
+                .error(format_args!("invalid type URL {type_url:?}")));
         };
         let registry = self.at.registry;
         let ty = registry.message(name).ok_or_else(|| {
@@ -160,8 +157,8 @@ impl MessageSeed<'_> {
             None => seed.deserialize(serde_json::Value::Object(object)),
         }
         .map_err(D::Error::custom)?;
-        let bytes = wkt::any(type_url, inner.encode_to_vec());
-        Dynamic::decode(registry, self.ty, &bytes).map_err(|err| self.path.error(err))
+        let value = inner.encode_to_vec().into();
+        Ok(Dynamic::any(self.ty.clone(), type_url, value))
     }
 }
 

@@ -131,9 +131,8 @@ impl Print<'_> {
         if type_url.is_empty() && bytes.is_empty() {
             return map.end();
         }
-        let name = match type_url.rsplit_once('/') {
-            Some((_, name)) if !name.is_empty() => name,
-            _ => return Err(S::Error::custom(format!("invalid type URL {type_url:?}"))),
+        let Some(name) = wkt::type_name(type_url) else {
+            return Err(S::Error::custom(format!("invalid type URL {type_url:?}")));
         };
         let ty = self.at.registry.message(name).ok_or_else(|| {
             S::Error::custom(format!(

@@ -273,7 +273,7 @@ impl Registry {
     fn add_file(&mut self, file: FileDescriptorProto) -> Result<(), RegistryError> {
         let edition = match file.syntax() {
             "proto3" => edition::PROTO3,
-            "editions" => varint_field(&file.unknown_fields, EDITION_FIELD)
+            "editions" => varint_field(file.unknown_fields.as_bytes(), EDITION_FIELD)
                 .ok_or_else(|| RegistryError(format!("{}: no edition", file.name())))?,
             _ => edition::PROTO2,
         };
@@ -369,35 +369,32 @@ impl Features {
         let Some(set) = options.and_then(|o| delimited_field(o, number)) else {
             return self;
         };
-        let mut d = Decoder::new(&set);
-        while let Ok(Some(tag)) = d.next_tag(None) {
-            let slot = match tag {
-                t if t == (1 << 3) => Some(&mut self.field_presence),
-                t if t == (2 << 3) => Some(&mut self.enum_type),
-                t if t == (5 << 3) => Some(&mut self.message_encoding),
-                _ => None,
-            };
-            let read = match slot {
-                Some(slot) => d.varint().map(|v| *slot = v as i32),
-                None => d.skip_tag(tag),
-            };
-            if read.is_err() {
-                break;
+        let slots = [
+            (1, &mut self.field_presence),
+            (2, &mut self.enum_type),
+            (5, &mut self.message_encoding),
+        ];
+        for (number, slot) in slots {
+            if let Some(value) = varint_field(&set, number) {
+                *slot = value;
             }
         }
         self
     }
 }
 
-/// The last value of varint field `number` among `fields`.
-fn varint_field(fields: &UnknownFields, number: u32) -> Option<i32> {
+/// The last value of varint field `number` in the encoded fields
+/// `fields`, up to the first that does not read.
+fn varint_field(fields: &[u8], number: u32) -> Option<i32> {
     let mut found = None;
-    let mut d = Decoder::new(fields.as_bytes());
+    let mut d = Decoder::new(fields);
     while let Ok(Some(tag)) = d.next_tag(None) {
-        if tag == number << 3 {
-            found = Some(d.varint().ok()? as i32);
-        } else {
-            d.skip_tag(tag).ok()?;
+        let read = match tag == number << 3 {
+            true => d.varint().map(|value| found = Some(value as i32)),
+            false => d.skip_tag(tag),
+        };
+        if read.is_err() {
+            break;
         }
     }
     found
@@ -561,7 +558,7 @@ fn resolve_field(
     oneof: Option<usize>,
 ) -> Result<Field, RegistryError> {
     let type_name: Arc<str> = field.type_name().trim_start_matches('.').into();
-    let kind = match field.r#type() {
+    let mut kind = match field.r#type() {
         Type::DOUBLE => Kind::Double,
         Type::FLOAT => Kind::Float,
         Type::INT64 => Kind::Int64,
@@ -596,7 +593,6 @@ fn resolve_field(
         }
     };
     let repeated = field.label() == Label::REPEATED;
-    let mut kind = kind;
     let shape = match &mut kind {
         Kind::Message { name, delimited } if repeated => match map_entry(message, name) {
             Some(entry) => {

@@ -310,126 +310,94 @@ impl<'de> Deserialize<'de> for Any {
 /// The full name of `google.protobuf.NullValue`, written as `null`.
 pub(crate) const NULL_VALUE: &str = "google.protobuf.NullValue";
 
-/// A well-known type whose JSON form is not an object of its fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Special {
-    Any,
+/// The well-known types whose JSON form is not an object of their fields
+/// (besides `Any`, which the registry writes and reads), each named once:
+/// [`Special`] and the typed reading and writing of each.
+macro_rules! specials {
+    ($($type:ident),* $(,)?) => {
+        /// A well-known type whose JSON form is not an object of its fields.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(crate) enum Special {
+            Any,
+            $($type,)*
+        }
+
+        impl Special {
+            /// The special form of the message type `name`, if it has one.
+            pub(crate) fn of(name: &str) -> Option<Special> {
+                match name.strip_prefix("google.protobuf.")? {
+                    "Any" => Some(Special::Any),
+                    $(stringify!($type) => Some(Special::$type),)*
+                    _ => None,
+                }
+            }
+        }
+
+        /// Writes the encoded message `bytes`, of the `special` type (not
+        /// `Any`), in its JSON form.
+        pub(crate) fn serialize<S: Serializer>(
+            special: Special,
+            bytes: &[u8],
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            fn typed<M: Message + Serialize, S: Serializer>(
+                bytes: &[u8],
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                M::decode(bytes)
+                    .map_err(|err| S::Error::custom(format!("invalid {}: {err}", M::NAME)))?
+                    .serialize(serializer)
+            }
+            match special {
+                Special::Any => Err(S::Error::custom("an Any is written by its registry")),
+                $(Special::$type => typed::<$type, S>(bytes, serializer),)*
+            }
+        }
+
+        /// Reads the JSON form of the `special` type (not `Any`): the
+        /// message, encoded.
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            special: Special,
+            deserializer: D,
+        ) -> Result<Vec<u8>, D::Error> {
+            fn typed<'de, M: Message + Deserialize<'de>, D: Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Vec<u8>, D::Error> {
+                M::deserialize(deserializer).map(|message| message.encode_to_vec())
+            }
+            match special {
+                Special::Any => Err(de::Error::custom("an Any is read by its registry")),
+                $(Special::$type => typed::<$type, D>(deserializer),)*
+            }
+        }
+    };
+}
+
+specials!(
     Timestamp,
     Duration,
     FieldMask,
     Struct,
     Value,
     ListValue,
-    Double,
-    Float,
-    Int64,
-    UInt64,
-    Int32,
-    UInt32,
-    Bool,
-    String,
-    Bytes,
-}
+    DoubleValue,
+    FloatValue,
+    Int64Value,
+    UInt64Value,
+    Int32Value,
+    UInt32Value,
+    BoolValue,
+    StringValue,
+    BytesValue,
+);
 
-impl Special {
-    /// The special form of the message type `name`, if it has one.
-    pub(crate) fn of(name: &str) -> Option<Special> {
-        Some(match name.strip_prefix("google.protobuf.")? {
-            "Any" => Special::Any,
-            "Timestamp" => Special::Timestamp,
-            "Duration" => Special::Duration,
-            "FieldMask" => Special::FieldMask,
-            "Struct" => Special::Struct,
-            "Value" => Special::Value,
-            "ListValue" => Special::ListValue,
-            "DoubleValue" => Special::Double,
-            "FloatValue" => Special::Float,
-            "Int64Value" => Special::Int64,
-            "UInt64Value" => Special::UInt64,
-            "Int32Value" => Special::Int32,
-            "UInt32Value" => Special::UInt32,
-            "BoolValue" => Special::Bool,
-            "StringValue" => Special::String,
-            "BytesValue" => Special::Bytes,
-            _ => return None,
-        })
-    }
-}
-
-/// Writes the encoded message `bytes`, of the `special` type (not `Any`),
-/// in its JSON form.
-pub(crate) fn serialize<S: Serializer>(
-    special: Special,
-    bytes: &[u8],
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    fn typed<M: Message + Serialize, S: Serializer>(
-        bytes: &[u8],
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        M::decode(bytes)
-            .map_err(|err| S::Error::custom(format!("invalid {}: {err}", M::NAME)))?
-            .serialize(serializer)
-    }
-    match special {
-        Special::Any => Err(S::Error::custom("an Any is written by its registry")),
-        Special::Timestamp => typed::<Timestamp, S>(bytes, serializer),
-        Special::Duration => typed::<Duration, S>(bytes, serializer),
-        Special::FieldMask => typed::<FieldMask, S>(bytes, serializer),
-        Special::Struct => typed::<Struct, S>(bytes, serializer),
-        Special::Value => typed::<Value, S>(bytes, serializer),
-        Special::ListValue => typed::<ListValue, S>(bytes, serializer),
-        Special::Double => typed::<DoubleValue, S>(bytes, serializer),
-        Special::Float => typed::<FloatValue, S>(bytes, serializer),
-        Special::Int64 => typed::<Int64Value, S>(bytes, serializer),
-        Special::UInt64 => typed::<UInt64Value, S>(bytes, serializer),
-        Special::Int32 => typed::<Int32Value, S>(bytes, serializer),
-        Special::UInt32 => typed::<UInt32Value, S>(bytes, serializer),
-        Special::Bool => typed::<BoolValue, S>(bytes, serializer),
-        Special::String => typed::<StringValue, S>(bytes, serializer),
-        Special::Bytes => typed::<BytesValue, S>(bytes, serializer),
-    }
-}
-
-/// Reads the JSON form of the `special` type (not `Any`): the message,
-/// encoded.
-pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
-    special: Special,
-    deserializer: D,
-) -> Result<Vec<u8>, D::Error> {
-    fn typed<'de, M: Message + Deserialize<'de>, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Vec<u8>, D::Error> {
-        M::deserialize(deserializer).map(|message| message.encode_to_vec())
-    }
-    match special {
-        Special::Any => Err(de::Error::custom("an Any is read by its registry")),
-        Special::Timestamp => typed::<Timestamp, D>(deserializer),
-        Special::Duration => typed::<Duration, D>(deserializer),
-        Special::FieldMask => typed::<FieldMask, D>(deserializer),
-        Special::Struct => typed::<Struct, D>(deserializer),
-        Special::Value => typed::<Value, D>(deserializer),
-        Special::ListValue => typed::<ListValue, D>(deserializer),
-        Special::Double => typed::<DoubleValue, D>(deserializer),
-        Special::Float => typed::<FloatValue, D>(deserializer),
-        Special::Int64 => typed::<Int64Value, D>(deserializer),
-        Special::UInt64 => typed::<UInt64Value, D>(deserializer),
-        Special::Int32 => typed::<Int32Value, D>(deserializer),
-        Special::UInt32 => typed::<UInt32Value, D>(deserializer),
-        Special::Bool => typed::<BoolValue, D>(deserializer),
-        Special::String => typed::<StringValue, D>(deserializer),
-        Special::Bytes => typed::<BytesValue, D>(deserializer),
-    }
-}
-
-/// An encoded `Any` holding `value`, of the type `type_url` names.
-pub(crate) fn any(type_url: String, value: Vec<u8>) -> Vec<u8> {
-    crate::wkt::Any {
-        type_url,
-        value: value.into(),
-        ..Default::default()
-    }
-    .encode_to_vec()
+/// The full name of the type a type URL names: what follows its last
+/// `/`, which must be there and be followed by something.
+pub(crate) fn type_name(type_url: &str) -> Option<&str> {
+    type_url
+        .rsplit_once('/')
+        .map(|(_, name)| name)
+        .filter(|name| !name.is_empty())
 }
 
 #[cfg(test)]
